@@ -1,15 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests share one PostgreSQL server and one Temporal dev server per run
-// (started in globalSetup); each test file gets its own database and task queue.
+// Two projects: `unit` (pure code, no services) and `integration` (real PostgreSQL,
+// Temporal dev server and sshd, started once per run in globalSetup; each test file
+// gets its own database and task queue).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/globalSetup.ts'],
+        },
+      },
+    ],
   },
 });
