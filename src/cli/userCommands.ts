@@ -1,0 +1,95 @@
+// `opsflow user …`: account administration from the shell, with or without a running instance.
+import { parseArgs } from 'node:util';
+import { AccountError, createUser, requireUser, totpSecretContext } from '../accounts/users';
+import { bootDatabase } from '../boot';
+import { ConfigError, type Config } from '../config';
+import { loadSecretBox } from '../masterKey';
+import type { Logger } from '../log';
+import { generatePassword, hashPassword, validatePasswordStrength } from '../security/passwords';
+import { generateTotpSecret, totpUri } from '../security/totp';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function print(json: boolean, value: Record<string, unknown>): void {
+  if (json) console.log(JSON.stringify(value));
+  else for (const [k, v] of Object.entries(value)) console.log(`${k}: ${String(v)}`);
+}
+
+export async function runUserCommand(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'display-name': { type: 'string' },
+    },
+  });
+  const [action, username] = positionals;
+  const needsName = ['add', 'disable', 'enable', 'reset-password', 'reset-totp'];
+  if (!action || !['list', ...needsName].includes(action)) {
+    throw new ConfigError('user: expected add, list, disable, enable, reset-password or reset-totp');
+  }
+  if (needsName.includes(action) && !username) throw new ConfigError(`user ${action}: a username is required`);
+
+  const password = values['password-stdin'] ? await readStdin() : undefined;
+  const database = await bootDatabase(config, (l) => log.debug(l), { migrate: true });
+  const box = loadSecretBox(config.OPSFLOW_MASTER_KEY, config.dataDir);
+  const { db } = database;
+  try {
+    switch (action) {
+      case 'add': {
+        if (!values.role) throw new AccountError('role: --role is required');
+        const account = await createUser(db, box, { username: username!, role: values.role, displayName: values['display-name'], password });
+        print(values.json, { ...account });
+        break;
+      }
+      case 'list': {
+        const users = await db.selectFrom('users').select(['username', 'display_name', 'role', 'disabled', 'locked_until']).orderBy('id').execute();
+        if (values.json) console.log(JSON.stringify(users));
+        else for (const u of users) console.log(`${u.username}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.display_name}`);
+        break;
+      }
+      case 'disable':
+      case 'enable': {
+        const user = await requireUser(db, username!);
+        await db.updateTable('users').set({ disabled: action === 'disable' }).where('id', '=', user.id).execute();
+        if (action === 'disable') await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        print(values.json, { username: user.username, disabled: action === 'disable' });
+        break;
+      }
+      case 'reset-password': {
+        const user = await requireUser(db, username!);
+        const next = password ?? generatePassword();
+        const weak = validatePasswordStrength(next);
+        if (weak) throw new AccountError(`password: ${weak}`);
+        await db
+          .updateTable('users')
+          .set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null })
+          .where('id', '=', user.id)
+          .execute();
+        await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        print(values.json, { username: user.username, ...(password === undefined ? { password: next } : {}) });
+        break;
+      }
+      case 'reset-totp': {
+        const user = await requireUser(db, username!);
+        const secret = generateTotpSecret();
+        await db
+          .updateTable('users')
+          .set({ totp_secret: box.seal(secret, totpSecretContext(user.username)), totp_last_step: null })
+          .where('id', '=', user.id)
+          .execute();
+        print(values.json, { username: user.username, totp_secret: secret, otpauth_url: totpUri(user.username, secret) });
+        break;
+      }
+    }
+  } finally {
+    await database.stop();
+  }
+}

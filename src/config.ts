@@ -1,0 +1,95 @@
+// Every setting comes from the environment and is validated once, at boot.
+// A bad value stops start-up with one line naming the variable and what it expects.
+import path from 'node:path';
+import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+function cidrList(text: string): boolean {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .every((c) => {
+      try {
+        ipaddr.parseCIDR(c);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Each entry: the schema plus the one-line hint shown when the value is wrong. */
+const settings = {
+  DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//).optional(), 'a postgres:// URL (unset: embedded PostgreSQL)'],
+  OPSFLOW_PG_PORT: [port.default(54329), 'a TCP port 1-65535 for the embedded PostgreSQL'],
+  TEMPORAL_ADDRESS: [z.string().regex(/^[^:\s]+:\d+$/).optional(), 'host:port of a Temporal frontend (unset: local dev server)'],
+  TEMPORAL_NAMESPACE: [z.string().min(1).default('default'), 'a Temporal namespace name'],
+  OPSFLOW_TEMPORAL_PORT: [port.default(7233), 'a TCP port 1-65535 for the local Temporal dev server'],
+  TEMPORAL_UI_PORT: [port.default(8233), 'a TCP port 1-65535 for the dev server Web UI'],
+  OPSFLOW_TASK_QUEUE: [z.string().min(1).default('opsflow-tasks'), 'a task queue name'],
+  PORT: [port.default(8080), 'a TCP port 1-65535 for the HTTP API'],
+  HOST: [z.string().min(1).default('127.0.0.1'), 'the address the HTTP API listens on'],
+  OPSFLOW_DATA_DIR: [z.string().min(1).default('.data'), 'a directory for embedded data'],
+  OPSFLOW_MASTER_KEY: [
+    z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/).optional(),
+    '64 hex characters or base64 of 32 bytes (unset: generated once into the data dir)',
+  ],
+  OPSFLOW_TIMEZONE: [z.string().refine(validTimeZone).default('Asia/Shanghai'), 'an IANA time zone such as Asia/Shanghai'],
+  OPSFLOW_ALLOWED_TARGETS: [
+    z.string().refine(cidrList).default('0.0.0.0/0,::/0'),
+    'a comma-separated CIDR list such as 127.0.0.0/8,10.0.0.0/8',
+  ],
+  OPSFLOW_FOUR_EYES: [z.enum(['true', 'false']).default('true').transform((v) => v === 'true'), 'true or false'],
+  LOG_LEVEL: [z.enum(['debug', 'info', 'warn', 'error']).default('info'), 'one of debug, info, warn, error'],
+} as const;
+
+type Settings = typeof settings;
+type Parsed = { [K in keyof Settings]: z.output<Settings[K][0]> };
+
+export type Config = Parsed & {
+  /** Absolute path of OPSFLOW_DATA_DIR. */
+  dataDir: string;
+  /** Parsed OPSFLOW_ALLOWED_TARGETS. */
+  allowedTargets: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, [schema, hint]] of Object.entries(settings)) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const result = (schema as z.ZodType).safeParse(raw);
+    if (!result.success) {
+      throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected ${hint}`);
+    }
+    out[name] = result.data;
+  }
+  const parsed = out as Parsed;
+  return {
+    ...parsed,
+    dataDir: path.resolve(parsed.OPSFLOW_DATA_DIR),
+    allowedTargets: parseCidrList(parsed.OPSFLOW_ALLOWED_TARGETS),
+  };
+}
+
+export function parseCidrList(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number][] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((c) => ipaddr.parseCIDR(c));
+}

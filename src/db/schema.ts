@@ -1,0 +1,212 @@
+// Table types in one place (Kysely). Generated<> marks columns the database fills in.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  totp_secret: string | null;
+  totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
+  role: string;
+  disabled: Generated<boolean>;
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  token_hash: string;
+  user_id: number;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  token_hash: string;
+  user_id: number;
+  created_at: CreatedAt;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface CsrfKeysTable {
+  key: string;
+  user_id: number;
+  created_at: CreatedAt;
+  used_at: Timestamp | null;
+  task_id: number | null;
+}
+
+export interface ExecUsersTable {
+  id: Generated<number>;
+  alias: string;
+  username: string;
+  port: Generated<number>;
+  private_key: string | null;
+  password: string | null;
+  key_fingerprint: string | null;
+  host_key_policy: Generated<'tofu' | 'strict' | 'off'>;
+  remarks: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface KnownHostsTable {
+  id: Generated<number>;
+  host: string;
+  port: number;
+  key_type: string;
+  fingerprint: string;
+  first_seen: CreatedAt;
+  pinned_by: Generated<string>;
+}
+
+export interface CommandsTable {
+  id: Generated<number>;
+  name: string;
+  command: string;
+  args: Generated<string>;
+  created_by: Generated<string>;
+  created_at: CreatedAt;
+}
+
+export interface TemplatesTable {
+  id: Generated<number>;
+  name: string;
+  description: Generated<string>;
+  allowed_submitters: Json<string[]> & Generated<string[]>;
+  approvers: Json<string[]> & Generated<string[]>;
+  max_parallel: Generated<number>;
+  max_hosts_per_group: Generated<number>;
+  created_by: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export type StepTrigger = 'order' | 'timed' | 'hand';
+export type OnFailure = 'hold' | 'abort' | 'continue';
+
+interface StepColumns {
+  id: Generated<number>;
+  group_no: number;
+  level: number;
+  name: string;
+  command: string;
+  args: Generated<string>;
+  trigger: Generated<StepTrigger>;
+  exec_user: string;
+  force_host: string | null;
+  timeout_s: Generated<number>;
+  retries: Generated<number>;
+  idempotent: Generated<boolean>;
+  on_failure: Generated<OnFailure>;
+}
+
+export interface TemplateStepsTable extends StepColumns {
+  template_id: number;
+}
+
+export interface TaskStepsTable extends StepColumns {
+  task_id: number;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  task_name: string;
+  task_type: Generated<string>;
+  submitter: string;
+  creator: string;
+  approver: string | null;
+  executor: Generated<string>;
+  associated_user: Json<Record<string, string[]>> & Generated<Record<string, string[]>>;
+  template_id: number;
+  schedule: 'new' | 'ready';
+  exec_time: Timestamp | null;
+  start_time: Timestamp | null;
+  args: Json<Record<string, string>>;
+  hosts: Json<Record<string, string[]>>;
+  details: Generated<string>;
+  status: string;
+  max_parallel: Generated<number>;
+  idempotency_key: string | null;
+  workflow_id: Generated<string>;
+  created_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
+export interface StepRunsTable {
+  id: Generated<number>;
+  task_id: number;
+  task_step_id: number;
+  group_no: number;
+  host: string;
+  level: number;
+  attempt: Generated<number>;
+  status: string;
+  exit_code: number | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  error: string | null;
+  updated_at: CreatedAt;
+}
+
+export interface StepLogsTable {
+  id: Generated<string>;
+  step_run_id: number;
+  attempt: number;
+  seq: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  chunk: string;
+  at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  target: string;
+  detail: Json<Record<string, unknown>>;
+  ip: string;
+  result: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  csrf_keys: CsrfKeysTable;
+  exec_users: ExecUsersTable;
+  known_hosts: KnownHostsTable;
+  commands: CommandsTable;
+  templates: TemplatesTable;
+  template_steps: TemplateStepsTable;
+  tasks: TasksTable;
+  task_steps: TaskStepsTable;
+  step_runs: StepRunsTable;
+  step_logs: StepLogsTable;
+  audit_log: AuditLogTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type ExecUser = Selectable<ExecUsersTable>;
+export type Template = Selectable<TemplatesTable>;
+export type TemplateStep = Selectable<TemplateStepsTable>;
+export type Task = Selectable<TasksTable>;
+export type TaskStep = Selectable<TaskStepsTable>;
+export type StepRun = Selectable<StepRunsTable>;
+export type AuditEntry = Selectable<AuditLogTable>;

@@ -1,0 +1,54 @@
+// The Temporal worker: task workflows plus the SSH and status activities.
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities/index';
+
+export interface WorkerSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** A pre-built bundle (tests); otherwise workflows/ is bundled at start. */
+  workflowBundlePath?: string;
+  deps: ActivityDeps;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** The SDK logs at INFO by default (webpack output, state changes); keep only warnings. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address: settings.address });
+  const code: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = settings.workflowBundlePath
+    ? { workflowBundle: { codePath: settings.workflowBundlePath } }
+    : { workflowsPath: require.resolve('../../workflows/index') };
+  const worker = await Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    ...code,
+    activities: createActivities(settings.deps),
+    maxConcurrentActivityTaskExecutions: 200,
+    shutdownGraceTime: '10s',
+  });
+  const done = worker.run().finally(() => connection.close());
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
