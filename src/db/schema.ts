@@ -4,6 +4,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
+/** A jsonb column with a database default. */
+type JsonWithDefault<T> = ColumnType<T, string | undefined, string>;
 
 export interface UsersTable {
   id: Generated<number>;
@@ -84,8 +86,8 @@ export interface TemplatesTable {
   id: Generated<number>;
   name: string;
   description: Generated<string>;
-  allowed_submitters: Json<string[]> & Generated<string[]>;
-  approvers: Json<string[]> & Generated<string[]>;
+  allowed_submitters: JsonWithDefault<string[]>;
+  approvers: JsonWithDefault<string[]>;
   max_parallel: Generated<number>;
   max_hosts_per_group: Generated<number>;
   created_by: Generated<string>;
@@ -128,7 +130,7 @@ export interface TasksTable {
   creator: string;
   approver: string | null;
   executor: Generated<string>;
-  associated_user: Json<Record<string, string[]>> & Generated<Record<string, string[]>>;
+  associated_user: JsonWithDefault<Record<string, string[]>>;
   template_id: number;
   schedule: 'new' | 'ready';
   exec_time: Timestamp | null;

@@ -1,0 +1,96 @@
+// Interventions on a running task: each is a Temporal Update whose validator tells the
+// caller at once whether it was accepted. The actor travels in the update.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  abortHostUpdate,
+  approveUpdate,
+  cancelUpdate,
+  pauseUpdate,
+  progressQuery,
+  rejectUpdate,
+  releaseStepUpdate,
+  rescheduleUpdate,
+  resumeUpdate,
+  retryStepUpdate,
+  skipStepUpdate,
+  type Actor,
+  type InterventionResult,
+  type TaskProgress,
+} from '../../workflows/messages';
+import { workflowIdFor } from './submit';
+
+export type Intervention =
+  | { action: 'approve'; startAt?: Date | null }
+  | { action: 'reject'; reason?: string }
+  | { action: 'reschedule'; startAt: Date | null }
+  | { action: 'pause' }
+  | { action: 'resume' }
+  | { action: 'cancel'; reason?: string }
+  | { action: 'retry'; stepId: number; host: string }
+  | { action: 'skip'; stepId: number; host: string }
+  | { action: 'abort'; host: string; group: number }
+  | { action: 'release'; stepId: number; host?: string };
+
+/** The workflow refused the intervention (wrong state, four-eyes, unknown step) or the task is gone. */
+export class InterventionError extends Error {
+  constructor(
+    readonly httpStatus: 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function iso(d: Date | null | undefined): string | null {
+  return d ? d.toISOString() : null;
+}
+
+export async function intervene(client: Client, taskId: number, actor: Actor, what: Intervention): Promise<InterventionResult> {
+  const handle = client.workflow.getHandle(workflowIdFor(taskId));
+  try {
+    switch (what.action) {
+      case 'approve':
+        return await handle.executeUpdate(approveUpdate, { args: [{ actor, startAt: iso(what.startAt) }] });
+      case 'reject':
+        return await handle.executeUpdate(rejectUpdate, { args: [{ actor, reason: what.reason }] });
+      case 'reschedule':
+        return await handle.executeUpdate(rescheduleUpdate, { args: [{ actor, startAt: iso(what.startAt) }] });
+      case 'pause':
+        return await handle.executeUpdate(pauseUpdate, { args: [{ actor }] });
+      case 'resume':
+        return await handle.executeUpdate(resumeUpdate, { args: [{ actor }] });
+      case 'cancel':
+        return await handle.executeUpdate(cancelUpdate, { args: [{ actor, reason: what.reason }] });
+      case 'retry':
+        return await handle.executeUpdate(retryStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
+      case 'skip':
+        return await handle.executeUpdate(skipStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
+      case 'abort':
+        return await handle.executeUpdate(abortHostUpdate, { args: [{ actor, host: what.host, group: what.group }] });
+      case 'release':
+        return await handle.executeUpdate(releaseStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
+    }
+  } catch (err) {
+    throw toInterventionError(err, taskId);
+  }
+}
+
+export async function taskProgress(client: Client, taskId: number): Promise<TaskProgress> {
+  try {
+    return await client.workflow.getHandle(workflowIdFor(taskId)).query(progressQuery);
+  } catch (err) {
+    throw toInterventionError(err, taskId);
+  }
+}
+
+function toInterventionError(err: unknown, taskId: number): Error {
+  if (err instanceof WorkflowUpdateFailedError) {
+    return new InterventionError(409, err.cause?.message ?? err.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return new InterventionError(404, `task ${taskId}: no running workflow`);
+  // An update on a workflow that already finished fails with this gRPC message.
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new InterventionError(409, `task ${taskId} has already finished`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

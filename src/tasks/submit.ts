@@ -1,0 +1,254 @@
+// submitTask: validate against the template, store the task with a frozen copy of its
+// steps and one step_run per group × host × step, then start workflow `task-<id>`.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Db } from '../db/database';
+import type { TaskStep } from '../db/schema';
+import { checkHostGroups } from '../domain/hosts';
+import { buildPlan } from '../domain/plan';
+import type { StepStatus } from '../domain/statuses';
+import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
+import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/searchAttributeKeys';
+
+export interface TaskServiceDeps {
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  /** Refuse the creator as approver (four-eyes). */
+  fourEyes: boolean;
+  /** Approval wait limit in seconds; null = wait forever. */
+  approvalTimeoutS?: number | null;
+}
+
+export interface SubmitTaskInput {
+  templateId: number;
+  taskName: string;
+  taskType?: string;
+  /** Shown as the order's submitter (CODO: free text); defaults to the actor's username. */
+  submitter?: string;
+  schedule: 'new' | 'ready';
+  /** null = as soon as possible. */
+  execTime: Date | null;
+  args: Record<string, string>;
+  /** group number → hosts */
+  hosts: ReadonlyMap<number, readonly string[]>;
+  details?: string;
+  associatedUser?: Record<string, string[]>;
+  idempotencyKey?: string | null;
+}
+
+/** A submission the template refuses; `code` is CODO's code for the same problem. */
+export class SubmitError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly field: string,
+    readonly httpStatus = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** Hosts × steps above this make a workflow history too large for one execution. */
+export const MAX_STEP_RUNS_PER_TASK = 10_000;
+
+export function workflowIdFor(taskId: number): string {
+  return `task-${taskId}`;
+}
+
+export function initialStepStatus(trigger: string): StepStatus {
+  return trigger === 'hand' ? 'waiting_hand' : trigger === 'timed' ? 'waiting_time' : 'pending';
+}
+
+export async function submitTask(
+  deps: TaskServiceDeps,
+  input: SubmitTaskInput,
+  actor: Actor,
+): Promise<{ taskId: number; created: boolean }> {
+  if (input.idempotencyKey) {
+    const existing = await deps.db
+      .selectFrom('tasks')
+      .select(['id', 'creator'])
+      .where('idempotency_key', '=', input.idempotencyKey)
+      .executeTakeFirst();
+    if (existing) {
+      if (existing.creator !== actor.username) throw new SubmitError(-1, 'idempotency key: already used by another user', 'idempotency_key', 409);
+      await ensureWorkflowStarted(deps, existing.id);
+      return { taskId: existing.id, created: false };
+    }
+  }
+
+  const template = await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
+  if (!template) throw new SubmitError(-2, `temp_id: template ${input.templateId} does not exist`, 'temp_id', 404);
+  const templateSteps = await deps.db
+    .selectFrom('template_steps')
+    .selectAll()
+    .where('template_id', '=', template.id)
+    .orderBy('group_no')
+    .orderBy('level')
+    .orderBy('id')
+    .execute();
+  if (templateSteps.length === 0) throw new SubmitError(-2, `temp_id: template ${template.id} has no steps`, 'temp_id');
+
+  const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), template.max_hosts_per_group);
+  if (problem) {
+    switch (problem.kind) {
+      case 'empty':
+        throw new SubmitError(-4, 'The exec host cannot be empty', `hosts.${problem.group}`);
+      case 'too_many':
+        throw new SubmitError(-4, 'Too many hosts, please execute in groups', `hosts.${problem.group}`);
+      case 'invalid_host':
+        throw new SubmitError(5, 'ip格式有误', `hosts.${problem.group}`);
+      case 'mismatch':
+        throw new SubmitError(-3, 'Host groupings and template groupings mismatch', `hosts.${problem.group}`);
+    }
+  }
+  const runCount = templateSteps.reduce((n, s) => n + (input.hosts.get(s.group_no)?.length ?? 0), 0);
+  if (runCount > MAX_STEP_RUNS_PER_TASK) {
+    throw new SubmitError(-4, `hosts: ${runCount} host steps exceed the limit of ${MAX_STEP_RUNS_PER_TASK} per task; split the task`, 'hosts');
+  }
+
+  const hostsJson = Object.fromEntries([...input.hosts].map(([g, hs]) => [String(g), [...hs]]));
+  const { taskId, steps } = await deps.db.transaction().execute(async (trx) => {
+    const task = await trx
+      .insertInto('tasks')
+      .values({
+        task_name: input.taskName,
+        task_type: input.taskType ?? template.name,
+        submitter: input.submitter || actor.username,
+        creator: actor.username,
+        template_id: template.id,
+        schedule: input.schedule,
+        exec_time: input.execTime,
+        args: JSON.stringify(input.args),
+        hosts: JSON.stringify(hostsJson),
+        details: input.details ?? '',
+        associated_user: JSON.stringify(input.associatedUser ?? {}),
+        status: input.schedule === 'new' ? 'pending_approval' : 'scheduled',
+        max_parallel: template.max_parallel,
+        idempotency_key: input.idempotencyKey ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('tasks').set({ workflow_id: workflowIdFor(task.id) }).where('id', '=', task.id).execute();
+    const frozen: TaskStep[] = await trx
+      .insertInto('task_steps')
+      .values(
+        templateSteps.map((s) => ({
+          task_id: task.id,
+          group_no: s.group_no,
+          level: s.level,
+          name: s.name,
+          command: s.command,
+          args: s.args,
+          trigger: s.trigger,
+          exec_user: s.exec_user,
+          force_host: s.force_host,
+          timeout_s: s.timeout_s,
+          retries: s.retries,
+          idempotent: s.idempotent,
+          on_failure: s.on_failure,
+        })),
+      )
+      .returningAll()
+      .execute();
+    const runs = frozen.flatMap((step) =>
+      (input.hosts.get(step.group_no) ?? []).map((host) => ({
+        task_id: task.id,
+        task_step_id: step.id,
+        group_no: step.group_no,
+        host,
+        level: step.level,
+        status: initialStepStatus(step.trigger),
+      })),
+    );
+    for (let i = 0; i < runs.length; i += 1000) await trx.insertInto('step_runs').values(runs.slice(i, i + 1000)).execute();
+    return { taskId: task.id, steps: frozen };
+  });
+
+  await startTaskWorkflow(deps, {
+    taskId,
+    templateId: template.id,
+    taskName: input.taskName,
+    creator: actor.username,
+    submitter: input.submitter || actor.username,
+    schedule: input.schedule,
+    execTime: input.execTime,
+    maxParallel: template.max_parallel,
+    steps,
+    hosts: input.hosts,
+  });
+  return { taskId, created: true };
+}
+
+async function startTaskWorkflow(
+  deps: TaskServiceDeps,
+  t: {
+    taskId: number;
+    templateId: number;
+    taskName: string;
+    creator: string;
+    submitter: string;
+    schedule: 'new' | 'ready';
+    execTime: Date | null;
+    maxParallel: number;
+    steps: TaskStep[];
+    hosts: ReadonlyMap<number, readonly string[]>;
+  },
+): Promise<void> {
+  const input: TaskWorkflowInput = {
+    taskId: t.taskId,
+    templateId: t.templateId,
+    taskName: t.taskName,
+    creator: t.creator,
+    schedule: t.schedule,
+    execTime: t.execTime ? t.execTime.toISOString() : null,
+    maxParallel: t.maxParallel,
+    approvalTimeoutS: deps.approvalTimeoutS ?? null,
+    fourEyes: deps.fourEyes,
+    groups: buildPlan(t.steps, t.hosts),
+  };
+  const hostCount = [...t.hosts.values()].reduce((n, hs) => n + hs.length, 0);
+  try {
+    await deps.client.workflow.start('taskWorkflow', {
+      workflowId: workflowIdFor(t.taskId),
+      taskQueue: deps.taskQueue,
+      args: [input],
+      memo: { taskName: t.taskName },
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTE_KEYS.TaskId, value: t.taskId },
+        { key: SEARCH_ATTRIBUTE_KEYS.TemplateId, value: t.templateId },
+        { key: SEARCH_ATTRIBUTE_KEYS.Submitter, value: t.submitter },
+        { key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: t.schedule === 'new' ? 'pending_approval' : 'scheduled' },
+      ],
+      staticSummary: `#${t.taskId} ${t.taskName} · template ${t.templateId} · ${hostCount} host${hostCount === 1 ? '' : 's'}`,
+      staticDetails: `submitted by ${t.submitter} (${t.creator}); schedule ${t.schedule}${t.execTime ? ` at ${t.execTime.toISOString()}` : ''}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw err;
+  }
+}
+
+/** An idempotent retry after a crash between commit and start: start the workflow if it is missing. */
+async function ensureWorkflowStarted(deps: TaskServiceDeps, taskId: number): Promise<void> {
+  try {
+    await deps.client.workflow.getHandle(workflowIdFor(taskId)).describe();
+    return;
+  } catch {
+    // not found: fall through and start it from the stored task
+  }
+  const task = await deps.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
+  const steps = await deps.db.selectFrom('task_steps').selectAll().where('task_id', '=', taskId).execute();
+  await startTaskWorkflow(deps, {
+    taskId,
+    templateId: task.template_id,
+    taskName: task.task_name,
+    creator: task.creator,
+    submitter: task.submitter,
+    schedule: task.schedule,
+    execTime: task.exec_time,
+    maxParallel: task.max_parallel,
+    steps,
+    hosts: new Map(Object.entries(task.hosts).map(([g, hs]) => [Number(g), hs])),
+  });
+}

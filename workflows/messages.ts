@@ -1,0 +1,119 @@
+// Messages shared by the task workflow and its callers (API, tests): defined once.
+// Only identifiers and shapes travel here — never commands, argument values or secrets.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export type Trigger = 'order' | 'timed' | 'hand';
+export type OnFailure = 'hold' | 'abort' | 'continue';
+
+export interface PlanStep {
+  /** task_steps.id (the frozen copy). */
+  stepId: number;
+  level: number;
+  name: string;
+  trigger: Trigger;
+  timeoutS: number;
+  retries: number;
+  idempotent: boolean;
+  onFailure: OnFailure;
+}
+
+export interface PlanGroup {
+  group: number;
+  hosts: string[];
+  steps: PlanStep[];
+}
+
+export interface TaskWorkflowInput {
+  taskId: number;
+  templateId: number;
+  taskName: string;
+  /** Username that created the task (four-eyes: may not approve it). */
+  creator: string;
+  schedule: 'new' | 'ready';
+  /** ISO time to start at; null = at once (after approval for `new`). */
+  execTime: string | null;
+  maxParallel: number;
+  /** Approval wait limit in seconds; null = wait forever. */
+  approvalTimeoutS: number | null;
+  /** Whether the creator is refused as approver. */
+  fourEyes: boolean;
+  groups: PlanGroup[];
+}
+
+/** Who asked: travels with every intervention and is recorded. */
+export interface Actor {
+  username: string;
+  role: string;
+}
+
+export interface StepRef {
+  stepId: number;
+  host: string;
+}
+
+export interface ApproveArgs {
+  actor: Actor;
+  /** ISO start time chosen by the approver; null/absent = now (or the submitted exec_time if later). */
+  startAt?: string | null;
+}
+export interface RescheduleArgs {
+  actor: Actor;
+  startAt: string | null;
+}
+export interface ActorArgs {
+  actor: Actor;
+  reason?: string;
+}
+export interface StepArgs extends StepRef {
+  actor: Actor;
+}
+export interface ReleaseArgs {
+  actor: Actor;
+  stepId: number;
+  /** Release on one host; absent = on every host of the step's group. */
+  host?: string;
+}
+export interface AbortHostArgs {
+  actor: Actor;
+  host: string;
+  group: number;
+}
+
+export interface InterventionResult {
+  accepted: true;
+  status: string;
+}
+
+export const approveUpdate = defineUpdate<InterventionResult, [ApproveArgs]>('approve');
+export const rejectUpdate = defineUpdate<InterventionResult, [ActorArgs]>('reject');
+export const rescheduleUpdate = defineUpdate<InterventionResult, [RescheduleArgs]>('reschedule');
+export const pauseUpdate = defineUpdate<InterventionResult, [ActorArgs]>('pause');
+export const resumeUpdate = defineUpdate<InterventionResult, [ActorArgs]>('resume');
+export const cancelUpdate = defineUpdate<InterventionResult, [ActorArgs]>('cancel');
+export const retryStepUpdate = defineUpdate<InterventionResult, [StepArgs]>('retryStep');
+export const skipStepUpdate = defineUpdate<InterventionResult, [StepArgs]>('skipStep');
+export const abortHostUpdate = defineUpdate<InterventionResult, [AbortHostArgs]>('abortHost');
+export const releaseStepUpdate = defineUpdate<InterventionResult, [ReleaseArgs]>('releaseStep');
+
+export interface StepProgress {
+  stepId: number;
+  level: number;
+  name: string;
+  status: string;
+  attempt: number;
+}
+export interface HostProgress {
+  host: string;
+  group: number;
+  steps: StepProgress[];
+}
+export interface TaskProgress {
+  status: string;
+  paused: boolean;
+  startAt: string | null;
+  approver: string | null;
+  currentGroup: number | null;
+  hosts: HostProgress[];
+}
+
+export const progressQuery = defineQuery<TaskProgress>('progress');
