@@ -1,0 +1,160 @@
+// Task and step statuses, and how they show through the CODO-compatible API. CODO knew fewer
+// states than opsflow; each mapping below says which CODO code a client script will see and why.
+
+export const TASK_STATUSES = [
+  'pending_approval', // schedule `new`: waits for an approver
+  'scheduled', // approved or `ready`: waits for its start time
+  'running',
+  'paused', // an operator stopped new steps from starting
+  'succeeded',
+  'failed',
+  'cancelled',
+  'rejected',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const STEP_STATUSES = [
+  'pending', // waits for earlier levels/groups
+  'waiting_time', // `timed` step: waits for the task's start time
+  'waiting_hand', // `hand` step: waits for an operator's release
+  'running',
+  'succeeded',
+  'failed', // ended badly and no decision is pending (e.g. on_failure: abort/continue)
+  'held', // failed, waiting for an operator: retry, skip, abort host or cancel task
+  'skipped', // an operator chose to go on without it
+  'aborted', // its host was aborted before it ran
+  'cancelled', // the task was cancelled before it ran (or while it ran)
+  'unknown', // a worker died mid-step; whether it ran is unknown, an operator must decide
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'rejected'];
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'aborted', 'cancelled'];
+
+export function isTaskStatus(value: unknown): value is TaskStatus {
+  return (TASK_STATUSES as readonly unknown[]).includes(value);
+}
+
+export function isStepStatus(value: unknown): value is StepStatus {
+  return (STEP_STATUSES as readonly unknown[]).includes(value);
+}
+
+export function isTerminalTaskStatus(status: TaskStatus): boolean {
+  return TERMINAL_TASK_STATUSES.includes(status);
+}
+
+export function isTerminalStepStatus(status: StepStatus): boolean {
+  return TERMINAL_STEP_STATUSES.includes(status);
+}
+
+/** CODO's status codes, strings as CODO sent them. */
+export const CODO_STATUS = {
+  new: '0',
+  waiting: '1',
+  running: '2',
+  done: '3',
+  error: '4',
+  hand: '5',
+  stopped: '6',
+  timed: '7',
+} as const;
+export type CodoStatusCode = (typeof CODO_STATUS)[keyof typeof CODO_STATUS];
+
+/** CODO's own labels for its codes (shown in its console). */
+export const CODO_STATUS_LABELS: Readonly<Record<CodoStatusCode, string>> = {
+  '0': '新建',
+  '1': '等待',
+  '2': '运行中',
+  '3': '完成',
+  '4': '错误',
+  '5': '手动',
+  '6': '中止',
+  '7': '定时',
+};
+
+export type CodoSchedule = 'new' | 'ready' | 'start' | 'OK';
+
+/** An order's `status` in CODO replies. */
+export function taskStatusToCodo(status: TaskStatus): CodoStatusCode {
+  switch (status) {
+    case 'pending_approval':
+      return CODO_STATUS.new;
+    case 'scheduled':
+      return CODO_STATUS.waiting;
+    case 'running':
+      return CODO_STATUS.running;
+    case 'paused':
+      // CODO had no pause; "手动" (waits for a person) is what a paused task does.
+      return CODO_STATUS.hand;
+    case 'succeeded':
+      return CODO_STATUS.done;
+    case 'failed':
+      return CODO_STATUS.error;
+    case 'cancelled':
+    case 'rejected':
+      // Both end the order without running (the rest of) it: CODO's "中止".
+      return CODO_STATUS.stopped;
+  }
+}
+
+/** An order's `schedule`: `new` (awaiting approval) → `ready` (approved, timer set) → `start` → `OK` (finished or ended). */
+export function taskStatusToCodoSchedule(status: TaskStatus): CodoSchedule {
+  switch (status) {
+    case 'pending_approval':
+      return 'new';
+    case 'scheduled':
+      return 'ready';
+    case 'running':
+    case 'paused':
+      return 'start';
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+    case 'rejected':
+      return 'OK';
+  }
+}
+
+/** A step row's `task_status` in CODO replies. */
+export function stepStatusToCodo(status: StepStatus): CodoStatusCode {
+  switch (status) {
+    case 'pending':
+      return CODO_STATUS.waiting;
+    case 'waiting_time':
+      return CODO_STATUS.timed;
+    case 'waiting_hand':
+      return CODO_STATUS.hand;
+    case 'running':
+      return CODO_STATUS.running;
+    case 'succeeded':
+      return CODO_STATUS.done;
+    case 'failed':
+    case 'held':
+    case 'unknown':
+      // CODO showed a failed step as "错误" and let an operator restart it; `held` and `unknown`
+      // are exactly that situation (a decision is pending).
+      return CODO_STATUS.error;
+    case 'skipped':
+    case 'aborted':
+    case 'cancelled':
+      // CODO had no "skipped"; a step that did not run must never read as "完成", and "中止"
+      // is CODO's word for "stopped by a person".
+      return CODO_STATUS.stopped;
+  }
+}
+
+/**
+ * One code for a host (CODO's `hosts_status`) from its steps' statuses: what needs attention
+ * first (error, then running, hand, timed, waiting), then how it ended — done when every step
+ * succeeded or was skipped, stopped when any was aborted or cancelled.
+ */
+export function hostStatusToCodo(steps: readonly StepStatus[]): CodoStatusCode {
+  const has = (...wanted: StepStatus[]): boolean => steps.some((s) => wanted.includes(s));
+  if (has('failed', 'held', 'unknown')) return CODO_STATUS.error;
+  if (has('running')) return CODO_STATUS.running;
+  if (has('waiting_hand')) return CODO_STATUS.hand;
+  if (has('waiting_time')) return CODO_STATUS.timed;
+  if (has('pending')) return CODO_STATUS.waiting;
+  if (has('aborted', 'cancelled')) return CODO_STATUS.stopped;
+  return CODO_STATUS.done;
+}
