@@ -1,14 +1,26 @@
-// createActivities(deps): the activities the worker registers. Filled by the task engine.
+// createActivities(deps): the activities the worker registers, bound to their dependencies.
 import type { Db } from '../src/db/database';
 import type { SecretBox } from '../src/security/secretBox';
-import type { Config } from '../src/config';
+import { ConnectionPool } from './connectionPool';
+import { executeStep, settleLostStep } from './stepRunner';
+import { recordStepStatus, recordTaskStatus } from './taskStore';
+import type { Cidr } from './targets';
+import type { TaskActivities } from './types';
 
 export interface ActivityDeps {
   db: Db;
   box: SecretBox;
-  config: Pick<Config, 'allowedTargets' | 'OPSFLOW_TIMEZONE'>;
+  config: { allowedTargets: readonly Cidr[] };
+  /** Shared SSH connections; one per worker by default. */
+  pool?: ConnectionPool;
 }
 
-export function createActivities(_deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
-  return {};
+export function createActivities(deps: ActivityDeps): TaskActivities {
+  const runner = { db: deps.db, box: deps.box, pool: deps.pool ?? new ConnectionPool(), allowedTargets: deps.config.allowedTargets };
+  return {
+    executeStep: (input) => executeStep(runner, input),
+    settleLostStep: (input) => settleLostStep(deps.db, input),
+    recordTaskStatus: (input) => recordTaskStatus(deps.db, input),
+    recordStepStatus: (input) => recordStepStatus(deps.db, input),
+  };
 }

@@ -97,7 +97,8 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
     base = `http://${config.HOST}:${config.PORT}`;
   }
 
-  const credentials = await bootstrapAdmin(database.db, box, config.dataDir);
+  // The first admin is created by the process that serves logins.
+  const credentials = parts.api ? await bootstrapAdmin(database.db, box, config.dataDir) : null;
   const lines = ['', 'opsflow is running.'];
   if (base) {
     lines.push(`  API:              ${base}/api/`, `  API docs:         ${base}/api/docs`, `  Console:          ${base}/`);

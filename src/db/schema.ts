@@ -2,6 +2,8 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** Defaulted by the database on insert, set by us on update. */
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 /** A jsonb column with a database default. */
@@ -60,7 +62,7 @@ export interface ExecUsersTable {
   host_key_policy: Generated<'tofu' | 'strict' | 'off'>;
   remarks: Generated<string>;
   created_at: CreatedAt;
-  updated_at: CreatedAt;
+  updated_at: UpdatedAt;
 }
 
 export interface KnownHostsTable {
@@ -92,7 +94,7 @@ export interface TemplatesTable {
   max_hosts_per_group: Generated<number>;
   created_by: Generated<string>;
   created_at: CreatedAt;
-  updated_at: CreatedAt;
+  updated_at: UpdatedAt;
 }
 
 export type StepTrigger = 'order' | 'timed' | 'hand';
@@ -159,7 +161,7 @@ export interface StepRunsTable {
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
   error: string | null;
-  updated_at: CreatedAt;
+  updated_at: UpdatedAt;
 }
 
 export interface StepLogsTable {

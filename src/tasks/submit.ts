@@ -7,7 +7,7 @@ import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
 import type { StepStatus } from '../domain/statuses';
 import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
-import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/searchAttributeKeys';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/searchAttributes';
 
 export interface TaskServiceDeps {
   db: Db;

@@ -1,0 +1,99 @@
+// Streams a step's output into step_logs in order, in batches, with bounded memory:
+// write() returns a promise (backpressure) once the unflushed buffer is large.
+import { StringDecoder } from 'node:string_decoder';
+import type { Db } from '../src/db/database';
+
+type Stream = 'stdout' | 'stderr' | 'system';
+
+const FLUSH_BYTES = 256 * 1024; // buffer this much before making the producer wait
+const ROW_BYTES = 64 * 1024; // merge consecutive same-stream output into rows up to this size
+const FLUSH_INTERVAL_MS = 200; // so a slow trickle of output still shows up promptly
+
+export class StepLogWriter {
+  private pending: { stream: Stream; text: string }[] = [];
+  private pendingBytes = 0;
+  private seq: number;
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private failure: Error | null = null;
+  private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  totalBytes = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly stepRunId: number,
+    private readonly attempt: number,
+    lastSeq: number,
+  ) {
+    this.seq = lastSeq;
+  }
+
+  /** Raw output from the remote command; UTF-8 sequences split across chunks are kept whole. */
+  write(stream: 'stdout' | 'stderr', chunk: Buffer): Promise<void> | void {
+    this.totalBytes += chunk.length;
+    return this.append(stream, this.decoders[stream].write(chunk));
+  }
+
+  system(text: string): Promise<void> | void {
+    return this.append('system', text);
+  }
+
+  private append(stream: Stream, text: string): Promise<void> | void {
+    if (this.failure) throw this.failure;
+    if (text.length === 0) return;
+    const last = this.pending[this.pending.length - 1];
+    if (last && last.stream === stream && last.text.length + text.length <= ROW_BYTES) last.text += text;
+    else this.pending.push({ stream, text });
+    this.pendingBytes += text.length;
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_INTERVAL_MS);
+  }
+
+  /** Writes everything buffered so far (in order: one flush at a time). */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.flushing = this.flushing.then(async () => {
+      if (batch.length === 0) return;
+      const rows = batch.map((b) => ({
+        step_run_id: this.stepRunId,
+        attempt: this.attempt,
+        seq: ++this.seq,
+        stream: b.stream,
+        // PostgreSQL text cannot hold NUL.
+        chunk: b.text.replace(/\0/g, '\uFFFD'),
+      }));
+      try {
+        await this.db.insertInto('step_logs').values(rows).execute();
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      }
+    });
+    return this.flushing;
+  }
+
+  /** Flushes the decoders' tails and the buffer. */
+  async close(): Promise<void> {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const tail = this.decoders[stream].end();
+      if (tail) void this.append(stream, tail);
+    }
+    await this.flush();
+  }
+}
+
+export async function lastLogSeq(db: Db, stepRunId: number, attempt: number): Promise<number> {
+  const row = await db
+    .selectFrom('step_logs')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('step_run_id', '=', stepRunId)
+    .where('attempt', '=', attempt)
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}

@@ -1,0 +1,230 @@
+// The SSH step runner (DESIGN §5): one step on one host, at most once.
+// Throws only for transport errors before the command started (Temporal retries those
+// with backoff); every other ending is returned as a StepOutcome and recorded in step_runs.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import type { Db } from '../src/db/database';
+import type { ExecUser, StepRun } from '../src/db/schema';
+import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
+import type { SecretBox } from '../src/security/secretBox';
+import type { ConnectionPool } from './connectionPool';
+import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
+import { lastLogSeq, StepLogWriter } from './logWriter';
+import { openSshConnection, runRemoteCommand, SshAuthError, SshCommandLostError, SshHostKeyError, SshTransportError } from './ssh';
+import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
+import type { ExecuteStepInput, SettleLostStepInput, StepOutcome } from './types';
+
+export interface StepRunnerDeps {
+  db: Db;
+  box: SecretBox;
+  pool: ConnectionPool;
+  allowedTargets: readonly Cidr[];
+}
+
+const HEARTBEAT_MS = 1000;
+
+/** Contexts bind each sealed secret to its row (a ciphertext moved elsewhere will not open). */
+export const execUserSecretContext = {
+  privateKey: (alias: string): string => `exec_users.private_key:${alias}`,
+  password: (alias: string): string => `exec_users.password:${alias}`,
+};
+
+/** Stored data does not describe a runnable step: retrying cannot help. */
+function setupFailure(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'StepSetupError');
+}
+
+async function loadContext(db: Db, input: ExecuteStepInput) {
+  const step = await db.selectFrom('task_steps').selectAll().where('id', '=', input.stepId).where('task_id', '=', input.taskId).executeTakeFirst();
+  if (!step) throw setupFailure(`task ${input.taskId} has no step ${input.stepId}`);
+  const task = await db.selectFrom('tasks').select(['id', 'args']).where('id', '=', input.taskId).executeTakeFirstOrThrow();
+  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', step.exec_user).executeTakeFirst();
+  return { step, task, execUser };
+}
+
+async function finishRun(db: Db, runId: number, fields: { status: string; exit_code?: number | null; error?: string | null }): Promise<void> {
+  await db
+    .updateTable('step_runs')
+    .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Claims the step run for this attempt. Returns the row to run, or an outcome when it must
+ * not run: an earlier try of the same attempt already started the command (worker lost)
+ * and the step is not idempotent → `unknown`, held for an operator.
+ */
+async function claim(db: Db, input: ExecuteStepInput, idempotent: boolean): Promise<{ run: StepRun } | { outcome: StepOutcome }> {
+  return db.transaction().execute(async (trx) => {
+    const run = await trx
+      .selectFrom('step_runs')
+      .selectAll()
+      .where('task_step_id', '=', input.stepId)
+      .where('host', '=', input.host)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!run) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
+    if (run.attempt === input.attempt) {
+      if (run.status === 'succeeded' || run.status === 'failed') {
+        // Finished, but the result never reached Temporal: report what happened.
+        return { outcome: { outcome: run.status, exitCode: run.exit_code, error: run.error } };
+      }
+      if ((run.status === 'running' || run.status === 'unknown') && !idempotent) {
+        const error = 'the worker running this step was lost; the command may or may not have run. Retry or skip it.';
+        await trx.updateTable('step_runs').set({ status: 'unknown', error, updated_at: sql<Date>`now()` }).where('id', '=', run.id).execute();
+        return { outcome: { outcome: 'unknown', exitCode: null, error } };
+      }
+    }
+    return { run };
+  });
+}
+
+async function markRunning(db: Db, runId: number, attempt: number): Promise<void> {
+  await db
+    .updateTable('step_runs')
+    .set({ status: 'running', attempt, started_at: sql<Date>`now()`, finished_at: null, exit_code: null, error: null, updated_at: sql<Date>`now()` })
+    .where('id', '=', runId)
+    .execute();
+}
+
+function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
+  return {
+    privateKey: user.private_key ? box.open(user.private_key, execUserSecretContext.privateKey(user.alias)) : undefined,
+    password: user.password ? box.open(user.password, execUserSecretContext.password(user.alias)) : undefined,
+  };
+}
+
+export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput): Promise<StepOutcome> {
+  const ctx = Context.current();
+  const { db } = deps;
+  const loaded = await loadContext(db, input);
+  const claimed = await claim(db, input, loaded.step.idempotent);
+  if ('outcome' in claimed) return claimed.outcome;
+  const { run } = claimed;
+  const fail = async (error: string): Promise<StepOutcome> => {
+    await db.updateTable('step_runs').set({ attempt: input.attempt }).where('id', '=', run.id).execute();
+    await finishRun(db, run.id, { status: 'failed', error });
+    return { outcome: 'failed', exitCode: null, error };
+  };
+
+  const { step, task, execUser } = loaded;
+  if (!execUser) return fail(`exec user '${step.exec_user}' does not exist`);
+  const targetHost = step.force_host || input.host;
+  let address: string;
+  try {
+    address = await resolveAllowedTarget(targetHost, deps.allowedTargets);
+  } catch (err) {
+    if (err instanceof TargetNotAllowedError) return fail(err.message);
+    throw transportRetry(`${targetHost}: ${(err as Error).message}`);
+  }
+
+  const values = { ...task.args, FLOW_ID: String(input.taskId) };
+  let commandLine: string;
+  try {
+    commandLine = buildCommandLine(step.command, splitArgTokens(step.args), values);
+  } catch (err) {
+    return fail(`command: ${(err as Error).message}`);
+  }
+
+  const verdict: HostKeyVerdict = { refusal: null };
+  const open = () =>
+    openSshConnection({
+      host: address,
+      port: execUser.port,
+      username: execUser.username,
+      ...credentials(deps.box, execUser),
+      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict),
+    });
+
+  const poolKey = `${execUser.id}|${address}|${execUser.port}`;
+  try {
+    return await deps.pool.use(poolKey, open, async (conn) => {
+      await markRunning(db, run.id, input.attempt);
+      const logs = new StepLogWriter(db, run.id, input.attempt, await lastLogSeq(db, run.id, input.attempt));
+      // Show the command as the template wrote it: argument values stay out of the header.
+      await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
+      const beat = setInterval(() => ctx.heartbeat({ bytes: logs.totalBytes }), HEARTBEAT_MS);
+      try {
+        const result = await runRemoteCommand(conn, commandLine, {
+          onOutput: (stream, chunk) => logs.write(stream, chunk),
+          signal: ctx.cancellationSignal,
+          timeoutMs: step.timeout_s * 1000,
+        });
+        if (result.cancelled) {
+          await logs.system('\n[opsflow] cancelled: the remote process group was killed\n');
+          await logs.close();
+          await finishRun(db, run.id, { status: 'cancelled', error: 'cancelled by an operator' });
+          throw new CancelledFailure('step cancelled');
+        }
+        if (result.timedOut) {
+          const error = `timed out after ${step.timeout_s} s; the remote process group was killed`;
+          await logs.system(`\n[opsflow] ${error}\n`);
+          await logs.close();
+          await finishRun(db, run.id, { status: 'failed', error });
+          return { outcome: 'failed', exitCode: null, error };
+        }
+        await logs.close();
+        if (result.exitCode === 0) {
+          await finishRun(db, run.id, { status: 'succeeded', exit_code: 0 });
+          return { outcome: 'succeeded', exitCode: 0, error: null };
+        }
+        const error = result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`;
+        await finishRun(db, run.id, { status: 'failed', exit_code: result.exitCode, error });
+        return { outcome: 'failed', exitCode: result.exitCode, error };
+      } catch (err) {
+        if (err instanceof SshCommandLostError) {
+          // The command had started: its fate is unknown, so it is held, never rerun blindly.
+          await logs.close().catch(() => undefined);
+          const error = `connection lost while the command ran: ${err.message}`;
+          await finishRun(db, run.id, { status: 'unknown', error });
+          return { outcome: 'unknown', exitCode: null, error };
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    });
+  } catch (err) {
+    if (err instanceof SshHostKeyError) return fail(verdict.refusal ?? err.message);
+    if (err instanceof SshAuthError) return fail(`authentication as ${execUser.username} failed: ${err.message}`);
+    if (err instanceof SshTransportError) {
+      await db.updateTable('step_runs').set({ error: err.message, updated_at: sql<Date>`now()` }).where('id', '=', run.id).execute();
+      throw transportRetry(err.message);
+    }
+    throw err;
+  }
+}
+
+/** A retryable failure: the command certainly did not start. */
+function transportRetry(message: string): ApplicationFailure {
+  return ApplicationFailure.retryable(message, 'SshTransportError');
+}
+
+/** The step activity gave up for good: settle its row from what the database knows. */
+export async function settleLostStep(db: Db, input: SettleLostStepInput): Promise<StepOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const run = await trx
+      .selectFrom('step_runs')
+      .selectAll()
+      .where('task_step_id', '=', input.stepId)
+      .where('host', '=', input.host)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (run.attempt === input.attempt && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'unknown')) {
+      return { outcome: run.status, exitCode: run.exit_code, error: run.error };
+    }
+    const started = run.attempt === input.attempt && run.status === 'running';
+    const status = started ? 'unknown' : 'failed';
+    const error = started
+      ? `the worker running this step was lost (${input.error}); the command may or may not have run`
+      : `the step could not run: ${input.error}`;
+    await trx
+      .updateTable('step_runs')
+      .set({ status, error, attempt: input.attempt, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+      .where('id', '=', run.id)
+      .execute();
+    return { outcome: status, exitCode: null, error };
+  });
+}

@@ -1,0 +1,37 @@
+// Task and step status writes the workflow asks for (PostgreSQL is what the API reads).
+import { sql } from 'kysely';
+import type { Db } from '../src/db/database';
+import type { RecordStepStatusInput, RecordTaskStatusInput } from './types';
+
+const TERMINAL_STEP = new Set(['succeeded', 'failed', 'skipped', 'aborted', 'cancelled', 'unknown']);
+
+export async function recordTaskStatus(db: Db, input: RecordTaskStatusInput): Promise<void> {
+  await db
+    .updateTable('tasks')
+    .set({
+      status: input.status,
+      ...(input.approver !== undefined ? { approver: input.approver, executor: input.approver } : {}),
+      ...(input.startTime !== undefined ? { start_time: input.startTime } : {}),
+      ...(input.finished ? { finished_at: sql<Date>`now()` } : {}),
+    })
+    .where('id', '=', input.taskId)
+    .execute();
+}
+
+export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Promise<void> {
+  const terminal = TERMINAL_STEP.has(input.status);
+  for (let i = 0; i < input.steps.length; i += 500) {
+    const refs = input.steps.slice(i, i + 500);
+    await db
+      .updateTable('step_runs')
+      .set({
+        status: input.status,
+        updated_at: sql<Date>`now()`,
+        ...(input.error !== undefined ? { error: input.error } : {}),
+        ...(terminal ? { finished_at: sql<Date>`coalesce(finished_at, now())` } : {}),
+      })
+      .where('task_id', '=', input.taskId)
+      .where((eb) => eb.or(refs.map((r) => eb.and([eb('task_step_id', '=', r.stepId), eb('host', '=', r.host)]))))
+      .execute();
+  }
+}
