@@ -1,5 +1,6 @@
 // The opsflow CLI: start | api | worker | migrate | user | token | audit.
 import http from 'node:http';
+import { Client } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config';
 import { bootDatabase, bootTemporal, type DatabaseHandle, type TemporalHandle } from './boot';
@@ -91,7 +92,15 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
 
   let base = '';
   if (parts.api) {
-    const app = createApp({ db: database.db, temporal: temporal.connection, log: (l) => log.error(l) });
+    const app = createApp({
+      db: database.db,
+      temporal: temporal.connection,
+      client: new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE }),
+      taskQueue: config.OPSFLOW_TASK_QUEUE,
+      box,
+      config,
+      log: (l) => log.error(l),
+    });
     const server = await listen(app, config);
     stoppers.push({ name: 'HTTP', stop: () => closeServer(server) });
     base = `http://${config.HOST}:${config.PORT}`;

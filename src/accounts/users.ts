@@ -5,12 +5,9 @@ import { generatePassword, hashPassword, validatePasswordStrength } from '../sec
 import type { SecretBox } from '../security/secretBox';
 import { generateTotpSecret, totpUri } from '../security/totp';
 
-export const ROLES = ['admin', 'approver', 'operator', 'submitter', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+import { isRole, ROLES } from '../domain/permissions';
 
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
+export { isRole, ROLES, type Role } from '../domain/permissions';
 
 export interface NewAccount {
   username: string;

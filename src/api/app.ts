@@ -1,23 +1,51 @@
 // createApp(deps) builds the Express app; listening is the caller's business.
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import type { Connection } from '@temporalio/client';
-import type { Db } from '../db/database';
+import { DOCS_HTML, DOCS_JS } from './docsPage';
+import type { ApiDeps } from './deps';
 import { errorHandler, HttpError } from './errors';
 import { healthRouter } from './health';
+import { buildOpenApi } from './openapi';
+import { LoginLimiter } from './rateLimit';
+import { ALL_ROUTES } from './routes';
+import { mountRoutes } from './routing';
 
-export interface AppDeps {
-  db: Db;
-  temporal: Connection;
-  log: (line: string) => void;
-}
+export type { ApiDeps } from './deps';
+/** @deprecated name kept for callers of the foundation's createApp. */
+export type AppDeps = ApiDeps;
 
-export function createApp(deps: AppDeps): Express {
+/** Request bodies above this answer 413 JSON. */
+export const BODY_LIMIT = '1mb';
+
+export function createApp(input: ApiDeps): Express {
+  const deps: ApiDeps = { ...input, loginLimiter: input.loginLimiter ?? new LoginLimiter() };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
   app.use(helmet());
+  // CORS stays closed: no Access-Control-* headers are ever sent, so browsers refuse
+  // cross-origin reads; preflights get a plain 404.
   app.use(healthRouter({ db: deps.db, temporal: deps.temporal }));
+
+  // CODO clients send JSON with or without a Content-Type (python-requests `data=json.dumps(…)`).
+  app.use('/api', express.json({ limit: BODY_LIMIT, type: () => true, strict: true }));
+
+  const openapi = buildOpenApi(ALL_ROUTES, { version: '1' });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get(['/api/docs', '/api/docs/'], (_req, res) => {
+    res.type('html').send(DOCS_HTML);
+  });
+  app.get('/api/docs/docs.js', (_req, res) => {
+    res.type('application/javascript').send(DOCS_JS);
+  });
+
+  const router = express.Router();
+  mountRoutes(router, deps, ALL_ROUTES);
+  app.use(router);
+
   app.use((req, _res, next) => {
     next(new HttpError(404, 404, `no route ${req.method} ${req.path}`));
   });

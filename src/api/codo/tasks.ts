@@ -1,0 +1,517 @@
+// CODO's task API (/api/task/v2/task/…), answering exactly as CODO-CONTRACT.md says.
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { hostStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
+import { formatPythonLiteral } from '../../domain/pythonLiteral';
+import { decideTask } from '../../domain/permissions';
+import { InterventionError, type Intervention } from '../../tasks/interventions';
+import { SubmitError } from '../../tasks/submit';
+import { generateCsrfKey } from '../../security/tokens';
+import { setCookie } from '../cookies';
+import { HttpError } from '../errors';
+import { CSRF_ERROR, CSRF_TTL_MS, findCsrfKey, Reply, route, type AnyRoute, type Ctx } from '../routing';
+import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../submitInput';
+import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
+import { interveneAs, isUniqueViolation, submitAs, TemplateForbiddenError } from '../taskService';
+import { codoOrder, codoStepStatus, codoTaskStatus, codoSchedule, hostCodes, stepLogTexts, taskSteps } from '../taskViews';
+import type { AuthUser } from '../../accounts/sessions';
+import type { ApiDeps } from '../deps';
+
+const BASE = '/api/task/v2/task';
+
+// CODO fields arrive as strings or numbers; schemas document them, handlers answer CODO's codes.
+const scalar = z.union([z.string(), z.number()]);
+const literalOrObject = z.union([z.string(), z.record(z.string(), z.unknown())]);
+
+const OkReply = z.object({ code: z.number(), msg: z.string() });
+
+function codoInputError(err: InputError): HttpError {
+  return new HttpError(400, -1, err.message, [{ field: err.field, problem: err.message.slice(err.field.length + 2) }]);
+}
+
+function notFound(listId: number | string): HttpError {
+  return new HttpError(404, -1, `订单不存在 (list_id ${String(listId)})`, { list_id: listId });
+}
+
+/** A list_id from a body or query: absent → undefined; present but not an id → 400. */
+function listIdOf(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw new HttpError(400, -1, 'list_id: must be a positive integer order id', [{ field: 'list_id', problem: 'not an id' }]);
+  return n;
+}
+
+function intOf(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new HttpError(400, -1, `${field}: must be an integer`, [{ field, problem: 'not an integer' }]);
+  return n;
+}
+
+/** Maps an engine refusal to CODO's business-error style (HTTP 200, code -3). */
+function interventionReply(err: unknown): Reply {
+  if (err instanceof InterventionError) {
+    if (err.httpStatus === 404) return new Reply(404, { code: -1, msg: err.message });
+    return new Reply(200, { code: -3, msg: err.message });
+  }
+  throw err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// accept: GET csrf key, POST submit
+
+const csrfRoute = route({
+  method: 'get',
+  path: `${BASE}/accept/`,
+  summary: 'Get a one-use csrf_key (CODO)',
+  description: 'Also set as cookie csrf_key. Valid 1800 s. Sent back on a POST it makes the submission idempotent.',
+  tags: ['codo'],
+  action: 'csrf.issue',
+  style: 'codo',
+  response: z.object({ code: z.number(), msg: z.string(), csrf_key: z.string() }),
+  handler: async (ctx) => {
+    const key = generateCsrfKey();
+    await ctx.deps.db.deleteFrom('csrf_keys').where('user_id', '=', ctx.user.id).where('created_at', '<', new Date(Date.now() - 2 * CSRF_TTL_MS)).execute();
+    await ctx.deps.db.insertInto('csrf_keys').values({ key, user_id: ctx.user.id }).execute();
+    setCookie(ctx.req, ctx.res, 'csrf_key', key, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
+    return { code: 0, msg: '获取csrf_key成功', csrf_key: key };
+  },
+});
+
+const AcceptBody = z
+  .object({
+    temp_id: scalar.optional().describe('template id (required), number or string'),
+    task_name: z.unknown().optional().describe('task name (default: the template name)'),
+    task_type: z.unknown().optional().describe('default: the template name'),
+    submitter: z.unknown().optional().describe("shown as the order's creator; default: your nickname"),
+    associated_user: literalOrObject.optional().describe("Python-literal dict, e.g. \"{'admin': ['alice']}\""),
+    executor: z.unknown().optional(),
+    args: literalOrObject.optional().describe("Python-literal dict string or JSON object, e.g. \"{'HOSTNAME': 'web01'}\""),
+    hosts: literalOrObject.optional().describe("Python-literal dict string {1: '10.0.0.1,10.0.0.2'} or JSON {\"1\": [\"10.0.0.1\"]}"),
+    schedule: z.unknown().optional().describe("'new' (wait for approval, default) or 'ready' (run at exec_time)"),
+    details: z.unknown().optional(),
+    exec_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset"),
+    csrf_key: z.string().optional().describe('from GET accept: makes a repeated POST return the same list_id'),
+  })
+  .describe('CODO submit body');
+
+async function claimCsrfForSubmit(ctx: Ctx<unknown, unknown, unknown>): Promise<string | null> {
+  // Cookie-authenticated requests were checked by the CSRF guard already.
+  if (ctx.csrfKey) return ctx.csrfKey;
+  const key = findCsrfKey(ctx.req);
+  if (!key) return null;
+  const row = await ctx.deps.db
+    .selectFrom('csrf_keys')
+    .select(['key', 'used_at'])
+    .where('key', '=', key.slice(0, 64))
+    .where('user_id', '=', ctx.user.id)
+    .where('created_at', '>', new Date(Date.now() - CSRF_TTL_MS))
+    .executeTakeFirst();
+  if (!row) throw new HttpError(402, 402, CSRF_ERROR);
+  if (!row.used_at) await ctx.deps.db.updateTable('csrf_keys').set({ used_at: new Date() }).where('key', '=', key).execute();
+  return key;
+}
+
+function successReply(id: number): Record<string, unknown> {
+  return { code: 0, msg: `Task creation success, ID：${id}`, list_id: id };
+}
+
+const submitRoute = route({
+  method: 'post',
+  path: `${BASE}/accept/`,
+  summary: 'Submit a task (CODO)',
+  description:
+    'Success: {"code":0,"msg":"Task creation success, ID：<id>","list_id":<id>}. Validation answers HTTP 200 with CODO codes: ' +
+    '-4 The exec host cannot be empty / Too many hosts, please execute in groups; 5 ip格式有误; -3 Host groupings and template groupings mismatch. ' +
+    'Unparsable literals, unknown template and missing fields: HTTP 400 with a negative code and a message naming the field.',
+  tags: ['codo'],
+  action: 'task.submit',
+  style: 'codo',
+  csrf: 'idempotent',
+  body: AcceptBody,
+  response: z.object({ code: z.number(), msg: z.string(), list_id: z.number().optional() }),
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
+    const key = await claimCsrfForSubmit(ctx);
+    ctx.audit = { action: 'task.submit', detail: { temp_id: b.temp_id ?? null } };
+    if (key) {
+      const used = await ctx.deps.db.selectFrom('csrf_keys').select('task_id').where('key', '=', key).executeTakeFirst();
+      if (used?.task_id) {
+        ctx.audit.target = `task:${used.task_id}`;
+        ctx.audit.detail = { ...ctx.audit.detail, idempotent_retry: true };
+        return successReply(used.task_id);
+      }
+    }
+    let input;
+    try {
+      const templateId = parseTemplateId(b.temp_id);
+      const given = b.schedule === undefined || b.schedule === null || b.schedule === '' ? 'new' : b.schedule;
+      if (given !== 'new' && given !== 'ready') throw new InputError('schedule', "must be 'new' or 'ready'");
+      const schedule: 'new' | 'ready' = given;
+      input = {
+        templateId,
+        taskName: optionalString(b.task_name, 'task_name', 200) ?? '',
+        taskType: optionalString(b.task_type, 'task_type', 200) || undefined,
+        submitter: (optionalString(b.submitter, 'submitter', 100) ?? '').trim() || ctx.user.displayName,
+        schedule,
+        execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
+        args: parseArgs(b.args),
+        hosts: parseHosts(b.hosts),
+        details: optionalString(b.details, 'details', 10_000) ?? '',
+        associatedUser: parseAssociatedUser(b.associated_user),
+        idempotencyKey: key ? `csrf:${key}` : null,
+      };
+    } catch (err) {
+      if (err instanceof InputError) throw codoInputError(err);
+      throw err;
+    }
+    if (input.taskName === '') {
+      const t = await ctx.deps.db.selectFrom('templates').select('name').where('id', '=', input.templateId).executeTakeFirst();
+      input.taskName = t?.name ?? `template ${input.templateId}`;
+    }
+    let result: { taskId: number; created: boolean };
+    try {
+      result = await submitAs(ctx.deps, ctx.user, input);
+    } catch (err) {
+      if (err instanceof TemplateForbiddenError) throw new HttpError(403, -2, `你没有该模板的提交权限: ${err.message}`);
+      if (err instanceof SubmitError) {
+        // CODO's own validation codes come back as HTTP 200; what crashed CODO is a 400.
+        const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 409 ? 409 : 400;
+        return new Reply(status, { code: err.code, msg: err.message, details: [{ field: err.field, problem: err.message }] });
+      }
+      if (isUniqueViolation(err) && key) {
+        // A concurrent retry with the same key won the race: answer with its task.
+        const existing = await ctx.deps.db.selectFrom('tasks').select('id').where('idempotency_key', '=', `csrf:${key}`).executeTakeFirst();
+        if (existing) return successReply(existing.id);
+      }
+      throw err;
+    }
+    const id = result.taskId;
+    ctx.audit.target = `task:${id}`;
+    if (key) await ctx.deps.db.updateTable('csrf_keys').set({ task_id: id }).where('key', '=', key).execute();
+    const executor = optionalString(b.executor, 'executor', 100);
+    if (result.created && executor) await ctx.deps.db.updateTable('tasks').set({ executor }).where('id', '=', id).execute();
+    return successReply(id);
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// list: GET orders, PATCH approve, PUT terminate
+
+const PageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  search_val: z.string().max(200).optional().describe('matches id, name, type, creator or submitter'),
+});
+
+function searchFilter(search: string | undefined) {
+  const s = search?.trim();
+  if (!s) return () => sql<boolean>`true`;
+  const like = `%${s.replace(/[\\%_]/g, '\\$&')}%`;
+  return () =>
+    sql<boolean>`(tasks.task_name ilike ${like} or tasks.task_type ilike ${like} or tasks.submitter ilike ${like} or tasks.creator ilike ${like} or tasks.id::text = ${s})`;
+}
+
+async function orders(ctx: Ctx<unknown, z.output<typeof PageQuery>, unknown>, finished: boolean, defaultLimit: number) {
+  const { page, search_val } = ctx.query;
+  const limit = ctx.query.limit ?? defaultLimit;
+  const terminal = [...TERMINAL_TASK_STATUSES];
+  let q = ctx.deps.db.selectFrom('tasks').where(visibleTo(ctx.user)).where(searchFilter(search_val));
+  q = finished ? q.where('status', 'in', terminal) : q.where('status', 'not in', terminal);
+  const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  let rows = q.selectAll('tasks');
+  rows = finished
+    ? rows.orderBy(sql`coalesce(tasks.finished_at, tasks.created_at)`, 'desc').orderBy('tasks.id', 'desc')
+    : rows.orderBy(sql`coalesce(tasks.start_time, tasks.exec_time, tasks.created_at)`, 'desc').orderBy('tasks.id', 'desc');
+  const tasks = await rows.limit(limit).offset((page - 1) * limit).execute();
+  const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
+  const descriptions = await templateDescriptions(ctx.deps, tasks.map((t) => t.template_id));
+  return { data: tasks.map((t) => codoOrder(t, tz, descriptions.get(t.template_id) ?? '')), count: Number(total.n), ids: tasks.map((t) => t.id) };
+}
+
+async function templateDescriptions(deps: ApiDeps, ids: number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await deps.db.selectFrom('templates').select(['id', 'description']).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [r.id, r.description]));
+}
+
+const listRoute = route({
+  method: 'get',
+  path: `${BASE}/list/`,
+  summary: 'Open orders you can see, newest first (CODO)',
+  tags: ['codo'],
+  action: 'task.list',
+  style: 'codo',
+  query: PageQuery,
+  handler: async (ctx) => {
+    const { data, count, ids } = await orders(ctx, false, 100);
+    return { code: 0, msg: '获取成功', data, count, list_id: ids };
+  },
+});
+
+const ApproveBody = z.object({ list_id: scalar.optional(), start_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS'") });
+
+const approveRoute = route({
+  method: 'patch',
+  path: `${BASE}/list/`,
+  summary: 'Approve an order with its start time (CODO)',
+  description: '0 任务开始成功; -1 订单ID和开始时间不能为空; -2 你没有审批权限 (also the four-eyes rule: the creator may not approve).',
+  tags: ['codo'],
+  action: 'task.approve',
+  style: 'codo',
+  body: ApproveBody,
+  response: OkReply,
+  handler: async (ctx) => {
+    const listId = listIdOf(ctx.body.list_id);
+    ctx.audit = { action: 'task.approve', target: listId ? `task:${listId}` : '' };
+    if (listId === undefined || ctx.body.start_time === undefined || ctx.body.start_time === null || ctx.body.start_time === '') {
+      return { code: -1, msg: '订单ID和开始时间不能为空' };
+    }
+    let startAt: Date | null;
+    try {
+      startAt = parseTime(ctx.body.start_time, 'start_time', ctx.deps.config.OPSFLOW_TIMEZONE);
+    } catch (err) {
+      if (err instanceof InputError) throw codoInputError(err);
+      throw err;
+    }
+    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.approve');
+    if (access.kind === 'missing') throw notFound(listId);
+    if (access.kind === 'denied') return { code: -2, msg: '你没有审批权限', details: { reason: access.decision.message } };
+    ctx.audit.detail = { start_time: startAt?.toISOString() ?? null };
+    const what: Intervention = access.loaded.task.status === 'pending_approval' ? { action: 'approve', startAt } : { action: 'reschedule', startAt };
+    try {
+      await interveneAs(ctx.deps, ctx.user, listId, what);
+    } catch (err) {
+      return interventionReply(err);
+    }
+    await ctx.deps.db.updateTable('tasks').set({ executor: ctx.user.displayName }).where('id', '=', listId).execute();
+    return { code: 0, msg: '任务开始成功' };
+  },
+});
+
+const terminateRoute = route({
+  method: 'put',
+  path: `${BASE}/list/`,
+  summary: 'Terminate an order (CODO): stops running commands',
+  description: '0 订单终止成功; -1 订单ID不能为空; -2 你没有终止权限.',
+  tags: ['codo'],
+  action: 'task.cancel',
+  style: 'codo',
+  body: z.object({ list_id: scalar.optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const listId = listIdOf(ctx.body.list_id);
+    ctx.audit = { action: 'task.cancel', target: listId ? `task:${listId}` : '' };
+    if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
+    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.cancel');
+    if (access.kind === 'missing') throw notFound(listId);
+    if (access.kind === 'denied') return { code: -2, msg: '你没有终止权限', details: { reason: access.decision.message } };
+    try {
+      await interveneAs(ctx.deps, ctx.user, listId, { action: 'cancel', reason: 'terminated via CODO API' });
+    } catch (err) {
+      return interventionReply(err);
+    }
+    return { code: 0, msg: '订单终止成功' };
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// check: GET order view, PUT release a hand step by name, PATCH per-host interventions
+
+const CheckQuery = z.object({
+  list_id: z.string().max(20).optional(),
+  get_run_group: z.string().max(20).optional(),
+  get_run_host: z.string().max(300).optional(),
+});
+
+async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runGroup: number | undefined, runHost: string | undefined) {
+  const { task } = loaded;
+  const tz = deps.config.OPSFLOW_TIMEZONE;
+  const all = await taskSteps(deps.db, task.id);
+  const groupList = [...new Set(all.map((s) => s.group))].sort((a, b) => a - b);
+  const unfinished = all.find((s) => !['succeeded', 'skipped'].includes(s.status));
+  const group = runGroup !== undefined && groupList.includes(runGroup) ? runGroup : (unfinished?.group ?? groupList[groupList.length - 1] ?? 1);
+  const hostList = task.hosts[String(group)] ?? [...new Set(all.filter((s) => s.group === group).map((s) => s.host))];
+  const host = runHost !== undefined && hostList.includes(runHost) ? runHost : (all.find((s) => s.group === group && !['succeeded', 'skipped'].includes(s.status))?.host ?? hostList[0] ?? '');
+  const shown = all.filter((s) => s.group === group && s.host === host);
+  const logs = await stepLogTexts(deps.db, shown.map((s) => s.id), tz);
+  const approve = decideTask(principal(user), 'task.approve', loaded.facts, { fourEyes: deps.config.OPSFLOW_FOUR_EYES });
+  const args = task.args;
+  return {
+    list_id: task.id,
+    task_name: task.task_name,
+    create_time: codoOrder(task, tz).create_time,
+    start_time: codoOrder(task, tz).start_time,
+    username: user.displayName,
+    creator: task.submitter,
+    executor: task.executor || task.approver || '',
+    new_args: formatPythonLiteral(args),
+    new_args_list: Object.entries(args).map(([args_key, args_value]) => ({ args_key, args_value })),
+    schedule: codoSchedule(task.status),
+    status: codoTaskStatus(task.status),
+    associated_user: formatPythonLiteral(task.associated_user ?? {}),
+    approval_button: task.status === 'pending_approval' && approve.allowed,
+    args_keys: Object.keys(args),
+    hand_list: [...new Set(all.filter((s) => s.status === 'waiting_hand').map((s) => s.name))],
+    group_list: groupList,
+    run_group: group,
+    this_host_list: hostList,
+    this_host: host,
+    scheduler_list: shown.map((s) => ({
+      sched_id: s.id,
+      list_id: task.id,
+      task_group: s.group,
+      task_level: s.level,
+      task_name: s.name,
+      task_cmd: s.command,
+      task_args: s.args,
+      trigger: s.trigger,
+      exec_user: s.exec_user,
+      force_host: s.force_host ?? '',
+      exec_ip: s.host,
+      task_status: codoStepStatus(s.status),
+      // opsflow additions
+      step_id: s.step_id,
+      status: s.status,
+      exit_code: s.exit_code,
+      attempt: s.attempt,
+      error: s.error ?? '',
+      task_log: logs.get(s.id) ?? '',
+    })),
+    hosts_status: hostCodes(all.filter((s) => s.group === group), (ss: StepStatus[]) => hostStatusToCodo(ss)),
+    // opsflow additions: every group / host / step, for clients that want the whole picture
+    task_status: task.status,
+    approver: task.approver,
+    details: task.details,
+    all_hosts_status: Object.fromEntries(groupList.map((g) => [String(g), hostCodes(all.filter((s) => s.group === g), (ss: StepStatus[]) => hostStatusToCodo(ss))])),
+  };
+}
+
+const checkRoute = route({
+  method: 'get',
+  path: `${BASE}/check/`,
+  summary: 'Order view: parameters, per group / host / step status and logs (CODO)',
+  tags: ['codo'],
+  action: 'task.read',
+  style: 'codo',
+  query: CheckQuery,
+  handler: async (ctx) => {
+    const listId = listIdOf(ctx.query.list_id);
+    if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
+    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.read');
+    if (access.kind !== 'ok') throw notFound(listId);
+    const data = await orderView(ctx.deps, ctx.user, access.loaded, intOf(ctx.query.get_run_group, 'get_run_group'), ctx.query.get_run_host || undefined);
+    return { code: 0, msg: '获取订单信息成功', data };
+  },
+});
+
+const releaseByNameRoute = route({
+  method: 'put',
+  path: `${BASE}/check/`,
+  summary: 'Release the hand step named hand_task on every host (CODO)',
+  description: '0 审核干预成功; -1 订单ID 不能为空; -2 任务名称不正确.',
+  tags: ['codo'],
+  action: 'task.intervene',
+  style: 'codo',
+  body: z.object({ list_id: scalar.optional(), hand_task: z.unknown().optional().describe('the hand step name') }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const listId = listIdOf(ctx.body.list_id);
+    ctx.audit = { action: 'task.release', target: listId ? `task:${listId}` : '', detail: { hand_task: ctx.body.hand_task ?? null } };
+    if (listId === undefined) return { code: -1, msg: '订单ID 不能为空' };
+    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
+    if (access.kind === 'missing') throw notFound(listId);
+    if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
+    const name = typeof ctx.body.hand_task === 'string' ? ctx.body.hand_task : '';
+    const steps = name
+      ? await ctx.deps.db.selectFrom('task_steps').select('id').where('task_id', '=', listId).where('name', '=', name).where('trigger', '=', 'hand').execute()
+      : [];
+    if (steps.length === 0) return { code: -2, msg: '任务名称不正确' };
+    try {
+      for (const s of steps) await interveneAs(ctx.deps, ctx.user, listId, { action: 'release', stepId: s.id });
+    } catch (err) {
+      return interventionReply(err);
+    }
+    return { code: 0, msg: '审核干预成功' };
+  },
+});
+
+const handBody = z.object({
+  list_id: scalar.optional(),
+  task_group: scalar.optional(),
+  task_level: scalar.optional(),
+  exec_ip: z.unknown().optional(),
+  hand_type: z.unknown().optional().describe('execute | restart | stop_one'),
+  scheduler_id: scalar.optional().describe('sched_id of the step row (execute)'),
+});
+
+const handRoute = route({
+  method: 'patch',
+  path: `${BASE}/check/`,
+  summary: 'Per-host intervention: execute a step row, restart a host from a level, stop a host (CODO)',
+  description:
+    'hand_type execute (needs scheduler_id; releases a hand step or retries a held one) → 0 审核执行成功, -2 审批执行任务参数缺失; ' +
+    'restart → 0 重新执行成功; stop_one → 0 终止此组任务成功; -1 缺少必要参数; -1 执行类型不能为空; -5 错误任务类型.',
+  tags: ['codo'],
+  action: 'task.intervene',
+  style: 'codo',
+  body: handBody,
+  response: OkReply,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const listId = listIdOf(b.list_id);
+    const group = intOf(b.task_group, 'task_group');
+    const level = intOf(b.task_level, 'task_level');
+    const ip = typeof b.exec_ip === 'string' ? b.exec_ip.trim() : '';
+    ctx.audit = { action: `task.hand.${typeof b.hand_type === 'string' ? b.hand_type.slice(0, 20) : '?'}`, target: listId ? `task:${listId}` : '', detail: { group: group ?? null, level: level ?? null, host: ip } };
+    if (listId === undefined || group === undefined || level === undefined || ip === '') return { code: -1, msg: '缺少必要参数' };
+    if (b.hand_type === undefined || b.hand_type === null || b.hand_type === '') return { code: -1, msg: '执行类型不能为空' };
+    if (!['execute', 'restart', 'stop_one'].includes(b.hand_type as string)) return { code: -5, msg: '错误任务类型' };
+    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
+    if (access.kind === 'missing') throw notFound(listId);
+    if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
+    const steps = await taskSteps(ctx.deps.db, listId, { group, host: ip });
+    try {
+      switch (b.hand_type) {
+        case 'execute': {
+          const schedId = intOf(b.scheduler_id, 'scheduler_id');
+          const row = schedId === undefined ? undefined : steps.find((s) => s.id === schedId);
+          if (!row) return { code: -2, msg: '审批执行任务参数缺失' };
+          const what: Intervention = row.status === 'waiting_hand' ? { action: 'release', stepId: row.step_id, host: row.host } : { action: 'retry', stepId: row.step_id, host: row.host };
+          await interveneAs(ctx.deps, ctx.user, listId, what);
+          return { code: 0, msg: '审核执行成功' };
+        }
+        case 'restart': {
+          const row = steps.find((s) => s.level >= level && ['held', 'unknown', 'failed'].includes(s.status));
+          if (!row) return { code: -3, msg: `no failed step at level ${level} or later on ${ip} in group ${group} to restart` };
+          await interveneAs(ctx.deps, ctx.user, listId, { action: 'retry', stepId: row.step_id, host: row.host });
+          return { code: 0, msg: '重新执行成功' };
+        }
+        default: {
+          if (steps.length === 0) return { code: -3, msg: `host ${ip} is not in group ${group} of this order` };
+          await interveneAs(ctx.deps, ctx.user, listId, { action: 'abort', host: ip, group });
+          return { code: 0, msg: '终止此组任务成功' };
+        }
+      }
+    } catch (err) {
+      return interventionReply(err);
+    }
+  },
+});
+
+const historyRoute = route({
+  method: 'get',
+  path: `${BASE}/check_history/`,
+  summary: 'Finished orders you can see, newest first (CODO)',
+  tags: ['codo'],
+  action: 'task.list',
+  style: 'codo',
+  query: PageQuery,
+  handler: async (ctx) => {
+    const { data, count } = await orders(ctx, true, 500);
+    return { code: 0, msg: '获取成功', data, count, history: true };
+  },
+});
+
+export const codoTaskRoutes: AnyRoute[] = [csrfRoute, submitRoute, listRoute, approveRoute, terminateRoute, checkRoute, releaseByNameRoute, handRoute, historyRoute];

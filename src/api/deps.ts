@@ -1,0 +1,34 @@
+// What the API needs from the process: database, Temporal, secrets, settings.
+import type { Client, Connection } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../db/database';
+import type { SecretBox } from '../security/secretBox';
+import type { TaskServiceDeps } from '../tasks/submit';
+import type { LoginLimiter } from './rateLimit';
+
+export interface ApiDeps {
+  db: Db;
+  /** The raw connection, for /readyz. */
+  temporal: Connection;
+  client: Client;
+  taskQueue: string;
+  box: SecretBox;
+  config: Pick<Config, 'OPSFLOW_TIMEZONE' | 'OPSFLOW_FOUR_EYES'>;
+  log: (line: string) => void;
+  /** Approval wait limit in seconds; null = wait forever. */
+  approvalTimeoutS?: number | null;
+  /** SSE follow poll interval (ms); tests may shorten it. */
+  logPollMs?: number;
+  /** Per-address login limits; createApp makes one when absent. */
+  loginLimiter?: LoginLimiter;
+}
+
+export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
+  return {
+    db: deps.db,
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    fourEyes: deps.config.OPSFLOW_FOUR_EYES,
+    approvalTimeoutS: deps.approvalTimeoutS ?? null,
+  };
+}

@@ -1,0 +1,95 @@
+// OpenAPI 3.1 built from the route registry: the same zod schemas that validate requests.
+import { z } from 'zod';
+import { ACTIONS } from '../domain/permissions';
+import type { AnyRoute } from './routing';
+
+type JsonSchema = Record<string, unknown>;
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  delete out.$schema;
+  return out;
+}
+
+/** `/api/v1/tasks/:id` → `/api/v1/tasks/{id}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): unknown[] {
+  if (!schema) return [];
+  const json = toSchema(schema, 'input');
+  const props = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(props).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    ...(typeof s.description === 'string' ? { description: s.description } : {}),
+    schema: s,
+  }));
+}
+
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    code: { type: 'integer', description: 'non-zero; HTTP status on /api/v1, CODO code on CODO routes' },
+    msg: { type: 'string', description: 'what is wrong, naming the field' },
+    details: { description: 'per-field problems [{field, problem}] or context', type: ['array', 'object', 'null'] },
+  },
+  required: ['code', 'msg'],
+};
+
+export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const p = (paths[openApiPath(r.path)] ??= {});
+    const responses: Record<string, unknown> = {
+      [String(r.successStatus ?? 200)]: {
+        description: 'success',
+        content: r.streams
+          ? { 'application/json': { schema: r.response ? toSchema(r.response, 'output') : {} }, 'text/event-stream': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: r.response ? toSchema(r.response, 'output') : {} } },
+      },
+      '400': { description: 'invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+    };
+    if (r.action !== 'public') {
+      responses['401'] = { description: 'not authenticated', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses['403'] = { description: 'not permitted', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      if (r.method !== 'get') responses['402'] = { description: 'csrf error. (cookie-authenticated write without a valid one-use csrf_key)' };
+    }
+    const permission = r.action === 'public' ? 'public' : `\`${r.action}\`: ${ACTIONS[r.action].description} (roles: ${ACTIONS[r.action].roles.join(', ')})`;
+    p[r.method] = {
+      operationId: `${r.method}${openApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+      summary: r.summary,
+      description: [r.description, `Permission: ${permission}.`].filter(Boolean).join('\n\n'),
+      tags: r.tags,
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } } } : {}),
+      responses,
+      ...(r.action === 'public' ? { security: [] } : {}),
+      'x-permission': r.action,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'opsflow API',
+      version: info.version,
+      description:
+        'Native API (/api/v1) and the CODO-compatible task API (/api/task/v2/…, /api/accounts/login/). ' +
+        'Authenticate with `POST /api/accounts/login/`, then send `Authorization: Bearer <auth_key or API token>` ' +
+        '(or the `auth_key` cookie, whose writes need a one-use `X-CSRF-Key` from `GET /api/task/v2/task/accept/`).',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }, { cookie: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'session auth_key (ofs_…) or API token (oft_…)' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'auth_key' },
+      },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,268 @@
+// The route registry: every API route is declared once with its permission action and zod
+// schemas. From the same declarations come the Express handlers (authenticate → CSRF → role
+// guard → validate → handler → audit → reply), the OpenAPI document and the tests' route list.
+import type { Request, Response, Router } from 'express';
+import { z, ZodError } from 'zod';
+import { appendAudit } from '../audit/audit';
+import { resolveCredential, type AuthUser } from '../accounts/sessions';
+import { ACTIONS, roleAllows, type Action } from '../domain/permissions';
+import { readCookie } from './cookies';
+import type { ApiDeps } from './deps';
+import { HttpError, zodDetails } from './errors';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** `codo`: business errors as {code≠0,msg} in CODO's style; `v1`: ordinary HTTP statuses. */
+export type RouteStyle = 'codo' | 'v1';
+
+/** A reply with an explicit HTTP status. */
+export class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
+}
+
+export interface AuditNote {
+  /** Overrides the route's audit action (e.g. `task.approve` on a shared CODO route). */
+  action?: string;
+  target?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface Ctx<P, Q, B> {
+  req: Request;
+  res: Response;
+  deps: ApiDeps;
+  /** The authenticated caller (routes with action 'public' get a placeholder with role ''). */
+  user: AuthUser;
+  params: P;
+  query: Q;
+  body: B;
+  ip: string;
+  /** How the credential arrived: cookie-authenticated writes need a CSRF key. */
+  credentialSource: CredentialSource | null;
+  /** The CSRF key this request carried and that was accepted (cookie or explicit). */
+  csrfKey: string | null;
+  audit: AuditNote;
+}
+
+export type CredentialSource = 'bearer' | 'query' | 'cookie';
+
+export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+  method: Method;
+  /** Express path (`/api/v1/tasks/:id`). */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** The permission action (src/domain/permissions.ts), or 'public' (login, health). */
+  action: Action | 'public';
+  style: RouteStyle;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Documented success body. */
+  response?: z.ZodType;
+  successStatus?: number;
+  /** CSRF for cookie-authenticated writes: 'required' (default for writes), 'none', or
+   *  'idempotent' (CODO's accept POST: a used key that created a task is a retry, not a 402). */
+  csrf?: 'required' | 'none' | 'idempotent';
+  /** Audit action name; default: the permission action for writes; false: not audited. */
+  audit?: string | false;
+  /** Server-Sent Events or other self-written replies: the handler answers itself. */
+  streams?: boolean;
+  handler: (ctx: Ctx<P, Q, B>) => Promise<unknown>;
+}
+
+/** Anything the registry can hold, whatever its schema types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>;
+
+/** Declares a route with inferred types (params/query/body from the schemas). */
+export function route<P = Record<string, never>, Q = Record<string, never>, B = undefined>(def: RouteDef<P, Q, B>): RouteDef<P, Q, B> {
+  return def;
+}
+
+export const NOT_LOGGED_IN = '你没有登录';
+export const CSRF_ERROR = 'csrf error.';
+export const CSRF_TTL_MS = 1800 * 1000;
+
+const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: '', via: 'session', credentialId: 0 };
+
+/** Where the credential came from, in precedence order: Authorization, ?auth_key=, cookie. */
+export function findCredential(req: Request): { token: string; source: CredentialSource } | { malformed: string } | null {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) return { malformed: 'Authorization header must be "Bearer <token>"' };
+    return { token: m[1] as string, source: 'bearer' };
+  }
+  const q = req.query.auth_key;
+  if (q !== undefined) {
+    if (typeof q !== 'string' || q === '') return { malformed: 'auth_key query parameter must be one non-empty string' };
+    return { token: q, source: 'query' };
+  }
+  const cookie = readCookie(req, 'auth_key');
+  if (cookie) return { token: cookie, source: 'cookie' };
+  return null;
+}
+
+/** The CSRF key a request carries: header X-CSRF-Key, then body csrf_key, then cookie csrf_key. */
+export function findCsrfKey(req: Request): string | null {
+  const header = req.headers['x-csrf-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const body: unknown = req.body;
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const v = (body as Record<string, unknown>).csrf_key;
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return readCookie(req, 'csrf_key') || null;
+}
+
+async function authenticate(deps: ApiDeps, req: Request): Promise<{ user: AuthUser; source: CredentialSource }> {
+  const found = findCredential(req);
+  if (found === null) throw new HttpError(401, 401, NOT_LOGGED_IN);
+  if ('malformed' in found) throw new HttpError(401, 401, `${NOT_LOGGED_IN}: ${found.malformed}`, { reason: found.malformed });
+  const resolved = await resolveCredential(deps.db, found.token);
+  if (!resolved.ok) throw new HttpError(401, 401, `${NOT_LOGGED_IN}: ${resolved.reason}`, { reason: resolved.reason });
+  return { user: resolved.user, source: found.source };
+}
+
+/**
+ * Checks and consumes a one-use key. With `idempotent`, a key already used within its TTL is
+ * accepted too (the handler turns it into the same task).
+ */
+async function checkCsrf(deps: ApiDeps, user: AuthUser, key: string | null, mode: 'required' | 'idempotent'): Promise<string> {
+  if (!key || key.length > 64) throw new HttpError(402, 402, CSRF_ERROR);
+  const fresh = new Date(Date.now() - CSRF_TTL_MS);
+  const consumed = await deps.db
+    .updateTable('csrf_keys')
+    .set({ used_at: new Date() })
+    .where('key', '=', key)
+    .where('user_id', '=', user.id)
+    .where('used_at', 'is', null)
+    .where('created_at', '>', fresh)
+    .returning('key')
+    .executeTakeFirst();
+  if (consumed) return key;
+  if (mode === 'idempotent') {
+    const used = await deps.db
+      .selectFrom('csrf_keys')
+      .select('key')
+      .where('key', '=', key)
+      .where('user_id', '=', user.id)
+      .where('created_at', '>', fresh)
+      .executeTakeFirst();
+    if (used) return key;
+  }
+  throw new HttpError(402, 402, CSRF_ERROR);
+}
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? '';
+}
+
+/** An error as {status, body}; unexpected errors are logged and shown as 'internal error'. */
+export function errorReply(err: unknown, style: RouteStyle, log: (line: string) => void): Reply {
+  if (err instanceof HttpError) return new Reply(err.status, { code: err.code, msg: err.message, details: err.details ?? null });
+  if (err instanceof ZodError) {
+    const details = zodDetails(err);
+    const first = details[0];
+    const msg = first ? `${first.field}: ${first.problem}` : 'invalid request';
+    return new Reply(400, { code: style === 'codo' ? -1 : 400, msg, details });
+  }
+  log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return new Reply(500, { code: 500, msg: 'internal error', details: null });
+}
+
+function resultOf(reply: Reply): string {
+  const body = reply.body as { code?: unknown; msg?: unknown } | null;
+  const code = body && typeof body === 'object' ? body.code : undefined;
+  const msg = body && typeof body === 'object' && typeof body.msg === 'string' ? body.msg : '';
+  if (reply.status >= 500) return `error: ${msg || reply.status}`;
+  if (reply.status >= 400 || (code !== undefined && code !== 0)) return `refused: ${msg || reply.status}`.slice(0, 500);
+  return 'ok';
+}
+
+function isWrite(method: Method): boolean {
+  return method !== 'get';
+}
+
+/** Parses with the schema; input `undefined` for a missing body is parsed as {}. */
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  // Prefix paths with where the value came from, so `id` in the path and `id` in the body differ.
+  const issues = result.error.issues.map((i) => ({ ...i, path: where === 'body' ? i.path : [where, ...i.path] }));
+  throw new ZodError(issues);
+}
+
+export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyRoute[]): void {
+  for (const def of routes) {
+    router[def.method](def.path, async (req: Request, res: Response) => {
+      const ctx: Ctx<unknown, unknown, unknown> = {
+        req,
+        res,
+        deps,
+        user: ANONYMOUS,
+        params: undefined,
+        query: undefined,
+        body: undefined,
+        ip: clientIp(req),
+        credentialSource: null,
+        csrfKey: null,
+        audit: {},
+      };
+      let reply: Reply | undefined;
+      let authenticated = def.action === 'public';
+      try {
+        if (def.action !== 'public') {
+          const { user, source } = await authenticate(deps, req);
+          ctx.user = user;
+          ctx.credentialSource = source;
+          authenticated = true;
+          const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
+          if (csrf !== 'none' && source === 'cookie') ctx.csrfKey = await checkCsrf(deps, user, findCsrfKey(req), csrf);
+          // Task-scoped actions are decided per task (decideTask); the rest by role here.
+          const rule = ACTIONS[def.action];
+          if (rule.scope === 'global' && !roleAllows(user, def.action)) {
+            throw new HttpError(403, def.style === 'codo' ? -2 : 403, `permission denied: ${def.action} (${rule.description}) needs role ${rule.roles.join(' or ')}`, {
+              action: def.action,
+              role: user.role,
+            });
+          }
+        }
+        ctx.params = parse(def.params, req.params, 'path');
+        ctx.query = parse(def.query, req.query, 'query');
+        ctx.body = parse(def.body, req.body, 'body');
+        const out = await def.handler(ctx);
+        if (def.streams && out === undefined) reply = undefined;
+        else reply = out instanceof Reply ? out : new Reply(def.successStatus ?? 200, out);
+      } catch (err) {
+        reply = errorReply(err, def.style, deps.log);
+      }
+      const auditAction = ctx.audit.action ?? (def.audit === false ? undefined : (def.audit ?? (isWrite(def.method) ? def.action : undefined)));
+      // Unauthenticated requests have no actor to record; they are refused before doing anything.
+      if (auditAction && authenticated && reply) {
+        try {
+          await appendAudit(deps.db, {
+            actor: ctx.user.username || (typeof ctx.audit.detail?.username === 'string' ? ctx.audit.detail.username : '-'),
+            action: auditAction,
+            target: ctx.audit.target ?? '',
+            detail: { method: req.method, path: req.path, status: reply.status, ...(ctx.audit.detail ?? {}) },
+            ip: ctx.ip,
+            result: resultOf(reply),
+          });
+        } catch (err) {
+          deps.log(`audit append failed: ${String(err)}`);
+          if (reply.status < 400) reply = new Reply(500, { code: 500, msg: 'internal error: could not write the audit log', details: null });
+        }
+      }
+      if (reply && !res.headersSent) {
+        if (reply.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="opsflow"');
+        res.status(reply.status).json(reply.body);
+      }
+    });
+  }
+}

@@ -1,0 +1,110 @@
+// Turning submitted fields (CODO's Python-literal strings or JSON) into SubmitTaskInput pieces.
+// Every problem becomes an InputError naming the field.
+import { parseHostGroups } from '../domain/hosts';
+import { parsePythonDict, PythonLiteralError } from '../domain/pythonLiteral';
+import { ExecTimeError, parseExecTime } from '../domain/execTime';
+
+export class InputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+const MAX_ARGS = 200;
+const MAX_ARG_VALUE = 64 * 1024;
+const ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+function dictFrom(field: string, value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return {};
+  if (typeof value === 'string') {
+    try {
+      return parsePythonDict(value);
+    } catch (err) {
+      if (err instanceof PythonLiteralError) throw new InputError(field, `not a valid Python or JSON dict literal: ${err.message}`);
+      throw err;
+    }
+  }
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new InputError(field, `expected a dict (a Python-literal string like "{'KEY': 'value'}" or a JSON object), got ${Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
+/** Python's str() of a scalar, as CODO put argument values into command lines. */
+function pyStr(field: string, v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (v === null) return 'None';
+  throw new InputError(field, 'must be a string, number, boolean or None');
+}
+
+/** Task arguments: names → string values. */
+export function parseArgs(value: unknown, field = 'args'): Record<string, string> {
+  const dict = dictFrom(field, value);
+  const entries = Object.entries(dict);
+  if (entries.length > MAX_ARGS) throw new InputError(field, `at most ${MAX_ARGS} arguments`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!ARG_KEY.test(k)) throw new InputError(`${field}.${k.slice(0, 40)}`, 'argument names are letters, digits and _ (not starting with a digit), at most 128');
+    const text = pyStr(`${field}.${k}`, v);
+    if (text.length > MAX_ARG_VALUE) throw new InputError(`${field}.${k}`, `at most ${MAX_ARG_VALUE} characters`);
+    if (text.includes('\0')) throw new InputError(`${field}.${k}`, 'may not contain a NUL byte');
+    out[k] = text;
+  }
+  return out;
+}
+
+const NAME = /^[\p{L}\p{N}._@-]{1,64}$/u;
+
+/** associated_user: `{'admin': ['alice']}`, lists or comma-separated strings of usernames. */
+export function parseAssociatedUser(value: unknown, field = 'associated_user'): Record<string, string[]> {
+  const dict = dictFrom(field, value);
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(dict)) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(k)) throw new InputError(`${field}.${k.slice(0, 40)}`, 'keys are 1-32 letters, digits, _ or -');
+    let names: string[];
+    if (typeof v === 'string') names = v.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) names = (v).map((s) => s.trim()).filter(Boolean);
+    else throw new InputError(`${field}.${k}`, 'must be a list of usernames or a comma-separated string');
+    const bad = names.find((n) => !NAME.test(n));
+    if (bad !== undefined) throw new InputError(`${field}.${k}`, `'${bad.slice(0, 40)}' is not a username`);
+    if (names.length > 100) throw new InputError(`${field}.${k}`, 'at most 100 names');
+    out[k] = [...new Set(names)];
+  }
+  return out;
+}
+
+export function parseHosts(value: unknown, field = 'hosts'): Map<number, string[]> {
+  const result = parseHostGroups(value);
+  if (!result.ok) throw new InputError(field, result.message.replace(/^hosts: /, ''));
+  return result.groups;
+}
+
+export function parseTime(value: unknown, field: string, timeZone: string, now = new Date()): Date | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InputError(field, 'must be a string such as "2019-03-22 16:09:50"');
+  try {
+    return parseExecTime(value, timeZone, now);
+  } catch (err) {
+    if (err instanceof ExecTimeError) throw new InputError(field, err.message.replace(/^invalid exec_time /, 'invalid time '));
+    throw err;
+  }
+}
+
+/** A template id given as a number or a string of digits. */
+export function parseTemplateId(value: unknown, field = 'temp_id'): number {
+  if (value === undefined || value === null || value === '') throw new InputError(field, 'required (the template id)');
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw new InputError(field, 'must be a positive integer template id (number or string)');
+  return n;
+}
+
+export function optionalString(value: unknown, field: string, max: number): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InputError(field, 'must be a string');
+  if (value.length > max) throw new InputError(field, `at most ${max} characters`);
+  if (value.includes('\0')) throw new InputError(field, 'may not contain a NUL byte');
+  return value;
+}

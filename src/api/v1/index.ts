@@ -1,0 +1,3 @@
+import type { AnyRoute } from '../routing';
+
+export const v1Routes: AnyRoute[] = [];
