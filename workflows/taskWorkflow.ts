@@ -94,7 +94,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   async function setStatus(next: string, extra: { approver?: string; startTime?: string; finished?: boolean } = {}): Promise<void> {
     status = next;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: next }]);
-    await bookkeeping.recordTaskStatus({ taskId: input.taskId, status: next, ...extra });
+    // Bookkeeping must land even while a scope is being cancelled (cancel, abort host).
+    await CancellationScope.nonCancellable(() => bookkeeping.recordTaskStatus({ taskId: input.taskId, status: next, ...extra }));
   }
 
   async function setStepStatus(refs: { stepId: number; host: string }[], next: string, error?: string): Promise<void> {
@@ -103,7 +104,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
       const state = steps.get(key(ref.stepId, ref.host));
       if (state) state.status = next;
     }
-    await bookkeeping.recordStepStatus({ taskId: input.taskId, steps: refs, status: next, error });
+    await CancellationScope.nonCancellable(() => bookkeeping.recordStepStatus({ taskId: input.taskId, steps: refs, status: next, error }));
   }
 
   const finished = (): boolean => ['succeeded', 'failed', 'cancelled', 'rejected'].includes(status);
@@ -353,7 +354,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     }
     if (abortedHosts.has(hostKey)) {
       const left = group.steps.filter((s) => !isEnded(steps.get(key(s.stepId, host))?.status)).map((s) => ({ stepId: s.stepId, host }));
-      await CancellationScope.nonCancellable(() => setStepStatus(left, 'aborted'));
+      await setStepStatus(left, 'aborted');
     }
   }
 
@@ -369,9 +370,14 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   try {
     await runScope.run(async () => {
       if (input.schedule === 'new') {
-        const decided = await condition(() => approval !== null, input.approvalTimeoutS === null ? undefined : input.approvalTimeoutS * 1000);
+        // condition() without a timeout resolves to undefined, with one to a boolean.
+        const decided =
+          input.approvalTimeoutS === null
+            ? (await condition(() => approval !== null), true)
+            : await condition(() => approval !== null, input.approvalTimeoutS * 1000);
         if (!decided || !approval?.approved) {
           const who = approval?.actor.username ?? 'system (approval timed out)';
+          await setStepStatus([...steps.keys()].map(refOf), 'cancelled');
           await setStatus('rejected', { approver: who, finished: true });
           return;
         }

@@ -1,6 +1,6 @@
 // Interventions on a running task: each is a Temporal Update whose validator tells the
 // caller at once whether it was accepted. The actor travels in the update.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   abortHostUpdate,
   approveUpdate,
@@ -71,26 +71,32 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
         return await handle.executeUpdate(releaseStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
     }
   } catch (err) {
-    throw toInterventionError(err, taskId);
+    throw await toInterventionError(handle, err, taskId);
   }
 }
 
 export async function taskProgress(client: Client, taskId: number): Promise<TaskProgress> {
+  const handle = client.workflow.getHandle(workflowIdFor(taskId));
   try {
-    return await client.workflow.getHandle(workflowIdFor(taskId)).query(progressQuery);
+    return await handle.query(progressQuery);
   } catch (err) {
-    throw toInterventionError(err, taskId);
+    throw await toInterventionError(handle, err, taskId);
   }
 }
 
-function toInterventionError(err: unknown, taskId: number): Error {
+async function toInterventionError(handle: WorkflowHandle, err: unknown, taskId: number): Promise<Error> {
   if (err instanceof WorkflowUpdateFailedError) {
     return new InterventionError(409, err.cause?.message ?? err.message);
   }
-  if (err instanceof WorkflowNotFoundError) return new InterventionError(404, `task ${taskId}: no running workflow`);
-  // An update on a workflow that already finished fails with this gRPC message.
-  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
-    return new InterventionError(409, `task ${taskId} has already finished`);
+  if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
+    // Updates only reach running workflows: tell "finished" apart from "never existed".
+    const closed = await handle.describe().then(
+      (d) => d.status.name,
+      () => null,
+    );
+    return closed
+      ? new InterventionError(409, `task ${taskId} has already finished (${closed.toLowerCase()})`)
+      : new InterventionError(404, `task ${taskId}: no such task workflow`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }
