@@ -25,7 +25,7 @@ export async function bootDatabase(config: Config, log: Log, opts: { migrate: bo
   let stopServer = (): Promise<void> => Promise.resolve();
   if (!url) {
     fs.mkdirSync(config.dataDir, { recursive: true });
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.OPSFLOW_PG_PORT });
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.OPSFLOW_PG_PORT, onNotice: log });
     log(pg.ownedByUs ? `PostgreSQL (embedded) started on 127.0.0.1:${config.OPSFLOW_PG_PORT}` : `PostgreSQL (embedded) already running on 127.0.0.1:${config.OPSFLOW_PG_PORT}`);
     await ensureDatabase(pg.adminUrl, 'opsflow');
     url = pg.urlFor('opsflow');

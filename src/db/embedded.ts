@@ -15,6 +15,8 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Called with each line PostgreSQL prints (default: dropped). */
   onLog?: (line: string) => void;
+  /** Called with notices worth showing a person (default: stderr). */
+  onNotice?: (line: string) => void;
 }
 
 export interface RunningPostgres {
@@ -91,6 +93,35 @@ function chownTree(dir: string, id: RunIdentity): void {
   }
 }
 
+/** Whether an account (uid/gid, no supplementary groups) may search (traverse) a directory. */
+function canSearch(st: fs.Stats, id: RunIdentity): boolean {
+  if (st.uid === id.uid) return (st.mode & 0o100) !== 0;
+  if (st.gid === id.gid) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
+}
+
+/**
+ * As root, PostgreSQL runs as another account, which must be able to traverse every
+ * directory above the cluster (e.g. a clone under /root, mode 0700, or a mkdtemp dir).
+ * Grant search permission only (o+x: reach known names, never list or read) where it
+ * is missing, and say so.
+ */
+function ensureReachable(clusterDir: string, id: RunIdentity, log: (line: string) => void): void {
+  if (id.uid === undefined) return;
+  const granted: string[] = [];
+  for (let dir = path.dirname(clusterDir); ; dir = path.dirname(dir)) {
+    const st = fs.statSync(dir);
+    if (!canSearch(st, id)) {
+      fs.chmodSync(dir, (st.mode & 0o7777) | 0o001);
+      granted.push(dir);
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  if (granted.length > 0) {
+    log(`PostgreSQL runs as the '${RUN_AS}' account (opsflow runs as root): granted it search permission (o+x) on ${granted.reverse().join(', ')}`);
+  }
+}
+
 export function portIsOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
@@ -132,6 +163,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const native = nativeDir();
   hydrateSymlinks(native);
   const id = runIdentity();
+  ensureReachable(clusterDir, id, opts.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
   const bin = (name: string): string => path.join(native, 'bin', name);
   const env = { ...process.env, LD_LIBRARY_PATH: path.join(native, 'lib'), LC_ALL: 'C.UTF-8' };
 
