@@ -4,21 +4,29 @@ import path from 'node:path';
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 
-const port = z.coerce.number().int().min(1).max(65535);
+// Digits only: Number() would also take '0x50', '1e3' or ' 80 '.
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/)
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(65535));
 
 function cidrList(text: string): boolean {
-  return text
+  const entries = text
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean)
-    .every((c) => {
+    .filter(Boolean);
+  return (
+    entries.length > 0 &&
+    entries.every((c) => {
       try {
         ipaddr.parseCIDR(c);
         return true;
       } catch {
         return false;
       }
-    });
+    })
+  );
 }
 
 function validTimeZone(tz: string): boolean {
@@ -56,6 +64,12 @@ const settings = {
 } as const;
 
 type Settings = typeof settings;
+
+/** Every environment variable opsflow reads, in documentation order. */
+export const CONFIG_VARIABLES = Object.keys(settings) as (keyof Settings)[];
+
+/** Values never echoed in an error: they may hold a key or a password. */
+const SECRET: ReadonlySet<string> = new Set(['DATABASE_URL', 'OPSFLOW_MASTER_KEY']);
 type Parsed = { [K in keyof Settings]: z.output<Settings[K][0]> };
 
 export type Config = Parsed & {
@@ -74,7 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const raw = env[name] === '' ? undefined : env[name];
     const result = (schema as z.ZodType).safeParse(raw);
     if (!result.success) {
-      throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected ${hint}`);
+      const shown = SECRET.has(name) ? ' (value hidden)' : `=${JSON.stringify(raw)}`;
+      throw new ConfigError(`${name}${shown} is invalid: expected ${hint}`);
     }
     out[name] = result.data;
   }
