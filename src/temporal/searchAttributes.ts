@@ -47,7 +47,24 @@ export async function ensureNamespace(connection: Connection, namespace: string)
   }
 }
 
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+/**
+ * The operator service learns of a new namespace only when its namespace cache refreshes
+ * (up to ~10 s after registerNamespace, although describeNamespace already answers), and
+ * says NOT_FOUND until then: retry that for a while.
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string, waitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await addMissingSearchAttributes(connection, namespace);
+    } catch (err) {
+      if (grpcCode(err) !== NOT_FOUND || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function addMissingSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const have = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !have.has(name)));
