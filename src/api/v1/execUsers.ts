@@ -1,0 +1,309 @@
+// /api/v1/exec-users (private keys and passwords write-only, sealed with the master key) and
+// /api/v1/known-hosts (pinned host keys: list, pin, forget).
+import { createHash } from 'node:crypto';
+import { utils } from 'ssh2';
+import { z } from 'zod';
+import type { Db } from '../../db/database';
+import type { ExecUser } from '../../db/schema';
+import { isValidHost } from '../../domain/hosts';
+import type { SecretBox } from '../../security/secretBox';
+import { route, type AnyRoute } from '../routing';
+import { badInput, conflict, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+
+/** The contexts the SSH activity opens these with (activities/stepRunner.ts execUserSecretContext). */
+export const execUserSecretContext = {
+  privateKey: (alias: string): string => `exec_users.private_key:${alias}`,
+  password: (alias: string): string => `exec_users.password:${alias}`,
+};
+
+const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
+const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
+const PrivateKey = text(16_384).describe('OpenSSH or PEM private key, unencrypted (write-only)');
+const Password = text(1024).pipe(z.string().min(1)).describe('write-only');
+const Policy = z.enum(['tofu', 'strict', 'off']).describe('tofu: pin on first use; strict: must be pinned; off: no check (audited)');
+
+const ExecUserIn = z
+  .object({
+    alias: Alias,
+    username: PosixUser,
+    port: z.number().int().min(1).max(65_535).default(22),
+    private_key: PrivateKey.optional(),
+    password: Password.optional(),
+    host_key_policy: Policy.default('tofu'),
+    remarks: text(1000).default(''),
+  })
+  .strict()
+  .meta({ id: 'ExecUserInput' });
+
+const ExecUserPatch = z
+  .object({
+    username: PosixUser.optional(),
+    port: z.number().int().min(1).max(65_535).optional(),
+    private_key: PrivateKey.nullable().optional().describe('replace; null removes'),
+    password: Password.nullable().optional().describe('replace; null removes'),
+    host_key_policy: Policy.optional(),
+    remarks: text(1000).optional(),
+  })
+  .strict();
+
+const ExecUserOut = z
+  .object({
+    id: z.number(),
+    alias: z.string(),
+    username: z.string(),
+    port: z.number(),
+    auth: z.enum(['key', 'password', 'key+password']),
+    key_fingerprint: z.string().nullable().describe('SHA256:… of the public half'),
+    has_password: z.boolean(),
+    host_key_policy: z.string(),
+    remarks: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'ExecUser' });
+
+/** `SHA256:<base64, no padding>` of the key's public half, as `ssh-keygen -l` prints it. */
+export function keyFingerprint(privateKey: string): string {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw badInput('private_key', `not a usable private key: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? (parsed[0] as unknown as typeof parsed) : parsed;
+  if (!key || key.isPrivateKey?.() === false) throw badInput('private_key', 'this is a public key; give the private key');
+  return 'SHA256:' + createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '');
+}
+
+function view(u: ExecUser) {
+  return {
+    id: u.id,
+    alias: u.alias,
+    username: u.username,
+    port: u.port,
+    auth: u.private_key && u.password ? 'key+password' : u.private_key ? 'key' : 'password',
+    key_fingerprint: u.private_key ? u.key_fingerprint : null,
+    has_password: u.password !== null,
+    host_key_policy: u.host_key_policy,
+    remarks: u.remarks,
+    created_at: u.created_at,
+    updated_at: u.updated_at,
+  };
+}
+
+function seal(box: SecretBox, alias: string, key: string | null | undefined, password: string | null | undefined) {
+  return {
+    private_key: key ? box.seal(key, execUserSecretContext.privateKey(alias)) : key === null ? null : undefined,
+    password: password ? box.seal(password, execUserSecretContext.password(alias)) : password === null ? null : undefined,
+    key_fingerprint: key ? keyFingerprint(key) : key === null ? null : undefined,
+  };
+}
+
+async function findExecUser(db: Db, id: number): Promise<ExecUser> {
+  const row = await db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound(`exec user ${id}`);
+  return row;
+}
+
+const listExecUsers = route({
+  method: 'get',
+  path: `${V1}/exec-users`,
+  summary: 'List exec users (secrets are never returned)',
+  tags: ['exec-users'],
+  action: 'exec_user.read',
+  style: 'v1',
+  response: z.object({ items: z.array(ExecUserOut) }),
+  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute()).map(view) }),
+});
+
+const getExecUser = route({
+  method: 'get',
+  path: `${V1}/exec-users/:id`,
+  summary: 'An exec user (fingerprint, never the key)',
+  tags: ['exec-users'],
+  action: 'exec_user.read',
+  style: 'v1',
+  params: IdParams,
+  response: ExecUserOut,
+  handler: async (ctx) => view(await findExecUser(ctx.deps.db, ctx.params.id)),
+});
+
+const createExecUser = route({
+  method: 'post',
+  path: `${V1}/exec-users`,
+  summary: 'Create an exec user: a private key and/or a password, sealed at rest',
+  tags: ['exec-users'],
+  action: 'exec_user.write',
+  style: 'v1',
+  body: ExecUserIn,
+  response: ExecUserOut,
+  successStatus: 201,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
+    if (!b.private_key && !b.password) throw badInput('private_key', 'give a private_key or a password (or both)');
+    const sealed = seal(ctx.deps.box, b.alias, b.private_key, b.password);
+    try {
+      const row = await ctx.deps.db
+        .insertInto('exec_users')
+        .values({
+          alias: b.alias,
+          username: b.username,
+          port: b.port,
+          host_key_policy: b.host_key_policy,
+          remarks: b.remarks,
+          private_key: sealed.private_key ?? null,
+          password: sealed.password ?? null,
+          key_fingerprint: sealed.key_fingerprint ?? null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return view(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`alias: an exec user '${b.alias}' already exists`, [{ field: 'alias', problem: 'already exists' }]);
+      throw err;
+    }
+  },
+});
+
+const updateExecUser = route({
+  method: 'patch',
+  path: `${V1}/exec-users/:id`,
+  summary: 'Change an exec user (alias is fixed; secrets replaced, never shown)',
+  tags: ['exec-users'],
+  action: 'exec_user.write',
+  style: 'v1',
+  params: IdParams,
+  body: ExecUserPatch,
+  response: ExecUserOut,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const current = await findExecUser(ctx.deps.db, ctx.params.id);
+    ctx.audit = { target: `exec_user:${current.alias}`, detail: { changed: Object.keys(b) } };
+    const sealed = seal(ctx.deps.box, current.alias, b.private_key, b.password);
+    const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
+    const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
+    if (!hasKey && !hasPassword) throw badInput('private_key', 'an exec user needs a private key or a password');
+    const row = await ctx.deps.db
+      .updateTable('exec_users')
+      .set({
+        ...(b.username !== undefined ? { username: b.username } : {}),
+        ...(b.port !== undefined ? { port: b.port } : {}),
+        ...(b.host_key_policy !== undefined ? { host_key_policy: b.host_key_policy } : {}),
+        ...(b.remarks !== undefined ? { remarks: b.remarks } : {}),
+        ...(sealed.private_key !== undefined ? { private_key: sealed.private_key, key_fingerprint: sealed.key_fingerprint ?? null } : {}),
+        ...(sealed.password !== undefined ? { password: sealed.password } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', current.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return view(row);
+  },
+});
+
+const deleteExecUser = route({
+  method: 'delete',
+  path: `${V1}/exec-users/:id`,
+  summary: 'Delete an exec user that no template step uses',
+  tags: ['exec-users'],
+  action: 'exec_user.write',
+  style: 'v1',
+  params: IdParams,
+  handler: async (ctx) => {
+    const current = await findExecUser(ctx.deps.db, ctx.params.id);
+    ctx.audit.target = `exec_user:${current.alias}`;
+    const used = await ctx.deps.db.selectFrom('template_steps').select('template_id').where('exec_user', '=', current.alias).limit(1).executeTakeFirst();
+    if (used) throw conflict(`exec user '${current.alias}' is used by template ${used.template_id}`);
+    await ctx.deps.db.deleteFrom('exec_users').where('id', '=', current.id).execute();
+    return { code: 0, msg: `exec user '${current.alias}' deleted` };
+  },
+});
+
+// -------------------------------------------------------------------------------------------
+// known hosts
+
+const KnownHostOut = z
+  .object({ id: z.number(), host: z.string(), port: z.number(), key_type: z.string(), fingerprint: z.string(), first_seen: z.string(), pinned_by: z.string() })
+  .meta({ id: 'KnownHost' });
+
+const KNOWN_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+
+const PinIn = z
+  .object({
+    host: z.string().min(1).max(253).refine(isValidHost, 'not a valid address or host name'),
+    port: z.number().int().min(1).max(65_535).default(22),
+    public_key: z.string().max(16_384).optional().describe('an OpenSSH public key line: "ssh-ed25519 AAAA…"'),
+    key_type: z.string().regex(KNOWN_KEY_TYPES, 'an SSH key type such as ssh-ed25519').optional(),
+    fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "'SHA256:' and 43 base64 characters, as ssh-keygen -l prints").optional(),
+  })
+  .strict()
+  .meta({ id: 'PinHostKey' });
+
+function fromPublicKey(line: string): { key_type: string; fingerprint: string } {
+  const [type, b64] = line.trim().split(/\s+/);
+  if (!type || !b64 || !KNOWN_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+    throw badInput('public_key', 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA…"');
+  }
+  const blob = Buffer.from(b64, 'base64');
+  const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+  if (len <= 0 || 4 + len > blob.length || blob.toString('ascii', 4, 4 + len) !== type) throw badInput('public_key', 'the key data does not match its type');
+  return { key_type: type, fingerprint: 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '') };
+}
+
+const listKnownHosts = route({
+  method: 'get',
+  path: `${V1}/known-hosts`,
+  summary: 'Pinned host keys',
+  tags: ['known-hosts'],
+  action: 'known_host.read',
+  style: 'v1',
+  query: z.object({ host: z.string().max(253).optional() }).strict(),
+  response: z.object({ items: z.array(KnownHostOut) }),
+  handler: async (ctx) => {
+    let q = ctx.deps.db.selectFrom('known_hosts').selectAll();
+    if (ctx.query.host) q = q.where('host', '=', ctx.query.host);
+    return { items: await q.orderBy('host').orderBy('port').execute() };
+  },
+});
+
+const pinKnownHost = route({
+  method: 'post',
+  path: `${V1}/known-hosts`,
+  summary: 'Pin a host key (replaces the pin for host:port)',
+  tags: ['known-hosts'],
+  action: 'known_host.write',
+  style: 'v1',
+  body: PinIn,
+  response: KnownHostOut,
+  successStatus: 201,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    let key: { key_type: string; fingerprint: string };
+    if (b.public_key) key = fromPublicKey(b.public_key);
+    else if (b.key_type && b.fingerprint) key = { key_type: b.key_type, fingerprint: b.fingerprint };
+    else throw badInput('public_key', 'give public_key, or key_type and fingerprint');
+    ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: key };
+    return ctx.deps.db
+      .insertInto('known_hosts')
+      .values({ host: b.host, port: b.port, ...key, pinned_by: `user:${ctx.user.username}` })
+      .onConflict((oc) => oc.columns(['host', 'port']).doUpdateSet({ ...key, pinned_by: `user:${ctx.user.username}` }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+});
+
+const forgetKnownHost = route({
+  method: 'delete',
+  path: `${V1}/known-hosts/:id`,
+  summary: 'Forget a pinned host key (the next connection pins again under tofu)',
+  tags: ['known-hosts'],
+  action: 'known_host.write',
+  style: 'v1',
+  params: IdParams,
+  handler: async (ctx) => {
+    const row = await ctx.deps.db.deleteFrom('known_hosts').where('id', '=', ctx.params.id).returningAll().executeTakeFirst();
+    ctx.audit.target = row ? `known_host:${row.host}:${row.port}` : `known_host:${ctx.params.id}`;
+    if (!row) throw notFound(`known host ${ctx.params.id}`);
+    ctx.audit.detail = { fingerprint: row.fingerprint };
+    return { code: 0, msg: `forgot the host key of ${row.host}:${row.port}` };
+  },
+});
+
+export const execUserRoutes: AnyRoute[] = [listExecUsers, getExecUser, createExecUser, updateExecUser, deleteExecUser, listKnownHosts, pinKnownHost, forgetKnownHost];

@@ -1,0 +1,406 @@
+// /api/v1/me, /users, /roles, /tokens, /audit.
+import { z } from 'zod';
+import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../../accounts/apiTokens';
+import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
+import { listAudit, verifyAuditChain } from '../../audit/audit';
+import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
+import { generatePassword, hashPassword, validatePasswordStrength } from '../../security/passwords';
+import { generateTotpSecret, totpUri } from '../../security/totp';
+import { HttpError } from '../errors';
+import { route, type AnyRoute } from '../routing';
+import { badInput, conflict, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
+
+const Role = z.enum(ROLES);
+const UserOut = z
+  .object({
+    id: z.number(),
+    username: z.string(),
+    display_name: z.string(),
+    role: z.string(),
+    disabled: z.boolean(),
+    locked_until: z.string().nullable(),
+    totp_enrolled: z.boolean(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'User' });
+
+const UsernameParams = z.object({ username: Username });
+
+function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
+  return {
+    id: u.id,
+    username: u.username,
+    display_name: u.display_name,
+    role: u.role,
+    disabled: u.disabled,
+    locked_until: u.locked_until && u.locked_until.getTime() > Date.now() ? u.locked_until : null,
+    totp_enrolled: u.totp_secret !== null,
+    created_at: u.created_at,
+  };
+}
+
+function allowedActions(role: string): Action[] {
+  return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
+}
+
+const me = route({
+  method: 'get',
+  path: `${V1}/me`,
+  summary: 'Who am I: account and the actions my role allows',
+  tags: ['users'],
+  action: 'session.self',
+  style: 'v1',
+  handler: async (ctx) => {
+    const u = await findUser(ctx.deps.db, ctx.user.username);
+    if (!u) throw notFound('user');
+    return { ...userView(u), via: ctx.user.via, actions: allowedActions(u.role) };
+  },
+});
+
+const listUsers = route({
+  method: 'get',
+  path: `${V1}/users`,
+  summary: 'List users',
+  tags: ['users'],
+  action: 'user.read',
+  style: 'v1',
+  response: z.object({ items: z.array(UserOut) }),
+  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute()).map(userView) }),
+});
+
+const getUser = route({
+  method: 'get',
+  path: `${V1}/users/:username`,
+  summary: 'A user',
+  tags: ['users'],
+  action: 'user.read',
+  style: 'v1',
+  params: UsernameParams,
+  response: UserOut,
+  handler: async (ctx) => {
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    return userView(u);
+  },
+});
+
+const NewUser = z
+  .object({
+    username: Username,
+    role: Role,
+    display_name: text(100).pipe(z.string().trim().min(1)).optional(),
+    password: z.string().max(1024).optional().describe('absent: one is generated and shown once'),
+  })
+  .strict()
+  .meta({ id: 'NewUser' });
+
+const createUserRoute = route({
+  method: 'post',
+  path: `${V1}/users`,
+  summary: 'Create a user: shows the password (if generated) and the TOTP secret once',
+  tags: ['users'],
+  action: 'user.write',
+  style: 'v1',
+  body: NewUser,
+  response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string() }),
+  successStatus: 201,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    ctx.audit = { target: `user:${b.username}`, detail: { role: b.role } };
+    try {
+      return await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
+    } catch (err) {
+      if (err instanceof AccountError) {
+        const [field, ...rest] = err.message.split(': ');
+        if (/already exists/.test(err.message)) throw conflict(err.message, [{ field, problem: rest.join(': ') }]);
+        throw badInput(field ?? 'body', rest.join(': '));
+      }
+      throw err;
+    }
+  },
+});
+
+async function activeAdmins(ctx: { deps: { db: import('../../db/database').Db } }, except: number): Promise<number> {
+  const row = await ctx.deps.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('disabled', '=', false)
+    .where('id', '!=', except)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+const UserPatch = z
+  .object({ role: Role.optional(), display_name: text(100).pipe(z.string().trim().min(1)).optional(), disabled: z.boolean().optional() })
+  .strict();
+
+const updateUser = route({
+  method: 'patch',
+  path: `${V1}/users/:username`,
+  summary: 'Change role, display name, or disable / enable (disabling ends sessions)',
+  tags: ['users'],
+  action: 'user.write',
+  style: 'v1',
+  params: UsernameParams,
+  body: UserPatch,
+  response: UserOut,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    ctx.audit = { target: `user:${ctx.params.username}`, detail: { ...b } };
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    const losesAdmin = u.role === 'admin' && !u.disabled && ((b.role !== undefined && b.role !== 'admin') || b.disabled === true);
+    if (losesAdmin && (await activeAdmins(ctx, u.id)) === 0) throw conflict('the last active admin cannot be demoted or disabled');
+    const row = await ctx.deps.db
+      .updateTable('users')
+      .set({
+        ...(b.role !== undefined ? { role: b.role } : {}),
+        ...(b.display_name !== undefined ? { display_name: b.display_name } : {}),
+        ...(b.disabled !== undefined ? { disabled: b.disabled } : {}),
+      })
+      .where('id', '=', u.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (b.disabled === true || (b.role !== undefined && b.role !== u.role)) await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+    return userView(row);
+  },
+});
+
+const resetPassword = route({
+  method: 'post',
+  path: `${V1}/users/:username/reset-password`,
+  summary: 'Set a new password (generated and shown once when absent); ends sessions and unlocks',
+  tags: ['users'],
+  action: 'user.write',
+  style: 'v1',
+  params: UsernameParams,
+  body: z.object({ password: z.string().max(1024).optional() }).strict(),
+  response: z.object({ username: z.string(), password: z.string().optional() }),
+  handler: async (ctx) => {
+    ctx.audit.target = `user:${ctx.params.username}`;
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    const next = ctx.body.password ?? generatePassword();
+    const weak = validatePasswordStrength(next);
+    if (weak) throw badInput('password', weak);
+    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null }).where('id', '=', u.id).execute();
+    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+    return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
+  },
+});
+
+const resetTotp = route({
+  method: 'post',
+  path: `${V1}/users/:username/reset-totp`,
+  summary: 'Enrol a new TOTP secret (shown once)',
+  tags: ['users'],
+  action: 'user.write',
+  style: 'v1',
+  params: UsernameParams,
+  response: z.object({ username: z.string(), totp_secret: z.string(), otpauth_url: z.string() }),
+  handler: async (ctx) => {
+    ctx.audit.target = `user:${ctx.params.username}`;
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    const secret = generateTotpSecret();
+    await ctx.deps.db.updateTable('users').set({ totp_secret: ctx.deps.box.seal(secret, totpSecretContext(u.username)), totp_last_step: null }).where('id', '=', u.id).execute();
+    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+    return { username: u.username, totp_secret: secret, otpauth_url: totpUri(u.username, secret) };
+  },
+});
+
+const unlockUser = route({
+  method: 'post',
+  path: `${V1}/users/:username/unlock`,
+  summary: 'Lift a lockout after failed logins',
+  tags: ['users'],
+  action: 'user.write',
+  style: 'v1',
+  params: UsernameParams,
+  response: UserOut,
+  handler: async (ctx) => {
+    ctx.audit.target = `user:${ctx.params.username}`;
+    const row = await ctx.deps.db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', ctx.params.username).returningAll().executeTakeFirst();
+    if (!row) throw notFound(`user '${ctx.params.username}'`);
+    return userView(row);
+  },
+});
+
+const roles = route({
+  method: 'get',
+  path: `${V1}/roles`,
+  summary: 'Roles and the actions each allows (the permission table)',
+  tags: ['users'],
+  action: 'role.read',
+  style: 'v1',
+  handler: () =>
+    Promise.resolve({
+      items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: allowedActions(name) })),
+      actions: Object.fromEntries(Object.entries(ACTIONS).map(([a, r]) => [a, { roles: r.roles, scope: r.scope, description: r.description }])),
+    }),
+});
+
+// -------------------------------------------------------------------------------------------
+// tokens
+
+const TokenOut = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    username: z.string(),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .meta({ id: 'ApiToken' });
+
+const listTokens = route({
+  method: 'get',
+  path: `${V1}/tokens`,
+  summary: "Your API tokens (admins: ?username= or ?all=1 for others')",
+  tags: ['tokens'],
+  action: 'token.self',
+  style: 'v1',
+  query: z.object({ username: Username.optional(), all: z.enum(['0', '1', 'true', 'false']).optional() }).strict(),
+  response: z.object({ items: z.array(TokenOut) }),
+  handler: async (ctx) => {
+    const all = ctx.query.all === '1' || ctx.query.all === 'true';
+    const other = ctx.query.username !== undefined && ctx.query.username !== ctx.user.username;
+    if ((all || other) && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, "permission denied: token.admin (list and revoke anyone's API tokens) needs role admin");
+    return { items: await listApiTokens(ctx.deps.db, all ? undefined : (ctx.query.username ?? ctx.user.username)) };
+  },
+});
+
+const NewToken = z
+  .object({
+    name: z.string().min(1).max(100),
+    expires_at: IsoTime.optional(),
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    username: Username.optional().describe('admins: create for another user'),
+  })
+  .strict()
+  .meta({ id: 'NewApiToken' });
+
+const createToken = route({
+  method: 'post',
+  path: `${V1}/tokens`,
+  summary: 'Create an API token: the token is shown once, only its hash is kept',
+  tags: ['tokens'],
+  action: 'token.self',
+  style: 'v1',
+  body: NewToken,
+  response: TokenOut.extend({ token: z.string() }),
+  successStatus: 201,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const owner = b.username ?? ctx.user.username;
+    ctx.audit = { target: `user:${owner}`, detail: { name: b.name } };
+    if (owner !== ctx.user.username && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, 'permission denied: only admins create tokens for other users');
+    if (b.expires_at && b.expires_in_days) throw badInput('expires_at', 'give expires_at or expires_in_days, not both');
+    const expiresAt = b.expires_at ? new Date(b.expires_at) : b.expires_in_days ? new Date(Date.now() + b.expires_in_days * 86_400_000) : null;
+    try {
+      const { token, info } = await createApiToken(ctx.deps.db, { username: owner, name: b.name, expiresAt });
+      ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
+      return { ...info, token };
+    } catch (err) {
+      if (err instanceof AccountError) {
+        const [field, ...rest] = err.message.split(': ');
+        if (/no user/.test(err.message)) throw notFound(`user '${owner}'`);
+        throw badInput(field ?? 'body', rest.join(': '));
+      }
+      throw err;
+    }
+  },
+});
+
+const revokeToken = route({
+  method: 'delete',
+  path: `${V1}/tokens/:id`,
+  summary: 'Revoke an API token (yours; admins: anyone’s)',
+  tags: ['tokens'],
+  action: 'token.self',
+  style: 'v1',
+  params: IdParams,
+  handler: async (ctx) => {
+    ctx.audit.target = `token:${ctx.params.id}`;
+    const t = await findApiToken(ctx.deps.db, ctx.params.id);
+    if (!t || (t.username !== ctx.user.username && !roleAllows(ctx.user, 'token.admin'))) throw notFound(`token ${ctx.params.id}`);
+    if (!(await revokeApiToken(ctx.deps.db, t.id))) throw conflict(`token ${t.id} is already revoked`);
+    return { code: 0, msg: `token ${t.id} revoked` };
+  },
+});
+
+// -------------------------------------------------------------------------------------------
+// audit
+
+const AuditOut = z
+  .object({
+    id: z.number(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string(),
+    detail: z.record(z.string(), z.unknown()),
+    ip: z.string(),
+    result: z.string(),
+    prev_hash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+const AuditQuery = z
+  .object({
+    actor: z.string().max(100).optional(),
+    action: z.string().max(100).optional().describe('exact, or a prefix ending in * (task.*)'),
+    target: z.string().max(300).optional().describe('e.g. task:12, user:alice'),
+    result: z.enum(['ok', 'refused', 'error']).optional(),
+    since: IsoTime.optional(),
+    until: IsoTime.optional(),
+    cursor: z.coerce.number().int().positive().optional().describe('next_cursor of the previous page'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const listAuditRoute = route({
+  method: 'get',
+  path: `${V1}/audit`,
+  summary: 'The audit trail (操作记录), newest first, with filters',
+  tags: ['audit'],
+  action: 'audit.read',
+  style: 'v1',
+  query: AuditQuery,
+  response: z.object({ items: z.array(AuditOut), next_cursor: z.number().nullable() }),
+  handler: async (ctx) => {
+    const q = ctx.query;
+    const items = await listAudit(ctx.deps.db, {
+      actor: q.actor,
+      action: q.action,
+      target: q.target,
+      result: q.result,
+      since: q.since ? new Date(q.since) : undefined,
+      until: q.until ? new Date(q.until) : undefined,
+      before: q.cursor,
+      limit: q.limit + 1,
+    });
+    const page = items.slice(0, q.limit);
+    return { items: page, next_cursor: items.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+  },
+});
+
+const verifyAuditRoute = route({
+  method: 'get',
+  path: `${V1}/audit/verify`,
+  summary: 'Recompute the hash chain; names the first row that does not check out',
+  tags: ['audit'],
+  action: 'audit.read',
+  style: 'v1',
+  response: z.object({ ok: z.boolean(), rows: z.number(), first_bad_id: z.number().optional(), reason: z.string().optional() }),
+  handler: async (ctx) => {
+    const r = await verifyAuditChain(ctx.deps.db);
+    return r.ok ? { ok: true, rows: r.rows } : { ok: false, rows: r.rows, first_bad_id: r.firstBadId, reason: r.reason };
+  },
+});
+
+export const peopleRoutes: AnyRoute[] = [me, listUsers, getUser, createUserRoute, updateUser, resetPassword, resetTotp, unlockUser, roles, listTokens, createToken, revokeToken, listAuditRoute, verifyAuditRoute];

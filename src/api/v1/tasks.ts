@@ -1,0 +1,411 @@
+// /api/v1/tasks: submit, list (filters + cursor), read with steps, interventions, logs (+ SSE).
+import { z } from 'zod';
+import type { Action } from '../../domain/permissions';
+import { isTerminalTaskStatus, isTaskStatus, TASK_STATUSES } from '../../domain/statuses';
+import type { Intervention } from '../../tasks/interventions';
+import { SubmitError } from '../../tasks/submit';
+import { HttpError } from '../errors';
+import { Reply, route, type AnyRoute, type Ctx } from '../routing';
+import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submitInput';
+import { accessTask, visibleTo, type LoadedTask } from '../taskAccess';
+import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
+import { stepJson, taskJson, taskLogs, taskSteps } from '../taskViews';
+import { fromInputError, fromInterventionError, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+
+const ArgValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const HostList = z.union([z.array(z.string().max(300)).max(10_000), z.string().max(1_000_000)]);
+
+const SubmitBody = z
+  .object({
+    template_id: z.number().int().positive().max(2_147_483_647),
+    task_name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
+    task_type: text(200).optional(),
+    submitter: text(100).optional().describe('free-text name shown as submitter; default: your display name'),
+    schedule: z.enum(['new', 'ready']).default('new').describe('new: wait for approval; ready: run at exec_time'),
+    exec_time: z.string().max(64).nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
+    args: z.record(z.string().max(128), ArgValue).default({}),
+    hosts: z.record(z.string().max(12), HostList).describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}'),
+    details: text(10_000).optional(),
+    associated_user: z.record(z.string().max(32), z.union([z.array(z.string().max(64)).max(100), z.string().max(10_000)])).optional(),
+  })
+  .strict()
+  .meta({ id: 'SubmitTask' });
+
+const StepOut = z.object({
+  id: z.number().describe('step run id'),
+  step_id: z.number().describe('task step id (use in /steps/{stepId}/…)'),
+  group: z.number(),
+  host: z.string(),
+  level: z.number(),
+  name: z.string(),
+  trigger: z.string(),
+  exec_user: z.string(),
+  status: z.string(),
+  exit_code: z.number().nullable(),
+  attempt: z.number(),
+  error: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+});
+
+const TaskOut = z
+  .object({
+    id: z.number(),
+    task_name: z.string(),
+    task_type: z.string(),
+    template_id: z.number(),
+    status: z.enum(TASK_STATUSES),
+    schedule: z.enum(['new', 'ready']),
+    creator: z.string(),
+    submitter: z.string(),
+    approver: z.string().nullable(),
+    executor: z.string(),
+    associated_user: z.record(z.string(), z.array(z.string())),
+    args: z.record(z.string(), z.string()),
+    hosts: z.record(z.string(), z.array(z.string())),
+    details: z.string(),
+    exec_time: z.string().nullable(),
+    start_time: z.string().nullable(),
+    created_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'Task' });
+
+const submitRoute = route({
+  method: 'post',
+  path: `${V1}/tasks`,
+  summary: 'Submit a task',
+  description: 'Header `Idempotency-Key` (≤ 64 chars) makes a retry return the same task (200 instead of 201).',
+  tags: ['tasks'],
+  action: 'task.submit',
+  style: 'v1',
+  body: SubmitBody,
+  response: TaskOut.extend({ created: z.boolean() }),
+  successStatus: 201,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
+    const idem = ctx.req.headers['idempotency-key'];
+    if (idem !== undefined && (typeof idem !== 'string' || idem.length === 0 || idem.length > 64)) {
+      throw new HttpError(400, 400, 'Idempotency-Key: 1-64 characters', [{ field: 'Idempotency-Key', problem: 'bad length' }]);
+    }
+    ctx.audit = { action: 'task.submit', detail: { template_id: b.template_id } };
+    let input;
+    try {
+      input = {
+        templateId: b.template_id,
+        taskName: b.task_name,
+        taskType: b.task_type || undefined,
+        submitter: b.submitter?.trim() || ctx.user.displayName,
+        schedule: b.schedule,
+        execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
+        args: parseArgs(b.args),
+        hosts: parseHosts(b.hosts),
+        details: b.details ?? '',
+        associatedUser: parseAssociatedUser(b.associated_user ?? {}),
+        idempotencyKey: idem ? `v1:${ctx.user.username}:${idem}` : null,
+      };
+    } catch (err) {
+      fromInputError(err);
+    }
+    let result: { taskId: number; created: boolean };
+    try {
+      result = await submitAs(ctx.deps, ctx.user, input);
+    } catch (err) {
+      if (err instanceof TemplateForbiddenError) throw new HttpError(403, 403, err.message);
+      if (err instanceof SubmitError) {
+        throw new HttpError(err.httpStatus, err.httpStatus, err.message, [{ field: err.field, problem: err.message, codo_code: err.code }]);
+      }
+      if (isUniqueViolation(err) && input.idempotencyKey) {
+        const existing = await ctx.deps.db.selectFrom('tasks').select('id').where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+        if (existing) result = { taskId: existing.id, created: false };
+        else throw err;
+      } else throw err;
+    }
+    ctx.audit.target = `task:${result.taskId}`;
+    const task = await ctx.deps.db.selectFrom('tasks').selectAll().where('id', '=', result.taskId).executeTakeFirstOrThrow();
+    ctx.res.setHeader('Location', `${V1}/tasks/${task.id}`);
+    return new Reply(result.created ? 201 : 200, { ...taskJson(task), created: result.created });
+  },
+});
+
+const statusList = z
+  .string()
+  .max(300)
+  .refine((s) => s.split(',').every((x) => isTaskStatus(x.trim())), `comma-separated statuses from: ${TASK_STATUSES.join(', ')}`);
+
+const ListQuery = z
+  .object({
+    status: statusList.optional(),
+    template_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+    creator: z.string().max(64).optional(),
+    submitter: z.string().max(100).optional(),
+    q: z.string().max(200).optional().describe('search in task name'),
+    since: z.iso.datetime({ offset: true }).optional().describe('created at or after'),
+    until: z.iso.datetime({ offset: true }).optional().describe('created before'),
+    cursor: z.coerce.number().int().positive().max(2_147_483_647).optional().describe('next_cursor from the previous page'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+
+const listRoute = route({
+  method: 'get',
+  path: `${V1}/tasks`,
+  summary: 'List tasks you can see, newest first (cursor pages)',
+  tags: ['tasks'],
+  action: 'task.list',
+  style: 'v1',
+  query: ListQuery,
+  response: z.object({ items: z.array(TaskOut), next_cursor: z.number().nullable() }),
+  handler: async (ctx) => {
+    const f = ctx.query;
+    let q = ctx.deps.db.selectFrom('tasks').selectAll('tasks').where(visibleTo(ctx.user));
+    if (f.status) q = q.where('tasks.status', 'in', f.status.split(',').map((s) => s.trim()));
+    if (f.template_id) q = q.where('tasks.template_id', '=', f.template_id);
+    if (f.creator) q = q.where('tasks.creator', '=', f.creator);
+    if (f.submitter) q = q.where('tasks.submitter', '=', f.submitter);
+    if (f.q) q = q.where('tasks.task_name', 'ilike', `%${f.q.replace(/[\\%_]/g, '\\$&')}%`);
+    if (f.since) q = q.where('tasks.created_at', '>=', new Date(f.since));
+    if (f.until) q = q.where('tasks.created_at', '<', new Date(f.until));
+    if (f.cursor) q = q.where('tasks.id', '<', f.cursor);
+    const rows = await q.orderBy('tasks.id', 'desc').limit(f.limit + 1).execute();
+    const page = rows.slice(0, f.limit);
+    return { items: page.map(taskJson), next_cursor: rows.length > f.limit ? (page[page.length - 1]?.id ?? null) : null };
+  },
+});
+
+async function requireTask(ctx: Ctx<{ id: number }, unknown, unknown>, action: Action): Promise<LoadedTask> {
+  const access = await accessTask(ctx.deps, ctx.user, ctx.params.id, action);
+  ctx.audit.target = `task:${ctx.params.id}`;
+  if (access.kind === 'missing') throw notFound(`task ${ctx.params.id}`);
+  if (access.kind === 'denied') throw new HttpError(403, 403, access.decision.message, { action, reason: access.decision.reason });
+  return access.loaded;
+}
+
+const getRoute = route({
+  method: 'get',
+  path: `${V1}/tasks/:id`,
+  summary: 'A task with its steps (one row per step × host)',
+  tags: ['tasks'],
+  action: 'task.read',
+  style: 'v1',
+  params: IdParams,
+  response: TaskOut.extend({ steps: z.array(StepOut) }),
+  handler: async (ctx) => {
+    const { task } = await requireTask(ctx, 'task.read');
+    const steps = await taskSteps(ctx.deps.db, task.id);
+    return { ...taskJson(task), steps: steps.map(stepJson) };
+  },
+});
+
+const StartBody = z.object({ start_at: z.string().max(64).nullable().optional().describe('ISO 8601 or local time; null/absent: now') }).strict();
+const ReasonBody = z.object({ reason: text(1000).optional() }).strict();
+const EmptyBody = z.object({}).strict();
+const Accepted = z.object({ accepted: z.literal(true), status: z.string() });
+
+function taskAction<B>(
+  name: string,
+  action: Action,
+  body: z.ZodType<B>,
+  summary: string,
+  toIntervention: (b: B, tz: string) => Intervention,
+): AnyRoute {
+  return route({
+    method: 'post',
+    path: `${V1}/tasks/:id/${name}`,
+    summary,
+    tags: ['tasks'],
+    action,
+    style: 'v1',
+    params: IdParams,
+    body,
+    response: Accepted,
+    audit: `task.${name}`,
+    handler: async (ctx) => {
+      await requireTask(ctx, action);
+      let what: Intervention;
+      try {
+        what = toIntervention(ctx.body, ctx.deps.config.OPSFLOW_TIMEZONE);
+      } catch (err) {
+        fromInputError(err);
+      }
+      ctx.audit.detail = { ...what };
+      try {
+        return await interveneAs(ctx.deps, ctx.user, ctx.params.id, what);
+      } catch (err) {
+        fromInterventionError(err);
+      }
+    },
+  });
+}
+
+const taskActions: AnyRoute[] = [
+  taskAction('approve', 'task.approve', StartBody, 'Approve a task waiting for approval (four-eyes: not its creator)', (b, tz) => ({ action: 'approve', startAt: parseTime(b.start_at, 'start_at', tz) })),
+  taskAction('reject', 'task.approve', ReasonBody, 'Reject a task waiting for approval', (b) => ({ action: 'reject', reason: b.reason })),
+  taskAction('reschedule', 'task.reschedule', StartBody, 'Change the start time of a task that has not started', (b, tz) => ({ action: 'reschedule', startAt: parseTime(b.start_at, 'start_at', tz) })),
+  taskAction('pause', 'task.intervene', EmptyBody, 'Pause: start no new steps', () => ({ action: 'pause' })),
+  taskAction('resume', 'task.intervene', EmptyBody, 'Resume a paused task', () => ({ action: 'resume' })),
+  taskAction('cancel', 'task.cancel', ReasonBody, 'Cancel: kill running commands, run nothing more', (b) => ({ action: 'cancel', reason: b.reason })),
+];
+
+const StepParams = z.object({
+  id: z.coerce.number().int().positive().max(2_147_483_647),
+  stepId: z.coerce.number().int().positive().max(2_147_483_647).describe('task step id (steps[].step_id)'),
+});
+const HostBody = z.object({ host: z.string().min(1).max(300) }).strict();
+const OptionalHostBody = z.object({ host: z.string().min(1).max(300).optional().describe('absent: every host of the group') }).strict();
+
+function stepAction(name: 'retry' | 'skip' | 'abort' | 'release', summary: string): AnyRoute {
+  return route({
+    method: 'post',
+    path: `${V1}/tasks/:id/steps/:stepId/${name}`,
+    summary,
+    tags: ['tasks'],
+    action: 'task.intervene',
+    style: 'v1',
+    params: StepParams,
+    body: name === 'release' ? OptionalHostBody : HostBody,
+    response: Accepted,
+    audit: `task.step.${name}`,
+    handler: async (ctx) => {
+      await requireTask(ctx, 'task.intervene');
+      const { stepId } = ctx.params;
+      const host = ctx.body.host;
+      ctx.audit.detail = { step_id: stepId, host: host ?? null };
+      const step = await ctx.deps.db.selectFrom('task_steps').select(['id', 'group_no']).where('id', '=', stepId).where('task_id', '=', ctx.params.id).executeTakeFirst();
+      if (!step) throw notFound(`step ${stepId} of task ${ctx.params.id}`);
+      if (host !== undefined) {
+        const run = await ctx.deps.db.selectFrom('step_runs').select('id').where('task_step_id', '=', stepId).where('host', '=', host).executeTakeFirst();
+        if (!run) throw notFound(`host ${host} in step ${stepId}`);
+      }
+      const what: Intervention =
+        name === 'abort' ? { action: 'abort', host: host as string, group: step.group_no } : name === 'release' ? { action: 'release', stepId, host } : { action: name, stepId, host: host as string };
+      try {
+        return await interveneAs(ctx.deps, ctx.user, ctx.params.id, what);
+      } catch (err) {
+        fromInterventionError(err);
+      }
+    },
+  });
+}
+
+const stepActions: AnyRoute[] = [
+  stepAction('retry', 'Retry a held (failed or unknown) step on a host'),
+  stepAction('skip', 'Skip a held step on a host and go on'),
+  stepAction('abort', "Abort the step's host: run nothing more there"),
+  stepAction('release', 'Release a hand step on one host or the whole group'),
+];
+
+const LogsQuery = z
+  .object({
+    follow: z.enum(['0', '1', 'true', 'false']).optional().describe('1: Server-Sent Events until the task ends (resume with Last-Event-ID)'),
+    after: z.coerce.number().int().min(0).optional().describe('only entries with id above this'),
+    step_run_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+    host: z.string().max(300).optional(),
+    group: z.coerce.number().int().positive().max(1_000_000).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
+
+const LogEntry = z.object({
+  id: z.number(),
+  step_run_id: z.number(),
+  attempt: z.number(),
+  seq: z.number(),
+  stream: z.enum(['stdout', 'stderr', 'system']),
+  chunk: z.string(),
+  at: z.string(),
+  group: z.number(),
+  host: z.string(),
+  level: z.number(),
+  step: z.string(),
+});
+
+const logsRoute = route({
+  method: 'get',
+  path: `${V1}/tasks/:id/logs`,
+  summary: 'Step output in order; ?follow=1 streams it as Server-Sent Events',
+  description:
+    'SSE events: `log` (data = one entry, id = entry id, so Last-Event-ID resumes), `status` (task status changes), ' +
+    '`end` (the task finished and every entry was sent).',
+  tags: ['tasks'],
+  action: 'task.read',
+  style: 'v1',
+  params: IdParams,
+  query: LogsQuery,
+  response: z.object({ items: z.array(LogEntry), next_after: z.number().nullable() }),
+  streams: true,
+  handler: async (ctx) => {
+    const { task } = await requireTask(ctx, 'task.read');
+    const q = ctx.query;
+    const filter = { stepRunId: q.step_run_id, host: q.host, group: q.group };
+    if (q.follow !== '1' && q.follow !== 'true') {
+      const items = await taskLogs(ctx.deps.db, task.id, { ...filter, after: q.after, limit: q.limit });
+      return { items, next_after: items.length === q.limit ? (items[items.length - 1]?.id ?? null) : null };
+    }
+    const lastEventId = ctx.req.headers['last-event-id'];
+    let after = q.after ?? 0;
+    if (typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId)) after = Number(lastEventId);
+    await followLogs(ctx, task.id, filter, after);
+    return undefined;
+  },
+});
+
+async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, filter: { stepRunId?: number; host?: string; group?: number }, after: number): Promise<void> {
+  const { res, req, deps } = ctx;
+  const pollMs = deps.logPollMs ?? 300;
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  let closed = false;
+  req.on('close', () => {
+    closed = true;
+  });
+  const send = (chunk: string): void => {
+    if (!closed) res.write(chunk);
+  };
+  send('retry: 2000\n\n');
+  let lastStatus = '';
+  let lastBeat = Date.now();
+  try {
+    while (!closed) {
+      const rows = await taskLogs(deps.db, taskId, { ...filter, after, limit: 500 });
+      for (const r of rows) {
+        send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);
+        after = r.id;
+      }
+      if (rows.length === 500) continue;
+      const t = await deps.db.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+      const status = t?.status ?? 'unknown';
+      if (status !== lastStatus) {
+        send(`event: status\ndata: ${JSON.stringify({ status })}\n\n`);
+        lastStatus = status;
+      }
+      if (!t || (isTaskStatus(status) && isTerminalTaskStatus(status))) {
+        // One more look: entries written just before the final status.
+        const tail = await taskLogs(deps.db, taskId, { ...filter, after, limit: 10_000 });
+        for (const r of tail) {
+          send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);
+          after = r.id;
+        }
+        send(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+        break;
+      }
+      if (Date.now() - lastBeat > 15_000) {
+        send(': keep-alive\n\n');
+        lastBeat = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } catch (err) {
+    deps.log(`log stream for task ${taskId} failed: ${String(err)}`);
+    send(`event: error\ndata: ${JSON.stringify({ msg: 'log stream failed; reconnect to resume' })}\n\n`);
+  } finally {
+    res.end();
+  }
+}
+
+export const taskRoutes: AnyRoute[] = [submitRoute, listRoute, getRoute, ...taskActions, ...stepActions, logsRoute];

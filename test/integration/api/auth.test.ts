@@ -1,0 +1,194 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- tests poke at parsed JSON replies */
+// Login (password + TOTP), lockout, rate limit, sessions, API tokens, CSRF — over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../../src/security/totp';
+import { cookieValue, startApiStack, type ApiStack } from '../../support/apiStack';
+
+let stack: ApiStack;
+
+beforeAll(async () => {
+  stack = await startApiStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const LOGIN = '/api/accounts/login/';
+
+describe('POST /api/accounts/login/', () => {
+  it('logs in with password and TOTP: CODO reply, HttpOnly SameSite cookie, and the auth_key works as cookie, Bearer and ?auth_key=', async () => {
+    const u = await stack.addUser('carol', 'viewer', { displayName: '卡罗尔' });
+    const r = await stack.request('POST', LOGIN, { body: { username: 'carol', password: u.password, dynamic: await stack.nextTotp(u) } });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ code: 0, auth_key: expect.stringMatching(/^ofs_/), username: 'carol', nickname: '卡罗尔', msg: '登录成功' });
+    expect(Object.keys(r.json)).toEqual(['code', 'auth_key', 'username', 'nickname', 'msg']);
+    const setCookie = (r.headers['set-cookie'] as string[]).find((c) => c.startsWith('auth_key='));
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Lax/i);
+    expect(setCookie).toMatch(/Max-Age=86400/);
+    const key = r.json.auth_key as string;
+    expect(cookieValue(r, 'auth_key')).toBe(key);
+
+    for (const how of [{ cookie: `auth_key=${key}` }, { token: key }]) {
+      const me = await stack.request('GET', '/api/v1/me', how);
+      expect(me.status).toBe(200);
+      expect(me.json.username).toBe('carol');
+    }
+    const viaQuery = await stack.request('GET', `/api/v1/me?auth_key=${encodeURIComponent(key)}`);
+    expect(viaQuery.status).toBe(200);
+  });
+
+  it('accepts a body without Content-Type and a numeric dynamic code whose leading zeros were lost', async () => {
+    const u = await stack.addUser('dave', 'viewer');
+    const code = await stack.nextTotp(u);
+    const r = await stack.request('POST', LOGIN, { body: JSON.stringify({ username: 'dave', password: u.password, dynamic: Number(code) }), contentType: null });
+    expect(r.json.code).toBe(0);
+  });
+
+  it('answers CODO codes for empty fields, wrong password, disabled account, missing and wrong TOTP', async () => {
+    const u = await stack.addUser('erin', 'viewer');
+    expect((await stack.request('POST', LOGIN, { body: {} })).json).toEqual({ code: -1, msg: '账号密码不能为空' });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: '' } })).json).toEqual({ code: -1, msg: '账号密码不能为空' });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: 'wrong-password-123' } })).json).toEqual({ code: -4, msg: '账号密码错误' });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'nobody', password: 'wrong-password-123' } })).json).toEqual({ code: -4, msg: '账号密码错误' });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: u.password } })).json).toEqual({ code: 1, msg: '跳转二次认证' });
+    // A code from far in the past is wrong, not merely replayed.
+    const wrong = currentTotp(u.totpSecret, new Date(Date.now() - 10 * TOTP_PERIOD_S * 1000));
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: u.password, dynamic: wrong } })).json).toEqual({ code: -5, msg: 'MFA错误' });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: u.password, dynamic: 'abcdef' } })).json).toEqual({ code: -5, msg: 'MFA错误' });
+
+    await stack.database.db.updateTable('users').set({ disabled: true, failed_logins: 0 }).where('username', '=', 'erin').execute();
+    expect((await stack.request('POST', LOGIN, { body: { username: 'erin', password: u.password, dynamic: await stack.nextTotp(u) } })).json).toEqual({ code: -4, msg: '账号被禁用' });
+  });
+
+  it('accepts a TOTP code once: the same code again is refused (replay)', async () => {
+    const u = await stack.addUser('frank', 'viewer');
+    const code = currentTotp(u.totpSecret, new Date((totpStep() + 1) * TOTP_PERIOD_S * 1000)); // the t+1 code, valid for ~60 s
+    const first = await stack.request('POST', LOGIN, { body: { username: 'frank', password: u.password, dynamic: code } });
+    expect(first.json.code).toBe(0);
+    const replay = await stack.request('POST', LOGIN, { body: { username: 'frank', password: u.password, dynamic: code } });
+    expect(replay.json).toEqual({ code: -5, msg: 'MFA错误' });
+    const audit = await stack.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'account.login').where('target', '=', 'user:frank').orderBy('id').execute();
+    expect(audit.map((a) => [a.result, a.detail.reason])).toEqual([
+      ['ok', undefined],
+      ['refused: MFA错误', 'TOTP code already used'],
+    ]);
+  });
+
+  it('locks the account after 5 failures (-6 says until when), even for the right password, and unlocks after the lockout', async () => {
+    const u = await stack.addUser('gina', 'viewer');
+    for (let i = 1; i <= 4; i++) {
+      expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: `bad-password-${i}` } })).json.code).toBe(-4);
+    }
+    const fifth = await stack.request('POST', LOGIN, { body: { username: 'gina', password: 'bad-password-5' } });
+    expect(fifth.json.code).toBe(-6);
+    const locked = await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) } });
+    expect(locked.json.code).toBe(-6);
+    expect(locked.json.msg).toMatch(/^账号已锁定，请于 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d 后重试 \(account locked until \d{4}-\d\d-\d\dT/);
+    const row = await stack.database.db.selectFrom('users').select(['locked_until']).where('username', '=', 'gina').executeTakeFirstOrThrow();
+    expect(row.locked_until!.getTime() - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(locked.json.msg).toContain(row.locked_until!.toISOString());
+
+    // The lock ends by itself; simulate its end.
+    await stack.database.db.updateTable('users').set({ locked_until: new Date(Date.now() - 1000) }).where('username', '=', 'gina').execute();
+    expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) } })).json.code).toBe(0);
+  });
+
+  it('rate-limits one address after repeated failures (429)', async () => {
+    const limited = await startApiStack({ loginLimits: { maxFailures: 3, maxAttempts: 100, windowMs: 60_000 } });
+    try {
+      await limited.addUser('henry', 'viewer');
+      for (let i = 0; i < 3; i++) expect((await limited.request('POST', LOGIN, { body: { username: 'henry', password: 'wrong-password-x' } })).json.code).toBe(-4);
+      const r = await limited.request('POST', LOGIN, { body: { username: 'henry', password: 'wrong-password-x' } });
+      expect(r.status).toBe(429);
+      expect(r.json.code).toBe(-7);
+      expect(r.json.details.retry_after_s).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('sessions and API tokens', () => {
+  it('logout ends the session', async () => {
+    const u = await stack.addUser('ivan', 'viewer');
+    const key = await stack.login(u);
+    expect((await stack.request('POST', '/api/accounts/logout/', { token: key })).json.code).toBe(0);
+    const after = await stack.request('GET', '/api/v1/me', { token: key });
+    expect(after.status).toBe(401);
+  });
+
+  it('refuses an expired session, an expired token and a revoked token with 401 naming why', async () => {
+    const u = await stack.addUser('judy', 'operator');
+    const key = await stack.login(u);
+    await stack.database.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).execute();
+    const expiredSession = await stack.request('GET', '/api/v1/me', { token: key });
+    expect(expiredSession.status).toBe(401);
+    expect(expiredSession.json.msg).toBe('你没有登录: session has expired; log in again');
+    expect(expiredSession.headers['www-authenticate']).toMatch(/^Bearer/);
+
+    const created = await stack.request('POST', '/api/v1/tokens', { token: u.token, body: { name: 'ci', expires_in_days: 1 } });
+    expect(created.status).toBe(201);
+    expect(created.json.token).toMatch(/^oft_/);
+    const token = created.json.token as string;
+    expect((await stack.request('GET', '/api/v1/me', { token })).status).toBe(200);
+    // Only the hash is stored.
+    const stored = await stack.database.db.selectFrom('api_tokens').selectAll().where('id', '=', created.json.id).executeTakeFirstOrThrow();
+    expect(stored.token_hash).not.toContain(token.slice(4));
+    expect((await stack.request('GET', '/api/v1/tokens', { token })).json.items.every((t: Record<string, unknown>) => !('token' in t) && !('token_hash' in t))).toBe(true);
+
+    await stack.database.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', created.json.id).execute();
+    const expired = await stack.request('GET', '/api/v1/me', { token });
+    expect(expired.status).toBe(401);
+    expect(expired.json.msg).toBe('你没有登录: API token has expired');
+
+    const second = await stack.request('POST', '/api/v1/tokens', { token: u.token, body: { name: 'ci-2' } });
+    expect((await stack.request('DELETE', `/api/v1/tokens/${second.json.id}`, { token: u.token })).status).toBe(200);
+    const revoked = await stack.request('GET', '/api/v1/me', { token: second.json.token });
+    expect(revoked.status).toBe(401);
+    expect(revoked.json.msg).toBe('你没有登录: API token has been revoked');
+  });
+
+  it('refuses unknown, malformed and disabled-account credentials', async () => {
+    expect((await stack.request('GET', '/api/v1/me', { token: 'ofs_not-a-real-token' })).json).toMatchObject({ code: 401, msg: '你没有登录: credential not recognised' });
+    expect((await stack.request('GET', '/api/v1/me', { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    const u = await stack.addUser('kate', 'viewer');
+    await stack.database.db.updateTable('users').set({ disabled: true }).where('username', '=', 'kate').execute();
+    expect((await stack.request('GET', '/api/v1/me', { token: u.token })).json.msg).toBe('你没有登录: account is disabled');
+  });
+});
+
+describe('CSRF for cookie-authenticated writes', () => {
+  it('needs a one-use key from GET accept (header, body or cookie); Bearer needs none; answers 402 csrf error.', async () => {
+    const u = await stack.addUser('leo', 'admin');
+    const key = await stack.login(u);
+    const cookie = `auth_key=${key}`;
+    const body = { name: `cmd-${Date.now()}`, command: 'uptime' };
+    const none = await stack.request('POST', '/api/v1/commands', { cookie, body });
+    expect(none.status).toBe(402);
+    expect(none.json).toMatchObject({ code: 402, msg: 'csrf error.' });
+
+    const csrf = await stack.request('GET', '/api/task/v2/task/accept/', { cookie });
+    expect(csrf.json).toEqual({ code: 0, msg: '获取csrf_key成功', csrf_key: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+    expect(cookieValue(csrf, 'csrf_key')).toBe(csrf.json.csrf_key);
+    const k = csrf.json.csrf_key as string;
+    const ok = await stack.request('POST', '/api/v1/commands', { cookie, body, headers: { 'x-csrf-key': k } });
+    expect(ok.status).toBe(201);
+    // One use only.
+    const again = await stack.request('POST', '/api/v1/commands', { cookie, body: { ...body, name: body.name + '-2' }, headers: { 'x-csrf-key': k } });
+    expect(again.status).toBe(402);
+    // From the csrf_key cookie.
+    const k2 = (await stack.request('GET', '/api/task/v2/task/accept/', { cookie })).json.csrf_key as string;
+    expect((await stack.request('POST', '/api/v1/commands', { cookie: `${cookie}; csrf_key=${k2}`, body: { ...body, name: body.name + '-3' } })).status).toBe(201);
+    // Another user's key does not work.
+    const other = await stack.addUser('mia', 'admin');
+    const otherKey = (await stack.request('GET', '/api/task/v2/task/accept/', { token: other.token })).json.csrf_key as string;
+    expect((await stack.request('POST', '/api/v1/commands', { cookie, body: { ...body, name: body.name + '-4' }, headers: { 'x-csrf-key': otherKey } })).status).toBe(402);
+    // An expired key does not work.
+    const k3 = (await stack.request('GET', '/api/task/v2/task/accept/', { cookie })).json.csrf_key as string;
+    await stack.database.db.updateTable('csrf_keys').set({ created_at: new Date(Date.now() - 1801_000) } as never).where('key', '=', k3).execute();
+    expect((await stack.request('POST', '/api/v1/commands', { cookie, body: { ...body, name: body.name + '-5' }, headers: { 'x-csrf-key': k3 } })).status).toBe(402);
+    // Bearer: no key needed.
+    expect((await stack.request('POST', '/api/v1/commands', { token: key, body: { ...body, name: body.name + '-6' } })).status).toBe(201);
+  });
+});
