@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the cluster (created and initialised on first use). */
@@ -135,6 +136,27 @@ export function portIsOpen(port: number, host = '127.0.0.1', timeoutMs = 500): P
   });
 }
 
+/**
+ * The port opens before PostgreSQL is ready: until its startup (or recovery) is done, a
+ * connection is refused with 'the database system is starting up' (57P03). Ready = a query runs.
+ */
+async function waitUntilAcceptingConnections(url: string, deadline: number, gaveUp: () => boolean): Promise<void> {
+  for (;;) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch (err) {
+      if (gaveUp() || Date.now() > deadline) throw err;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function readOrCreatePassword(file: string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
   const password = crypto.randomBytes(24).toString('base64url');
@@ -157,6 +179,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const adminUrl = urlFor('postgres');
 
   if (await portIsOpen(opts.port)) {
+    // Another opsflow process started it, maybe a moment ago.
+    await waitUntilAcceptingConnections(adminUrl, Date.now() + 30_000, () => false);
     return { adminUrl, urlFor, ownedByUs: false, stop: () => Promise.resolve() };
   }
 
@@ -207,6 +231,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       throw new Error(`embedded PostgreSQL did not start on port ${opts.port}:\n${output.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    await waitUntilAcceptingConnections(adminUrl, deadline, () => child.exitCode !== null);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`embedded PostgreSQL on port ${opts.port} does not accept connections (${String(err)}):\n${output.trim()}`);
   }
 
   return {
