@@ -285,7 +285,6 @@ const approveRoute = route({
     } catch (err) {
       return interventionReply(err);
     }
-    await ctx.deps.db.updateTable('tasks').set({ executor: ctx.user.displayName }).where('id', '=', listId).execute();
     return { code: 0, msg: '任务开始成功' };
   },
 });
