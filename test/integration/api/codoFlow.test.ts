@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- tests poke at parsed JSON replies */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any -- tests poke at parsed JSON replies */
 // The seed flow as a CODO client does it, against the real engine: login with a TOTP, GET the
 // csrf key, POST the seed body verbatim. Targets are loopback only: 172.16.0.101 is refused by
 // the worker's allow-list before any connection, and the order view says so.
@@ -19,7 +19,7 @@ const SEED_BODY = `{"task_name":"这是任务名字","submitter":"杨红飞","te
 beforeAll(async () => {
   stack = await startApiStack({ worker: true, sshdAddresses: SSH_HOSTS });
   const db = stack.database.db;
-  await db.insertInto('templates').values({ id: 35, name: 'AWS资源组' } as never).execute();
+  await db.insertInto('templates').values({ id: 35, name: 'AWS资源组' }).execute();
   await db
     .insertInto('template_steps')
     .values([
@@ -27,7 +27,7 @@ beforeAll(async () => {
       { template_id: 35, group_no: 1, level: 2, name: '购买', command: 'echo bought', args: 'FLOW_ID', exec_user: 'root', timeout_s: 60, retries: 0 },
     ])
     .execute();
-  await db.insertInto('templates').values({ id: 36, name: '手动审核' } as never).execute();
+  await db.insertInto('templates').values({ id: 36, name: '手动审核' }).execute();
   await db
     .insertInto('template_steps')
     .values([
