@@ -43,7 +43,7 @@ export interface EngineStack {
   submit(templateId: number, hosts: Record<number, string[]>, extra?: Partial<SubmitTaskInput>, actor?: Actor): Promise<number>;
   task(taskId: number): Promise<Task>;
   runs(taskId: number): Promise<(StepRun & { name: string })[]>;
-  logText(stepRunId: number, stream?: 'stdout' | 'stderr'): Promise<string>;
+  logText(stepRunId: number, stream?: 'stdout' | 'stderr' | 'system'): Promise<string>;
   waitForTask(taskId: number, statuses: string[], timeoutMs?: number): Promise<Task>;
   waitForRun(taskId: number, match: (r: StepRun & { name: string }) => boolean, timeoutMs?: number): Promise<StepRun & { name: string }>;
   close(): Promise<void>;
