@@ -114,8 +114,9 @@ describe('loadConfig', () => {
   });
 
   it('lists every variable it reads, and the README documents each one', () => {
-    expect(CONFIG_VARIABLES).toContain('PORT');
-    expect(CONFIG_VARIABLES).toHaveLength(15);
+    expect(CONFIG_VARIABLES).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'OPSFLOW_PG_PORT', 'TEMPORAL_ADDRESS', 'PORT', 'OPSFLOW_MASTER_KEY', 'LOG_LEVEL']),
+    );
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     for (const name of CONFIG_VARIABLES) expect(readme, `README documents ${name}`).toContain(`| \`${name}\``);
   });
