@@ -49,7 +49,7 @@ export class SubmitError extends Error {
 }
 
 /** Hosts × steps above this make a workflow history too large for one execution. */
-export const MAX_STEP_RUNS_PER_TASK = 10_000;
+export const MAX_STEP_RUNS_PER_TASK = 5_000;
 
 export function workflowIdFor(taskId: number): string {
   return `task-${taskId}`;
