@@ -11,6 +11,7 @@ import { loadSecretBox } from './masterKey';
 import { bootstrapAdmin } from './bootstrapAdmin';
 import { createLogger, type Logger } from './log';
 import { runUserCommand } from './cli/userCommands';
+import { runAuditCommand, runTokenCommand } from './cli/tokenAuditCommands';
 
 type Stopper = { name: string; stop: () => Promise<void> };
 
@@ -148,7 +149,9 @@ const USAGE = `usage: opsflow <command>
   worker                   the Temporal worker only
   migrate [latest|down|status]
   user add <username> --role <role> [--password-stdin] [--json]
-  user list | disable <username> | reset-password <username> | reset-totp <username>`;
+  user list | disable <username> | enable <username> | reset-password <username> | reset-totp <username>
+  token create <username> [--name N] [--expires-in-days D] [--json] | token list [username] | token revoke <id>
+  audit verify [--json] | audit list [--limit N] [--json]`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -165,6 +168,10 @@ async function main(argv: string[]): Promise<void> {
       return runMigrate(config, log, parseArgs({ args: rest, allowPositionals: true }).positionals[0] ?? 'latest');
     case 'user':
       return runUserCommand(config, log, rest);
+    case 'token':
+      return runTokenCommand(config, log, rest);
+    case 'audit':
+      return runAuditCommand(config, log, rest);
     default:
       console.error(USAGE);
       process.exitCode = command ? 2 : 0;

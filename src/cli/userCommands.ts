@@ -1,6 +1,7 @@
 // `opsflow user …`: account administration from the shell, with or without a running instance.
 import { parseArgs } from 'node:util';
 import { AccountError, createUser, requireUser, totpSecretContext } from '../accounts/users';
+import { appendAudit } from '../audit/audit';
 import { bootDatabase } from '../boot';
 import { ConfigError, type Config } from '../config';
 import { loadSecretBox } from '../masterKey';
@@ -41,11 +42,15 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
   const database = await bootDatabase(config, (l) => log.debug(l), { migrate: true });
   const box = loadSecretBox(config.OPSFLOW_MASTER_KEY, config.dataDir);
   const { db } = database;
+  // Every change made from the shell is in the audit trail too, attributed to the OS user.
+  const audit = (what: string, target: string, detail: Record<string, unknown> = {}): Promise<number> =>
+    appendAudit(db, { actor: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`, action: what, target: `user:${target}`, detail, result: 'ok' });
   try {
     switch (action) {
       case 'add': {
         if (!values.role) throw new AccountError('role: --role is required');
         const account = await createUser(db, box, { username: username!, role: values.role, displayName: values['display-name'], password });
+        await audit('user.create', account.username, { role: values.role });
         print(values.json, { ...account });
         break;
       }
@@ -60,6 +65,7 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
         const user = await requireUser(db, username!);
         await db.updateTable('users').set({ disabled: action === 'disable' }).where('id', '=', user.id).execute();
         if (action === 'disable') await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        await audit(`user.${action}`, user.username);
         print(values.json, { username: user.username, disabled: action === 'disable' });
         break;
       }
@@ -74,6 +80,7 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
           .where('id', '=', user.id)
           .execute();
         await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        await audit('user.reset_password', user.username);
         print(values.json, { username: user.username, ...(password === undefined ? { password: next } : {}) });
         break;
       }
@@ -85,6 +92,7 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
           .set({ totp_secret: box.seal(secret, totpSecretContext(user.username)), totp_last_step: null })
           .where('id', '=', user.id)
           .execute();
+        await audit('user.reset_totp', user.username);
         print(values.json, { username: user.username, totp_secret: secret, otpauth_url: totpUri(user.username, secret) });
         break;
       }
