@@ -99,7 +99,7 @@ describe('policies', () => {
       Submitter: ['杨红飞'],
       TaskStatus: ['succeeded'],
     });
-    expect(await described.memo).toEqual({ taskName: '这是任务名字' });
+    expect(described.memo).toEqual({ taskName: '这是任务名字' });
     const meta = await described.staticSummary();
     expect(meta).toBe(`#${taskId} 这是任务名字 · template ${templateId} · 1 host`);
     const history = await handle.fetchHistory();
