@@ -60,7 +60,7 @@ const settings = {
     'a comma-separated CIDR list such as 127.0.0.0/8,10.0.0.0/8',
   ],
   OPSFLOW_FOUR_EYES: [z.enum(['true', 'false']).default('true').transform((v) => v === 'true'), 'true or false'],
-  OPSFLOW_APPROVAL_TIMEOUT_S: [z.coerce.number().int().min(0).default(0), 'whole seconds a `new` task waits for approval (0 = forever)'],
+  OPSFLOW_APPROVAL_TIMEOUT_S: [z.string().regex(/^\d{1,9}$/).transform(Number).default(0), 'whole seconds a `new` task waits for approval (0 = forever)'],
   LOG_LEVEL: [z.enum(['debug', 'info', 'warn', 'error']).default('info'), 'one of debug, info, warn, error'],
 } as const;
 
