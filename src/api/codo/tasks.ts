@@ -398,9 +398,10 @@ const checkRoute = route({
   handler: async (ctx) => {
     const listId = listIdOf(ctx.query.list_id);
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
+    const group = intOf(ctx.query.get_run_group, 'get_run_group');
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.read');
     if (access.kind !== 'ok') throw notFound(listId);
-    const data = await orderView(ctx.deps, ctx.user, access.loaded, intOf(ctx.query.get_run_group, 'get_run_group'), ctx.query.get_run_host || undefined);
+    const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host || undefined);
     return { code: 0, msg: '获取订单信息成功', data };
   },
 });

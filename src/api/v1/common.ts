@@ -6,7 +6,14 @@ import { InputError } from '../submitInput';
 
 export const V1 = '/api/v1';
 
-export const IdParams = z.object({ id: z.coerce.number().int().positive().max(2_147_483_647).describe('numeric id') });
+/** A decimal id in a path or query string (no signs, exponents or hex: `1e3`, `0x1` are refused). */
+export const IdString = z
+  .string()
+  .regex(/^[1-9]\d{0,9}$/, 'must be a positive decimal integer id')
+  .transform(Number)
+  .pipe(z.number().max(2_147_483_647, 'id too large'));
+
+export const IdParams = z.object({ id: IdString.describe('numeric id') });
 
 export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const Username = z.string().regex(USERNAME_RE, 'a username: 1-64 letters, digits, . _ -, starting with a letter or digit');

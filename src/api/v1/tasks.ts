@@ -10,7 +10,7 @@ import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submit
 import { accessTask, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
 import { stepJson, taskJson, taskLogs, taskSteps } from '../taskViews';
-import { fromInputError, fromInterventionError, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+import { fromInputError, fromInterventionError, IdParams, IdString, isUniqueViolation, notFound, text, V1 } from './common';
 
 const ArgValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const HostList = z.union([z.array(z.string().max(300)).max(10_000), z.string().max(1_000_000)]);
@@ -137,13 +137,13 @@ const statusList = z
 const ListQuery = z
   .object({
     status: statusList.optional(),
-    template_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+    template_id: IdString.optional(),
     creator: z.string().max(64).optional(),
     submitter: z.string().max(100).optional(),
     q: z.string().max(200).optional().describe('search in task name'),
     since: z.iso.datetime({ offset: true }).optional().describe('created at or after'),
     until: z.iso.datetime({ offset: true }).optional().describe('created before'),
-    cursor: z.coerce.number().int().positive().max(2_147_483_647).optional().describe('next_cursor from the previous page'),
+    cursor: IdString.optional().describe('next_cursor from the previous page'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
   .strict();
@@ -249,8 +249,8 @@ const taskActions: AnyRoute[] = [
 ];
 
 const StepParams = z.object({
-  id: z.coerce.number().int().positive().max(2_147_483_647),
-  stepId: z.coerce.number().int().positive().max(2_147_483_647).describe('task step id (steps[].step_id)'),
+  id: IdString,
+  stepId: IdString.describe('task step id (steps[].step_id)'),
 });
 const HostBody = z.object({ host: z.string().min(1).max(300) }).strict();
 const OptionalHostBody = z.object({ host: z.string().min(1).max(300).optional().describe('absent: every host of the group') }).strict();
@@ -300,7 +300,7 @@ const LogsQuery = z
   .object({
     follow: z.enum(['0', '1', 'true', 'false']).optional().describe('1: Server-Sent Events until the task ends (resume with Last-Event-ID)'),
     after: z.coerce.number().int().min(0).optional().describe('only entries with id above this'),
-    step_run_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+    step_run_id: IdString.optional(),
     host: z.string().max(300).optional(),
     group: z.coerce.number().int().positive().max(1_000_000).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
