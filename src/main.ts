@@ -100,6 +100,7 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
       taskQueue: config.OPSFLOW_TASK_QUEUE,
       box,
       config,
+      approvalTimeoutS: config.OPSFLOW_APPROVAL_TIMEOUT_S || null,
       log: (l) => log.error(l),
     });
     const server = await listen(app, config);
