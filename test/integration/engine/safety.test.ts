@@ -48,6 +48,19 @@ describe('cancel', () => {
   });
 });
 
+describe('step timeout', () => {
+  it('kills the remote process group when a step exceeds timeout_s and holds the step', async () => {
+    const seconds = `300.${crypto.randomInt(100000, 999999)}`;
+    const templateId = await stack.createTemplate([{ level: 1, name: 'too slow', command: 'sleep', args: 'SECONDS', timeout_s: 1 }]);
+    const taskId = await stack.submit(templateId, { 1: [HOSTS[0]!] }, { args: { SECONDS: seconds } });
+    const held = await stack.waitForRun(taskId, (r) => r.status === 'held', 15_000);
+    expect(held.error).toBe('timed out after 1 s; the remote process group was killed');
+    expect(held.finished_at!.getTime() - held.started_at!.getTime()).toBeLessThan(5000);
+    expect(pids(`sleep ${seconds}`)).toEqual([]);
+    await intervene(stack.temporal.client, taskId, bob, { action: 'cancel' });
+  });
+});
+
 describe('large output', () => {
   it('stores a 50 MB output whole and in order, with the worker RSS bounded', async () => {
     const count = 6_700_000; // `seq 1 6700000` prints 52,488,896 bytes
