@@ -1,6 +1,7 @@
 // createApp(deps) builds the Express app; listening is the caller's business.
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { consoleRouter } from './console';
 import { DOCS_HTML, DOCS_JS } from './docsPage';
 import type { ApiDeps } from './deps';
 import { errorHandler, HttpError } from './errors';
@@ -45,6 +46,7 @@ export function createApp(input: ApiDeps): Express {
   const router = express.Router();
   mountRoutes(router, deps, ALL_ROUTES);
   app.use(router);
+  app.use(consoleRouter()); // the operator console (web/) at /
 
   app.use((req, _res, next) => {
     next(new HttpError(404, 404, `no route ${req.method} ${req.path}`));
