@@ -24,7 +24,10 @@ export function createApp(input: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
-  app.use(helmet());
+  // helmet's default CSP (script-src 'self') suits the console and docs pages; only its
+  // upgrade-insecure-requests is dropped: over plain HTTP (HOST=0.0.0.0 on a LAN address) it makes
+  // browsers fetch /app.js and /style.css over https and the pages break. TLS proxies may add it.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // CORS stays closed: no Access-Control-* headers are ever sent, so browsers refuse
   // cross-origin reads; preflights get a plain 404.
   app.use(healthRouter({ db: deps.db, temporal: deps.temporal }));
