@@ -1,0 +1,51 @@
+// Submitted fields → task input: Python literals or JSON, each problem naming its field.
+import { describe, expect, it } from 'vitest';
+import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../../../src/api/submitInput';
+
+describe('submit input', () => {
+  it("reads CODO's args literal, keeping order and Python's str() of scalars", () => {
+    const args = parseArgs("{'HOSTNAME': 'a,b', 'N': 3, 'RDS_TYPE': None, 'ON': True, 'END_TIME': ''}");
+    expect(Object.entries(args)).toEqual([
+      ['HOSTNAME', 'a,b'],
+      ['N', '3'],
+      ['RDS_TYPE', 'None'],
+      ['ON', 'True'],
+      ['END_TIME', ''],
+    ]);
+    expect(parseArgs({ A: 'x' })).toEqual({ A: 'x' });
+    expect(parseArgs(undefined)).toEqual({});
+    expect(parseArgs('')).toEqual({});
+  });
+
+  it('names the field in every error', () => {
+    const field = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof InputError) return e.field;
+        throw e;
+      }
+      return 'no error';
+    };
+    expect(field(() => parseArgs("{'A': }"))).toBe('args');
+    expect(field(() => parseArgs("{'A': [1]}"))).toBe('args.A');
+    expect(field(() => parseArgs('[1]'))).toBe('args');
+    expect(field(() => parseHosts("{0: 'x'}"))).toBe('hosts');
+    expect(field(() => parseAssociatedUser("{'admin': 5}"))).toBe('associated_user.admin');
+    expect(field(() => parseTemplateId('abc'))).toBe('temp_id');
+    expect(field(() => parseTemplateId(undefined))).toBe('temp_id');
+    expect(field(() => parseTime('tomorrow', 'exec_time', 'Asia/Shanghai'))).toBe('exec_time');
+  });
+
+  it('reads hosts, template ids, associated users and times', () => {
+    expect([...parseHosts("{1: '10.0.0.1,10.0.0.2', '2': ['10.0.0.3']}")]).toEqual([
+      [1, ['10.0.0.1', '10.0.0.2']],
+      [2, ['10.0.0.3']],
+    ]);
+    expect(parseTemplateId('35')).toBe(35);
+    expect(parseTemplateId(35)).toBe(35);
+    expect(parseAssociatedUser("{'admin': 'alice, bob'}")).toEqual({ admin: ['alice', 'bob'] });
+    expect(parseTime('2019-03-22 16:09:50', 'exec_time', 'Asia/Shanghai')?.toISOString()).toBe('2019-03-22T08:09:50.000Z');
+    expect(parseTime(null, 'exec_time', 'Asia/Shanghai')).toBeNull();
+  });
+});
