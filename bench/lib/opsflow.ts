@@ -1,0 +1,294 @@
+// opsflow's engine as `npm start` runs it, minus the HTTP API: embedded PostgreSQL, a
+// Temporal dev server (in memory, headless), the real Worker with the real activities, and
+// submitTask. One stack serves every run; each run starts with an empty SSH connection pool.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { ConnectionPool } from '../../activities/connectionPool';
+import { execUserSecretContext } from '../../activities/stepRunner';
+import { parseCidrList } from '../../src/config';
+import { createDb, migrateToLatest, type Db } from '../../src/db/database';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded';
+import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
+import { submitTask, workflowIdFor, type TaskServiceDeps } from '../../src/tasks/submit';
+import { ensureTemporalCli } from '../../src/temporal/cli';
+import { startDevServer, type RunningDevServer } from '../../src/temporal/devServer';
+import { startWorker, type RunningWorker } from '../../src/temporal/worker';
+import { freePort } from '../../test/support/ports';
+import { peakRssMiB, pidsWithCmdline, resetPeakRss, treeCpuSeconds } from './proc';
+import type { Targets } from './targets';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'rejected']);
+const POLL_MS = 50;
+const TASK_QUEUE = 'opsflow-bench';
+
+export interface OpsflowRun {
+  wallS: number;
+  ok: boolean;
+  status: string;
+  succeededHosts: number;
+  /** CPU seconds during the run. */
+  cpu: { benchProcessS: number; temporalS: number; postgresS: number; totalS: number };
+  peakRssMiB: number;
+  /** From the database: when the first step started / the last finished, seconds after submit. */
+  breakdown: { submitS: number; firstStepStartS: number | null; lastStepEndS: number | null; stepP50S: number | null; stepP95S: number | null };
+  /** After the run (not timed): Temporal history events, PostgreSQL transactions and rows. */
+  historyEvents: number | null;
+  pg: { transactions: number; rowsInserted: number; rowsUpdated: number } | null;
+  error?: string;
+}
+
+export interface OpsflowStack {
+  versions: Record<string, string>;
+  run(hosts: readonly string[], timeoutMs: number): Promise<OpsflowRun>;
+  stop(): Promise<void>;
+}
+
+const quiet = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
+
+export async function startOpsflow(targets: Targets, log: (line: string) => void): Promise<OpsflowStack> {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-'));
+  fs.chmodSync(runDir, 0o755); // PostgreSQL runs as another account when we are root
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
+    stoppers.length = 0;
+    fs.rmSync(runDir, { recursive: true, force: true });
+  };
+  try {
+    const pgPort = await freePort();
+    const [cli, postgres] = await Promise.all([
+      ensureTemporalCli(log),
+      startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port: pgPort, onNotice: log }),
+    ]);
+    stoppers.push(() => postgres.stop());
+    const temporalPort = await freePort();
+    const temporal: RunningDevServer = await startDevServer({ cliPath: cli, port: temporalPort, uiPort: null, dbFile: null, namespace: 'default' });
+    stoppers.push(() => temporal.stop());
+
+    // The children we started, found by what only they have on their command lines.
+    const postgresPids = pidsWithCmdline(`-p ${pgPort} -h 127.0.0.1`).filter((p) => cmdline(p).includes(path.join(runDir, 'pg')));
+    const temporalPids = pidsWithCmdline(`--port ${temporalPort}`).filter((p) => cmdline(p).includes('start-dev'));
+    if (postgresPids.length !== 1 || temporalPids.length !== 1) {
+      throw new Error(`cannot find the PostgreSQL (${postgresPids.join(',')}) or Temporal (${temporalPids.join(',')}) process`);
+    }
+
+    const db = await createDatabase(postgres, 'opsflow');
+    stoppers.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    const box = new SecretBox(parseMasterKey(generateMasterKey()));
+    await db
+      .insertInto('exec_users')
+      .values({
+        alias: 'root',
+        username: targets.sshd.username,
+        port: targets.sshd.port,
+        private_key: box.seal(targets.sshd.clientPrivateKey, execUserSecretContext.privateKey('root')),
+      })
+      .execute();
+    const template = await db
+      .insertInto('templates')
+      .values({ name: 'bench uname', max_parallel: 50, max_hosts_per_group: Math.max(100, targets.addresses.length) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('template_steps')
+      .values({
+        template_id: template.id,
+        group_no: 1,
+        level: 1,
+        name: 'uname',
+        command: 'uname -a',
+        args: '',
+        trigger: 'order',
+        exec_user: 'root',
+        timeout_s: 60,
+        retries: 2,
+        idempotent: false,
+        on_failure: 'hold',
+      })
+      .execute();
+
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/index.ts'), logger: quiet });
+    const bundlePath = path.join(runDir, 'workflow-bundle.js');
+    fs.writeFileSync(bundlePath, bundle.code);
+
+    const pool = new ConnectionPool();
+    const worker: RunningWorker = await startWorker({
+      address: temporal.address,
+      namespace: 'default',
+      taskQueue: TASK_QUEUE,
+      workflowBundlePath: bundlePath,
+      deps: { db, box, config: { allowedTargets: parseCidrList('127.0.0.0/8') }, pool },
+    });
+    stoppers.push(async () => {
+      await worker.stop();
+      await pool.closeAll();
+    });
+    const connection = await Connection.connect({ address: temporal.address });
+    stoppers.push(() => connection.close());
+    const client = new Client({ connection, namespace: 'default' });
+    const service: TaskServiceDeps = { db, client, taskQueue: TASK_QUEUE, fourEyes: true };
+
+    const pgVersion = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v ?? '?';
+    const versions = { postgres: pgVersion, temporalCli: firstLine(cli, ['--version']) };
+
+    let runNo = 0;
+    const stack: OpsflowStack = {
+      versions,
+      async run(hosts, timeoutMs) {
+        runNo += 1;
+        await pool.closeAll(); // every run pays its own handshakes, like the peers
+        const statsBefore = await pgStats(db);
+        resetPeakRss();
+        const cpu0 = { self: process.cpuUsage(), temporal: treeCpuSeconds(temporalPids), postgres: treeCpuSeconds(postgresPids) };
+        const t0 = performance.now();
+        const submittedAt = Date.now();
+        let taskId: number | null = null;
+        let status = 'submitting';
+        let error: string | undefined;
+        let submitS = 0;
+        try {
+          ({ taskId } = await submitTask(
+            service,
+            {
+              templateId: template.id,
+              taskName: `bench run ${runNo}: uname -a on ${hosts.length} hosts`,
+              schedule: 'ready',
+              execTime: null,
+              args: {},
+              hosts: new Map([[1, [...hosts]]]),
+            },
+            { username: 'bench', role: 'admin' },
+          ));
+          submitS = (performance.now() - t0) / 1000;
+          const deadline = t0 + timeoutMs;
+          for (;;) {
+            const row = await db.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirstOrThrow();
+            status = row.status;
+            if (TERMINAL.has(status)) break;
+            if (performance.now() > deadline) {
+              error = `timed out after ${timeoutMs} ms (status ${status})`;
+              await client.workflow.getHandle(workflowIdFor(taskId)).terminate('bench timeout').catch(() => undefined);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, POLL_MS));
+          }
+        } catch (err) {
+          error = err instanceof Error ? err.message : String(err);
+        }
+        const wallS = (performance.now() - t0) / 1000;
+        const self = process.cpuUsage(cpu0.self);
+        const benchProcessS = (self.user + self.system) / 1e6;
+        const temporalS = treeCpuSeconds(temporalPids) - cpu0.temporal;
+        const postgresS = treeCpuSeconds(postgresPids) - cpu0.postgres;
+        const peak = peakRssMiB();
+
+        // Not timed from here on.
+        let succeededHosts = 0;
+        let breakdown: OpsflowRun['breakdown'] = { submitS, firstStepStartS: null, lastStepEndS: null, stepP50S: null, stepP95S: null };
+        let historyEvents: number | null = null;
+        if (taskId !== null) {
+          const runs = await db.selectFrom('step_runs').select(['status', 'exit_code', 'started_at', 'finished_at']).where('task_id', '=', taskId).execute();
+          succeededHosts = runs.filter((r) => r.status === 'succeeded' && r.exit_code === 0).length;
+          const starts = runs.flatMap((r) => (r.started_at ? [new Date(r.started_at).getTime()] : []));
+          const ends = runs.flatMap((r) => (r.finished_at ? [new Date(r.finished_at).getTime()] : []));
+          const durations = runs
+            .flatMap((r) => (r.started_at && r.finished_at ? [(new Date(r.finished_at).getTime() - new Date(r.started_at).getTime()) / 1000] : []))
+            .sort((a, b) => a - b);
+          breakdown = {
+            submitS,
+            firstStepStartS: starts.length ? (Math.min(...starts) - submittedAt) / 1000 : null,
+            lastStepEndS: ends.length ? (Math.max(...ends) - submittedAt) / 1000 : null,
+            stepP50S: quantile(durations, 0.5),
+            stepP95S: quantile(durations, 0.95),
+          };
+          try {
+            const history = await client.workflow.getHandle(workflowIdFor(taskId)).fetchHistory();
+            historyEvents = history.events?.length ?? null;
+          } catch {
+            historyEvents = null;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 700)); // PostgreSQL flushes its statistics within ~0.5 s
+        const statsAfter = await pgStats(db);
+        const ok = error === undefined && status === 'succeeded' && succeededHosts === hosts.length;
+        return {
+          wallS,
+          ok,
+          status,
+          succeededHosts,
+          cpu: { benchProcessS, temporalS, postgresS, totalS: benchProcessS + temporalS + postgresS },
+          peakRssMiB: peak,
+          breakdown,
+          historyEvents,
+          pg:
+            statsBefore && statsAfter
+              ? {
+                  transactions: statsAfter.xact - statsBefore.xact,
+                  rowsInserted: statsAfter.ins - statsBefore.ins,
+                  rowsUpdated: statsAfter.upd - statsBefore.upd,
+                }
+              : null,
+          ...(error !== undefined ? { error } : {}),
+        };
+      },
+      stop: stopAll,
+    };
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function createDatabase(postgres: RunningPostgres, name: string): Promise<Db> {
+  const admin = new pg.Client(postgres.adminUrl);
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return createDb(postgres.urlFor(name)); // the pool size `npm start` uses
+}
+
+async function pgStats(db: Db): Promise<{ xact: number; ins: number; upd: number } | null> {
+  try {
+    await sql`select pg_stat_clear_snapshot()`.execute(db);
+    const r = await sql<{ xact: string; ins: string; upd: string }>`
+      select xact_commit + xact_rollback as xact, tup_inserted as ins, tup_updated as upd
+      from pg_stat_database where datname = current_database()`.execute(db);
+    const row = r.rows[0];
+    return row ? { xact: Number(row.xact), ins: Number(row.ins), upd: Number(row.upd) } : null;
+  } catch {
+    return null;
+  }
+}
+
+function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+function firstLine(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args).toString().split('\n')[0]?.trim() ?? '?';
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,214 @@
+// Results: bench/results/<date>-engine.json (every run, raw) and bench/results/latest.md
+// (medians side by side with DESIGN §9's reference figures and targets).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OpsflowRun } from './opsflow';
+import type { PeerRun } from './peers';
+
+export interface RunRecord {
+  tool: string;
+  hosts: number;
+  run: number;
+  wallS: number;
+  ok: boolean;
+  succeededHosts: number;
+  /** Client CPU seconds: for opsflow bench process (worker + activities) + Temporal + PostgreSQL. */
+  clientCpuS: number;
+  peakRssMiB: number;
+  /** CPU of the sshd targets (listeners + sessions + the commands they ran). */
+  targetsCpuS: number;
+  /** All CPU the machine spent during the run (both cores). */
+  machineBusyS: number;
+  /** machineBusyS − client − targets: anything else running on the machine meanwhile. */
+  machineOtherS: number;
+  load1AtStart: number;
+  error?: string;
+  opsflow?: OpsflowRun;
+  peer?: PeerRun;
+}
+
+export interface BenchResult {
+  date: string;
+  machine: { cpus: number; model: string; kernel: string; memGiB: number; loadAtStart: number[] };
+  versions: Record<string, string>;
+  config: { hosts: number[]; runs: number; ansibleRuns: number; parallel: number; command: string; tools: string[]; sshdProcesses: number };
+  durationS: number;
+  runs: RunRecord[];
+  summary?: Summary[];
+}
+
+export interface Summary {
+  tool: string;
+  hosts: number;
+  runs: number;
+  okRuns: number;
+  medianWallS: number | null;
+  medianClientCpuS: number | null;
+  medianTargetsCpuS: number | null;
+  medianOtherCpuS: number | null;
+  medianPeakRssMiB: number | null;
+  opsflowCpu?: { benchProcessS: number | null; temporalS: number | null; postgresS: number | null };
+  opsflowPerHost?: { historyEvents: number | null; pgTransactions: number | null };
+}
+
+/** DESIGN §9, measured on a machine of this size (medians of 3). */
+export const REFERENCE = [
+  { tool: 'parallel-ssh 2.3.4 (DESIGN §9)', h100: 5.8, h500: 28.9, cpu500: 42.8 },
+  { tool: 'Ansible core 2.14, defaults (DESIGN §9)', h100: 21.0, h500: 107.8, cpu500: 85.5 },
+  { tool: 'Ansible, pipelining on (DESIGN §9)', h100: 15.9, h500: 77.3, cpu500: 61.5 },
+];
+const TARGET = {
+  h100: Math.min(5.8 / 2, 21.0 / 5),
+  h500: Math.min(28.9 / 2, 107.8 / 5),
+};
+
+const LABEL: Record<string, string> = {
+  opsflow: 'opsflow (this run)',
+  'parallel-ssh': 'parallel-ssh, PyPI ParallelSSHClient (this run)',
+  'pssh-debian': 'parallel-ssh, Debian pssh CLI (this run)',
+  ansible: 'Ansible core, defaults (this run)',
+};
+
+export function median(values: readonly (number | null | undefined)[]): number | null {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+export function summarize(result: BenchResult): Summary[] {
+  const out: Summary[] = [];
+  for (const tool of result.config.tools) {
+    for (const hosts of result.config.hosts) {
+      const all = result.runs.filter((r) => r.tool === tool && r.hosts === hosts);
+      if (all.length === 0) continue;
+      const ok = all.filter((r) => r.ok);
+      const s: Summary = {
+        tool,
+        hosts,
+        runs: all.length,
+        okRuns: ok.length,
+        medianWallS: median(ok.map((r) => r.wallS)),
+        medianClientCpuS: median(ok.map((r) => r.clientCpuS)),
+        medianTargetsCpuS: median(ok.map((r) => r.targetsCpuS)),
+        medianOtherCpuS: median(ok.map((r) => r.machineOtherS)),
+        medianPeakRssMiB: median(ok.map((r) => r.peakRssMiB)),
+      };
+      if (tool === 'opsflow') {
+        s.opsflowCpu = {
+          benchProcessS: median(ok.map((r) => r.opsflow?.cpu.benchProcessS)),
+          temporalS: median(ok.map((r) => r.opsflow?.cpu.temporalS)),
+          postgresS: median(ok.map((r) => r.opsflow?.cpu.postgresS)),
+        };
+        s.opsflowPerHost = {
+          historyEvents: median(ok.map((r) => (r.opsflow?.historyEvents ?? NaN) / hosts)),
+          pgTransactions: median(ok.map((r) => (r.opsflow?.pg?.transactions ?? NaN) / hosts)),
+        };
+      }
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+const sec = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? '—' : `${v.toFixed(digits)} s`);
+
+export function markdown(result: BenchResult): string {
+  const summary = result.summary ?? summarize(result);
+  const get = (tool: string, hosts: number): Summary | undefined => summary.find((s) => s.tool === tool && s.hosts === hosts);
+  const cell = (s: Summary | undefined, field: 'medianWallS' | 'medianClientCpuS'): string => {
+    if (!s) return 'not run';
+    if (s.okRuns === 0) return `failed (${s.runs} runs)`;
+    const runs = s.okRuns === s.runs ? `${s.runs}` : `${s.okRuns}/${s.runs} ok`;
+    return `${sec(s[field], 2)} (${runs === '1' ? '1 run' : `med. of ${runs}`})`;
+  };
+  const lines: string[] = [];
+  lines.push(`# opsflow engine benchmark — ${result.date.slice(0, 10)}`, '');
+  lines.push(
+    `One step \`${result.config.command}\` on N hosts, parallelism ${result.config.parallel}, targets = OpenSSH sshd on 127.20.x.y ` +
+      `(${result.config.sshdProcesses} sshd processes × ≤16 addresses, \`SetEnv SHLVL=1\`), all on this machine ` +
+      `(${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, Linux ${result.machine.kernel}). ` +
+      `Wall time = submit → task \`succeeded\` (opsflow) / process start → exit (peers). Medians of successful runs. ` +
+      `Load average at start: ${result.machine.loadAtStart.join(' ')}. Raw data: \`${path.basename(resultFileName(result))}\`. How to run and caveats: \`bench/README.md\`.`,
+    '',
+  );
+  const hasCol = (h: number): boolean => result.config.hosts.includes(h);
+  const big = hasCol(500) ? 500 : Math.max(...result.config.hosts);
+  const cols = [...new Set([100, 500, ...result.config.hosts])].filter(hasCol).sort((a, b) => a - b);
+  lines.push(`| tool | ${cols.map((h) => `${h} hosts`).join(' | ')} | client CPU (${big}) |`);
+  lines.push(`|---|${cols.map(() => '---|').join('')}---|`);
+  for (const tool of result.config.tools) {
+    lines.push(`| ${LABEL[tool] ?? tool} | ${cols.map((h) => cell(get(tool, h), 'medianWallS')).join(' | ')} | ${cell(get(tool, big), 'medianClientCpuS')} |`);
+  }
+  for (const ref of REFERENCE) {
+    const vals = cols.map((h) => (h === 100 ? sec(ref.h100) : h === 500 ? sec(ref.h500) : '—'));
+    lines.push(`| ${ref.tool} | ${vals.join(' | ')} | ${big === 500 ? sec(ref.cpu500) : '—'} |`);
+  }
+  lines.push(
+    `| **target** (½ parallel-ssh, ⅕ Ansible, DESIGN §9 figures) | ${cols.map((h) => (h === 100 ? `≤ ${sec(TARGET.h100, 2)}` : h === 500 ? `≤ ${sec(TARGET.h500, 2)}` : '—')).join(' | ')} | — |`,
+  );
+  lines.push('');
+
+  // The same targets against the peers as measured in this run.
+  const ours = result.config.tools.includes('opsflow');
+  if (ours) {
+    lines.push('## opsflow against the targets', '');
+    lines.push('| hosts | opsflow | ½ parallel-ssh (DESIGN) | ⅕ Ansible (DESIGN) | ½ parallel-ssh PyPI (here) | ½ Debian pssh (here) | ⅕ Ansible (here) | met? |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const h of cols) {
+      const o = get('opsflow', h)?.medianWallS ?? null;
+      const ref = (v: number | null | undefined, f: number): number | null => (v === null || v === undefined ? null : v * f);
+      const dPssh = h === 100 ? 5.8 : h === 500 ? 28.9 : null;
+      const dAns = h === 100 ? 21.0 : h === 500 ? 107.8 : null;
+      const bounds = [ref(dPssh, 0.5), ref(dAns, 0.2)].filter((x): x is number => x !== null);
+      const met = o === null || bounds.length === 0 ? '—' : o <= Math.min(...bounds) ? 'yes' : `no (${(o / Math.min(...bounds)).toFixed(1)}× the target)`;
+      lines.push(
+        `| ${h} | ${sec(o, 2)} | ${sec(ref(dPssh, 0.5), 2)} | ${sec(ref(dAns, 0.2), 2)} | ${sec(ref(get('parallel-ssh', h)?.medianWallS, 0.5), 2)} | ` +
+          `${sec(ref(get('pssh-debian', h)?.medianWallS, 0.5), 2)} | ${sec(ref(get('ansible', h)?.medianWallS, 0.2), 2)} | ${met} |`,
+      );
+    }
+    lines.push('');
+    lines.push('## opsflow detail (medians)', '');
+    lines.push('| hosts | wall | CPU: bench process (worker + activities) | CPU: Temporal dev server | CPU: PostgreSQL | client CPU total | sshd CPU | other CPU on the machine | peak RSS (bench process) | history events / host | PG transactions / host |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const h of cols) {
+      const s = get('opsflow', h);
+      if (!s) continue;
+      lines.push(
+        `| ${h} | ${sec(s.medianWallS, 2)} | ${sec(s.opsflowCpu?.benchProcessS, 2)} | ${sec(s.opsflowCpu?.temporalS, 2)} | ${sec(s.opsflowCpu?.postgresS, 2)} | ` +
+          `${sec(s.medianClientCpuS, 2)} | ${sec(s.medianTargetsCpuS, 2)} | ${sec(s.medianOtherCpuS, 2)} | ${s.medianPeakRssMiB?.toFixed(0) ?? '—'} MiB | ` +
+          `${s.opsflowPerHost?.historyEvents?.toFixed(1) ?? '—'} | ${s.opsflowPerHost?.pgTransactions?.toFixed(1) ?? '—'} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  lines.push('## Every run', '');
+  lines.push('| tool | hosts | run | wall | client CPU | sshd CPU | other CPU | peak RSS | ok hosts | note |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of result.runs) {
+    const note = r.error ? r.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120) : r.peer?.cpu.detachedS ? `incl. ${r.peer.cpu.detachedS.toFixed(2)} s of detached ssh masters` : '';
+    lines.push(
+      `| ${r.tool} | ${r.hosts} | ${r.run} | ${sec(r.wallS, 2)} | ${sec(r.clientCpuS, 2)} | ${sec(r.targetsCpuS, 2)} | ${sec(r.machineOtherS, 2)} | ` +
+        `${r.peakRssMiB.toFixed(0)} MiB | ${r.succeededHosts}/${r.hosts} | ${note} |`,
+    );
+  }
+  lines.push('', '## Versions', '');
+  for (const [k, v] of Object.entries(result.versions)) lines.push(`- ${k}: ${v}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function resultFileName(result: BenchResult): string {
+  return `${result.date.slice(0, 10)}-engine.json`;
+}
+
+export function writeReports(dir: string, result: BenchResult): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  result.summary = summarize(result);
+  const json = path.join(dir, resultFileName(result));
+  fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+  const md = path.join(dir, 'latest.md');
+  fs.writeFileSync(md, markdown(result));
+  return [json, md];
+}
