@@ -17,7 +17,6 @@ export class StepLogWriter {
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
   private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-  totalBytes = 0;
 
   constructor(
     private readonly db: Db,
@@ -30,7 +29,6 @@ export class StepLogWriter {
 
   /** Raw output from the remote command; UTF-8 sequences split across chunks are kept whole. */
   write(stream: 'stdout' | 'stderr', chunk: Buffer): Promise<void> | void {
-    this.totalBytes += chunk.length;
     return this.append(stream, this.decoders[stream].write(chunk));
   }
 

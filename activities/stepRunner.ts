@@ -98,6 +98,18 @@ function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; pas
 
 export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput): Promise<StepOutcome> {
   const ctx = Context.current();
+  // Heartbeat from the start, not only while the command runs: waiting for a handshake slot
+  // or a slow connect must not look like a dead worker (that would start a second attempt).
+  const progress = { bytes: 0 };
+  const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_MS);
+  try {
+    return await executeStepBody(deps, input, ctx, progress);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ctx: Context, progress: { bytes: number }): Promise<StepOutcome> {
   const { db } = deps;
   const loaded = await loadContext(db, input);
   const claimed = await claim(db, input, loaded.step.idempotent);
@@ -145,10 +157,12 @@ export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput)
       const logs = new StepLogWriter(db, run.id, input.attempt, await lastLogSeq(db, run.id, input.attempt));
       // Show the command as the template wrote it: argument values stay out of the header.
       await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
-      const beat = setInterval(() => ctx.heartbeat({ bytes: logs.totalBytes }), HEARTBEAT_MS);
       try {
         const result = await runRemoteCommand(conn, commandLine, {
-          onOutput: (stream, chunk) => logs.write(stream, chunk),
+          onOutput: (stream, chunk) => {
+            progress.bytes += chunk.length;
+            return logs.write(stream, chunk);
+          },
           signal: ctx.cancellationSignal,
           timeoutMs: step.timeout_s * 1000,
         });
@@ -182,8 +196,6 @@ export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput)
           return { outcome: 'unknown', exitCode: null, error };
         }
         throw err;
-      } finally {
-        clearInterval(beat);
       }
     });
   } catch (err) {

@@ -49,7 +49,8 @@ interface StepState {
 
 const bookkeeping = proxyActivities<TaskActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 20 },
+  // Status writes must eventually land: a database outage pauses the task, never fails it.
+  retry: { initialInterval: '1s', maximumInterval: '30s' }, // no maximumAttempts: unlimited
 });
 
 function stepActivities(step: PlanStep, group: number, host: string): TaskActivities {
