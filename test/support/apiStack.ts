@@ -2,9 +2,11 @@
 // The API against real components: a fresh database, the run's Temporal dev server, optionally a
 // real Worker (real activities, loopback-only allow-list) and OpenSSH sshd on 127.0.0.x, and
 // createApp listening on an ephemeral port. Requests go over real HTTP.
+import { randomInt } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
 import { createActivities } from '../../activities/index';
 import { createApiToken } from '../../src/accounts/apiTokens';
 import { createUser } from '../../src/accounts/users';
@@ -67,6 +69,9 @@ export interface ApiStack {
 
 export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: string[]; loginLimits?: RateLimitSettings; fourEyes?: boolean } = {}): Promise<ApiStack> {
   const database = await createTestDatabase();
+  // Workflow ids are `task-<id>` in the run's one Temporal namespace: every test database starts
+  // its task ids somewhere else, so two files never address each other's workflows.
+  await sql`select setval('tasks_id_seq', ${randomInt(1_000, 2_000_000) * 1000})`.execute(database.db);
   const temporal = await connectTestTemporal();
   const box = new SecretBox(parseMasterKey(generateMasterKey()));
   const { db } = database;
