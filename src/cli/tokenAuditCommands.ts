@@ -1,4 +1,5 @@
 // `opsflow token create|list|revoke` and `opsflow audit verify|list`, with or without a running instance.
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createApiToken, listApiTokens, revokeApiToken } from '../accounts/apiTokens';
 import { AccountError } from '../accounts/users';
@@ -7,8 +8,17 @@ import { bootDatabase } from '../boot';
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../log';
 
-function cliActor(): string {
-  return `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`;
+/** The audit actor for shell commands: the OS account that ran them. */
+export function cliActor(): string {
+  let name = process.env.SUDO_USER ?? process.env.USER;
+  if (!name) {
+    try {
+      name = os.userInfo().username;
+    } catch {
+      name = 'unknown';
+    }
+  }
+  return `cli:${name}`;
 }
 
 export async function runTokenCommand(config: Config, log: Logger, args: string[]): Promise<void> {

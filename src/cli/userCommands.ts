@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { AccountError, createUser, requireUser, totpSecretContext } from '../accounts/users';
 import { appendAudit } from '../audit/audit';
+import { cliActor } from './tokenAuditCommands';
 import { bootDatabase } from '../boot';
 import { ConfigError, type Config } from '../config';
 import { loadSecretBox } from '../masterKey';
@@ -44,7 +45,7 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
   const { db } = database;
   // Every change made from the shell is in the audit trail too, attributed to the OS user.
   const audit = (what: string, target: string, detail: Record<string, unknown> = {}): Promise<number> =>
-    appendAudit(db, { actor: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`, action: what, target: `user:${target}`, detail, result: 'ok' });
+    appendAudit(db, { actor: cliActor(), action: what, target: `user:${target}`, detail, result: 'ok' });
   try {
     switch (action) {
       case 'add': {
