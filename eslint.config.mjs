@@ -42,7 +42,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'Node', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'Node', 'setTimeout', 'clearTimeout', 'console', 'Intl'].map((g) => [g, 'readonly']),
       ),
     },
   },

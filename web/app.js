@@ -120,6 +120,7 @@ function signedOut(message) {
   $('nav').hidden = true;
   $('session').hidden = true;
   $('who').textContent = '';
+  $('tz-note').textContent = '';
   showOnly('login-view');
   const err = $('login-error');
   err.hidden = !message;
@@ -136,10 +137,19 @@ async function loadMe() {
   }
   const name = me.display_name && me.display_name !== me.username ? `${me.display_name} (${me.username})` : me.username;
   $('who').textContent = `${name} · ${me.role}`;
+  $('tz-note').textContent = `Times are shown in your browser's time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}).`;
   $('nav').hidden = false;
   $('session').hidden = false;
   return true;
 }
+
+/** CODO login codes whose Chinese message deserves a gloss (the others already say it all). */
+const LOGIN_GLOSS = {
+  [-1]: 'enter your username and password',
+  [-4]: 'wrong username or password, or the account is disabled',
+  [-5]: 'wrong or already used TOTP code',
+  1: 'enter the TOTP code from your authenticator app',
+};
 
 async function onLogin(ev) {
   ev.preventDefault();
@@ -162,8 +172,10 @@ async function onLogin(ev) {
     await loadMe();
     route();
   } catch (e) {
-    // The API's own message (e.g. 账号密码错误, MFA错误, a lockout time, a rate limit).
-    err.textContent = e.body && e.body.code === 1 ? `${e.message}: enter the TOTP code from your authenticator.` : e.message;
+    // The API's own message (账号密码错误, MFA错误, a lockout time, a rate limit…), and for CODO's
+    // terse codes a short gloss beside it.
+    const gloss = e.body ? LOGIN_GLOSS[e.body.code] : undefined;
+    err.replaceChildren(h('span', { class: 'msg' }, e.message), gloss ? h('span', { class: 'gloss' }, ` — ${gloss}`) : null);
     err.hidden = false;
     form.elements.password.select();
   } finally {
@@ -310,8 +322,8 @@ function showTask(id) {
     busy = true;
     if (button) button.disabled = true;
     try {
-      const r = await request('POST', `/api/v1/tasks/${id}/${path}`, { body: body || {}, csrf: true });
-      flash(`${label}: accepted${r && r.status ? ` (task ${r.status.replace(/_/g, ' ')})` : ''}`, 'ok');
+      await request('POST', `/api/v1/tasks/${id}/${path}`, { body: body || {}, csrf: true });
+      flash(`${label}: accepted`, 'ok');
     } catch (e) {
       if (e.status !== 401) flash(`${label}: ${e.message}`, 'error');
     } finally {
@@ -343,7 +355,7 @@ function renderTask(t, act) {
     ['Created by', t.creator],
     ['Approver', t.approver || '—'],
     ['Created', fmtTime(t.created_at)],
-    ['Execution time', t.exec_time ? fmtTime(t.exec_time) : 'now'],
+    ['Execution time', t.exec_time ? fmtTime(t.exec_time) : t.schedule === 'new' ? 'when approved' : 'at once'],
     ['Started', t.start_time ? fmtTime(t.start_time) : '—'],
     ['Finished', t.finished_at ? fmtTime(t.finished_at) : '—'],
     ['Details', t.details || '—'],
@@ -362,9 +374,9 @@ function renderTaskActions(t, act) {
   const buttons = [];
   const open = !TERMINAL.includes(t.status);
   if (t.status === 'pending_approval' && can('task.approve')) {
-    const startAt = h('input', { type: 'datetime-local', step: '1', title: 'start time (empty: now)', 'aria-label': 'start time' });
+    const startAt = h('input', { type: 'datetime-local', step: '1' });
     buttons.push(
-      h('span', { class: 'group' }, startAt, h('button', {
+      h('span', { class: 'group' }, h('label', { class: 'start-at' }, 'start at ', startAt, h('span', { class: 'muted small' }, ' (empty: now)')), h('button', {
         class: 'primary',
         onclick: (e) => {
           const body = startAt.value ? { start_at: new Date(startAt.value).toISOString() } : {};
@@ -428,7 +440,7 @@ function renderSteps(t, act) {
     rows.push(
       h(
         'tr',
-        { 'data-step-run': s.id, 'data-step-name': s.name, 'data-host': s.host, 'data-status': s.status },
+        { 'data-step-run': s.id, 'data-step-name': s.name, 'data-host': s.host, 'data-status': s.status, class: actions.length ? 'needs-action' : undefined },
         h('td', { class: 'num' }, s.group),
         h('td', { class: 'mono' }, s.host),
         h('td', { class: 'num' }, s.level),
