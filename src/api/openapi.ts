@@ -5,10 +5,37 @@ import type { AnyRoute } from './routing';
 
 type JsonSchema = Record<string, unknown>;
 
-function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+/** Named schemas (zod `.meta({ id })`) collected while building: they become components.schemas. */
+type Components = Record<string, JsonSchema>;
+
+/** Rewrites `#/$defs/X` (local to one generated schema) to `#/components/schemas/<rename(X)>`. */
+function relink(value: unknown, rename: (name: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => relink(v, rename));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = k === '$ref' && typeof v === 'string' ? v.replace(/^#\/\$defs\/(.+)$/, (_m, n: string) => `#/components/schemas/${rename(n)}`) : relink(v, rename);
+    }
+    return out;
+  }
+  return value;
+}
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Components): JsonSchema {
   const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   delete out.$schema;
-  return out;
+  const defs = (out.$defs ?? {}) as Record<string, JsonSchema>;
+  delete out.$defs;
+  // Input and output shapes of one named schema may differ (defaults, transforms): `<Name>Out`.
+  const identity = (n: string): string => n;
+  const renamed = new Map<string, string>();
+  for (const [name, def] of Object.entries(defs)) {
+    const plain = JSON.stringify(relink(def, identity));
+    renamed.set(name, io === 'output' && components[name] && JSON.stringify(components[name]) !== plain ? `${name}Out` : name);
+  }
+  const rename = (n: string): string => renamed.get(n) ?? n;
+  for (const [name, def] of Object.entries(defs)) components[rename(name)] = relink(def, rename) as JsonSchema;
+  return relink(out, rename) as JsonSchema;
 }
 
 /** `/api/v1/tasks/:id` → `/api/v1/tasks/{id}`. */
@@ -16,9 +43,9 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): unknown[] {
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', components: Components): unknown[] {
   if (!schema) return [];
-  const json = toSchema(schema, 'input');
+  const json = toSchema(schema, 'input', components);
   const props = (json.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((json.required ?? []) as string[]);
   return Object.entries(props).map(([name, s]) => ({
@@ -41,6 +68,7 @@ const ERROR_SCHEMA: JsonSchema = {
 };
 
 export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
+  const components: Components = {};
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const p = (paths[openApiPath(r.path)] ??= {});
@@ -48,8 +76,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       [String(r.successStatus ?? 200)]: {
         description: 'success',
         content: r.streams
-          ? { 'application/json': { schema: r.response ? toSchema(r.response, 'output') : {} }, 'text/event-stream': { schema: { type: 'string' } } }
-          : { 'application/json': { schema: r.response ? toSchema(r.response, 'output') : {} } },
+          ? { 'application/json': { schema: r.response ? toSchema(r.response, 'output', components) : {} }, 'text/event-stream': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: r.response ? toSchema(r.response, 'output', components) : {} } },
       },
       '400': { description: 'invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     };
@@ -64,8 +92,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       summary: r.summary,
       description: [r.description, `Permission: ${permission}.`].filter(Boolean).join('\n\n'),
       tags: r.tags,
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } } } : {}),
+      parameters: [...parameters(r.params, 'path', components), ...parameters(r.query, 'query', components)],
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input', components) } } } } : {}),
       responses,
       ...(r.action === 'public' ? { security: [] } : {}),
       'x-permission': r.action,
@@ -88,7 +116,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
         bearer: { type: 'http', scheme: 'bearer', description: 'session auth_key (ofs_…) or API token (oft_…)' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'auth_key' },
       },
-      schemas: { Error: ERROR_SCHEMA },
+      schemas: { Error: ERROR_SCHEMA, ...components },
     },
     paths,
   };

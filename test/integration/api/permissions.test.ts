@@ -52,6 +52,10 @@ describe('authentication on every route', () => {
     const documented = Object.entries(doc.paths).flatMap(([p, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${p}`)).sort();
     expect(documented).toEqual(ALL_ROUTES.map((r) => `${r.method} ${openApiPath(r.path)}`).sort());
     expect(documented.length).toBeGreaterThan(50);
+    // Every $ref points into the document.
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs) expect(ref.startsWith('#/components/schemas/') && ref.split('/').pop()! in doc.components.schemas, ref).toBe(true);
     const docs = await stack.request('GET', '/api/docs');
     expect(docs.status).toBe(200);
     expect(docs.text).toContain('/api/v1/openapi.json');
