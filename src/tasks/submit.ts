@@ -193,6 +193,8 @@ async function startTaskWorkflow(
     maxParallel: number;
     steps: TaskStep[];
     hosts: ReadonlyMap<number, readonly string[]>;
+    /** Idempotent restart: a workflow already running under this id is this task's. */
+    adoptExisting?: boolean;
   },
 ): Promise<void> {
   const input: TaskWorkflowInput = {
@@ -224,6 +226,16 @@ async function startTaskWorkflow(
       staticDetails: `submitted by ${t.submitter} (${t.creator}); schedule ${t.schedule}${t.execTime ? ` at ${t.execTime.toISOString()}` : ''}`,
     });
   } catch (err) {
+    // A running workflow with this id that is not this task's (e.g. the database was reset
+    // while Temporal kept its data) must not be adopted silently.
+    if (err instanceof WorkflowExecutionAlreadyStartedError && !t.adoptExisting) {
+      await deps.db
+        .updateTable('tasks')
+        .set({ status: 'failed', details: `workflow id ${workflowIdFor(t.taskId)} is already running in Temporal for something else` })
+        .where('id', '=', t.taskId)
+        .execute();
+      throw new SubmitError(-1, `task ${t.taskId}: workflow id ${workflowIdFor(t.taskId)} is already in use in Temporal (was the database reset?)`, 'list_id', 409);
+    }
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     throw err;
   }
@@ -250,5 +262,6 @@ async function ensureWorkflowStarted(deps: TaskServiceDeps, taskId: number): Pro
     maxParallel: task.max_parallel,
     steps,
     hosts: new Map(Object.entries(task.hosts).map(([g, hs]) => [Number(g), hs])),
+    adoptExisting: true,
   });
 }
