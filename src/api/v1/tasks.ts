@@ -352,7 +352,7 @@ const logsRoute = route({
 });
 
 async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, filter: { stepRunId?: number; host?: string; group?: number }, after: number): Promise<void> {
-  const { res, req, deps } = ctx;
+  const { res, deps } = ctx;
   const pollMs = deps.logPollMs ?? 300;
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -361,7 +361,8 @@ async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, f
   res.setHeader('X-Accel-Buffering', 'no');
   res.flushHeaders();
   let closed = false;
-  req.on('close', () => {
+  // The response's 'close' fires when the client goes away (or the stream ends).
+  res.on('close', () => {
     closed = true;
   });
   const send = (chunk: string): void => {

@@ -161,6 +161,32 @@ describe('/api/v1/tasks on the real engine', () => {
     ]);
   });
 
+  it('follows logs live as Server-Sent Events while the task runs, ending with the final status', async () => {
+    const t = await stack.request('POST', '/api/v1/templates', {
+      token: op.token,
+      body: { name: 'counter', steps: [{ group: 1, level: 1, name: 'count', command: 'for i in 1 2 3; do echo tick $i; sleep 0.4; done', exec_user: 'root' }] },
+    });
+    const r = await stack.request('POST', '/api/v1/tasks', { token: op.token, body: { template_id: t.json.id, task_name: 'live', schedule: 'ready', hosts: { '1': [HOSTS[1]] } } });
+    const id = r.json.id as number;
+    const res = await fetch(`${stack.base}/api/v1/tasks/${id}/logs?follow=1`, { headers: { authorization: `Bearer ${op.token}` } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const seenWhileRunning: string[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      const status = (await stack.database.db.selectFrom('tasks').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+      for (const m of text.matchAll(/"chunk":"(tick \d)/g)) if (status === 'running' && !seenWhileRunning.includes(m[1]!)) seenWhileRunning.push(m[1]!);
+    }
+    expect([...text.matchAll(/"chunk":"(tick \d)/g)].map((m) => m[1])).toEqual(['tick 1', 'tick 2', 'tick 3']);
+    expect(seenWhileRunning.length).toBeGreaterThan(0); // delivered before the task ended
+    expect(text).toMatch(/event: status\ndata: {"status":"running"}/);
+    expect(text.trimEnd().endsWith('event: end\ndata: {"status":"succeeded"}')).toBe(true);
+  });
+
   it('approve with a start time, reschedule, then cancel a waiting task', async () => {
     const r = await stack.request('POST', '/api/v1/tasks', { token: op.token, body: { template_id: templateId, task_name: 'later', schedule: 'new', hosts: { '1': [HOSTS[0]] } } });
     const id = r.json.id as number;
