@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene } from '../../../src/tasks/interventions';
+import { execUserSecretContext } from '../../../activities/stepRunner';
 import { bob, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
 
 const HOSTS = ['127.0.0.31', '127.0.0.32'];
@@ -108,5 +109,20 @@ describe('host keys', () => {
     expect(held.error).toContain(stack.sshd.hostFingerprint);
     expect(held.started_at).toBeNull(); // nothing ran
     await intervene(stack.temporal.client, second, bob, { action: 'cancel' });
+
+    // Policy `off` (an explicit opt-in on the exec user) accepts the changed key.
+    await stack.database.db
+      .insertInto('exec_users')
+      .values({
+        alias: 'trusting',
+        username: stack.sshd.username,
+        port: stack.sshd.port,
+        host_key_policy: 'off',
+        private_key: stack.box.seal(stack.sshd.clientPrivateKey, execUserSecretContext.privateKey('trusting')),
+      })
+      .execute();
+    const offTemplate = await stack.createTemplate([{ level: 1, name: 'hello', command: 'echo hi', exec_user: 'trusting' }]);
+    const third = await stack.submit(offTemplate, { 1: [HOSTS[1]!] });
+    expect((await stack.waitForTask(third, ['succeeded', 'failed'])).status).toBe('succeeded');
   });
 });
