@@ -3,11 +3,12 @@
 // with backoff); every other ending is returned as a StepOutcome and recorded in step_runs.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../src/db/database';
-import type { ExecUser, StepRun } from '../src/db/schema';
+import type { Database, ExecUser, StepRun } from '../src/db/schema';
 import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
 import type { SecretBox } from '../src/security/secretBox';
+import { execUserSecretContext } from '../src/security/secretContexts';
 import type { ConnectionPool } from './connectionPool';
 import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
 import { lastLogSeq, StepLogWriter } from './logWriter';
@@ -24,11 +25,6 @@ export interface StepRunnerDeps {
 
 const HEARTBEAT_MS = 1000;
 
-/** Contexts bind each sealed secret to its row (a ciphertext moved elsewhere will not open). */
-export const execUserSecretContext = {
-  privateKey: (alias: string): string => `exec_users.private_key:${alias}`,
-  password: (alias: string): string => `exec_users.password:${alias}`,
-};
 
 /** Stored data does not describe a runnable step: retrying cannot help. */
 function setupFailure(message: string): ApplicationFailure {
@@ -51,6 +47,11 @@ async function finishRun(db: Db, runId: number, fields: { status: string; exit_c
     .execute();
 }
 
+/** The step run row, locked until the transaction ends (one decision about it at a time). */
+function lockStepRun(trx: Transaction<Database>, ref: { stepId: number; host: string }): Promise<StepRun | undefined> {
+  return trx.selectFrom('step_runs').selectAll().where('task_step_id', '=', ref.stepId).where('host', '=', ref.host).forUpdate().executeTakeFirst();
+}
+
 /**
  * Claims the step run for this attempt. Returns the row to run, or an outcome when it must
  * not run: an earlier try of the same attempt already started the command (worker lost)
@@ -58,13 +59,7 @@ async function finishRun(db: Db, runId: number, fields: { status: string; exit_c
  */
 async function claim(db: Db, input: ExecuteStepInput, idempotent: boolean): Promise<{ run: StepRun } | { outcome: StepOutcome }> {
   return db.transaction().execute(async (trx) => {
-    const run = await trx
-      .selectFrom('step_runs')
-      .selectAll()
-      .where('task_step_id', '=', input.stepId)
-      .where('host', '=', input.host)
-      .forUpdate()
-      .executeTakeFirst();
+    const run = await lockStepRun(trx, input);
     if (!run) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
     if (run.attempt === input.attempt) {
       if (run.status === 'succeeded' || run.status === 'failed') {
@@ -217,13 +212,8 @@ function transportRetry(message: string): ApplicationFailure {
 /** The step activity gave up for good: settle its row from what the database knows. */
 export async function settleLostStep(db: Db, input: SettleLostStepInput): Promise<StepOutcome> {
   return db.transaction().execute(async (trx) => {
-    const run = await trx
-      .selectFrom('step_runs')
-      .selectAll()
-      .where('task_step_id', '=', input.stepId)
-      .where('host', '=', input.host)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+    const run = await lockStepRun(trx, input);
+    if (!run) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
     if (run.attempt === input.attempt && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'unknown')) {
       return { outcome: run.status, exitCode: run.exit_code, error: run.error };
     }

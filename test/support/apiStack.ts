@@ -5,22 +5,20 @@
 import { randomInt } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { createActivities } from '../../activities/index';
 import { createApiToken } from '../../src/accounts/apiTokens';
 import { createUser } from '../../src/accounts/users';
 import { createApp, type ApiDeps } from '../../src/api/app';
-import { execUserSecretContext } from '../../src/api/v1/execUsers';
+import { execUserSecretContext } from '../../src/security/secretContexts';
 import { LoginLimiter, type RateLimitSettings } from '../../src/api/rateLimit';
-import { parseCidrList } from '../../src/config';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
 import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../src/security/totp';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startSshd, type SshdFixture } from './sshd';
 import { connectTestTemporal, type TestTemporal } from './temporal';
+import { LOOPBACK_ONLY, testWorker } from './worker';
 
-export const LOOPBACK_ONLY = '127.0.0.0/8';
+export { LOOPBACK_ONLY };
 export const TEST_TZ = 'Asia/Shanghai';
 
 export interface TestUser {
@@ -102,8 +100,7 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  let worker: Worker | null = null;
-  let running: Promise<void> | null = null;
+  const worker = testWorker(temporal, { db, box });
   const lastStep = new Map<string, number>();
 
   const stack: ApiStack = {
@@ -159,21 +156,8 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
       if (r.json?.code !== 0) throw new Error(`login ${user.username} failed: ${r.text}`);
       return r.json.auth_key as string;
     },
-    async startWorker() {
-      worker = await Worker.create({
-        connection: temporal.nativeConnection,
-        taskQueue: temporal.taskQueue,
-        workflowBundle: { codePath: temporal.workflowBundlePath },
-        activities: createActivities({ db, box, config: { allowedTargets: parseCidrList(LOOPBACK_ONLY) } }),
-        maxConcurrentActivityTaskExecutions: 100,
-      });
-      running = worker.run();
-    },
-    async stopWorker() {
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      worker = null;
-    },
+    startWorker: () => worker.start(),
+    stopWorker: () => worker.stop(),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,10 +1,7 @@
 // The whole task engine against real components: a fresh database, the run's Temporal dev
 // server, a real Worker with the real activities, and OpenSSH sshd on 127.0.0.x.
 // The worker's target allow-list is loopback only: tests never connect anywhere else.
-import { Worker } from '@temporalio/worker';
-import { parseCidrList } from '../../src/config';
-import { createActivities } from '../../activities/index';
-import { execUserSecretContext } from '../../activities/stepRunner';
+import { execUserSecretContext } from '../../src/security/secretContexts';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
 import { submitTask, type SubmitTaskInput, type TaskServiceDeps } from '../../src/tasks/submit';
 import type { Actor } from '../../workflows/messages';
@@ -12,8 +9,9 @@ import type { StepRun, Task } from '../../src/db/schema';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startSshd, type SshdFixture } from './sshd';
 import { connectTestTemporal, type TestTemporal } from './temporal';
+import { LOOPBACK_ONLY, testWorker } from './worker';
 
-export const LOOPBACK_ONLY = '127.0.0.0/8';
+export { LOOPBACK_ONLY };
 
 export interface StepSpec {
   group?: number;
@@ -80,8 +78,7 @@ export async function startEngineStack(opts: { addresses: string[]; sshdPort?: n
     })
     .execute();
 
-  let worker: Worker | null = null;
-  let running: Promise<void> | null = null;
+  const worker = testWorker(temporal, { db, box });
   const service: TaskServiceDeps = { db, client: temporal.client, taskQueue: temporal.taskQueue, fourEyes: true };
 
   const stack: EngineStack = {
@@ -91,21 +88,8 @@ export async function startEngineStack(opts: { addresses: string[]; sshdPort?: n
     box,
     masterKey,
     service,
-    async startWorker() {
-      worker = await Worker.create({
-        connection: temporal.nativeConnection,
-        taskQueue: temporal.taskQueue,
-        workflowBundle: { codePath: temporal.workflowBundlePath },
-        activities: createActivities({ db, box, config: { allowedTargets: parseCidrList(LOOPBACK_ONLY) } }),
-        maxConcurrentActivityTaskExecutions: 100,
-      });
-      running = worker.run();
-    },
-    async stopWorker() {
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      worker = null;
-    },
+    startWorker: () => worker.start(),
+    stopWorker: () => worker.stop(),
     async createTemplate(steps, o = {}) {
       const template = await db
         .insertInto('templates')

@@ -10,11 +10,7 @@ import type { SecretBox } from '../../security/secretBox';
 import { route, type AnyRoute } from '../routing';
 import { badInput, conflict, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
 
-/** The contexts the SSH activity opens these with (activities/stepRunner.ts execUserSecretContext). */
-export const execUserSecretContext = {
-  privateKey: (alias: string): string => `exec_users.private_key:${alias}`,
-  password: (alias: string): string => `exec_users.password:${alias}`,
-};
+import { execUserSecretContext } from '../../security/secretContexts';
 
 const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execUserSecretContext as engineContext } from '../../../activities/stepRunner';
+import { execUserSecretContext as engineContext } from '../../../src/security/secretContexts';
 import { ALL_ROUTES } from '../../../src/api/routes';
 import { openApiPath } from '../../../src/api/openapi';
 import { ACTIONS, ROLES, roleAllows, type Action } from '../../../src/domain/permissions';

@@ -2,7 +2,7 @@
 // and what the Temporal Web UI shows (search attributes, memo, summaries).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene, taskProgress } from '../../../src/tasks/interventions';
-import { execUserSecretContext } from '../../../activities/stepRunner';
+import { execUserSecretContext } from '../../../src/security/secretContexts';
 import { alice, bob, startEngineStack, type EngineStack } from '../../support/engine';
 import { freePort } from '../../support/ports';
 

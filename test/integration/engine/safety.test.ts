@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene } from '../../../src/tasks/interventions';
-import { execUserSecretContext } from '../../../activities/stepRunner';
+import { execUserSecretContext } from '../../../src/security/secretContexts';
 import { bob, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
 
 const HOSTS = ['127.0.0.31', '127.0.0.32'];
