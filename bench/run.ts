@@ -175,9 +175,10 @@ async function main(): Promise<void> {
           const m0 = machineCpu();
           const load0 = loadAverage()[0] ?? 0;
           let record: RunRecord;
+          let m1: { busyS: number; totalS: number } | null = null;
           if (tool === 'opsflow') {
             if (!opsflow) throw new Error('opsflow stack missing');
-            const r: OpsflowRun = await opsflow.run(hosts, timeoutFor(tool, n));
+            const r: OpsflowRun = await opsflow.run(hosts, timeoutFor(tool, n), () => (m1 = machineCpu()));
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
             record.opsflow = r;
           } else {
@@ -185,7 +186,9 @@ async function main(): Promise<void> {
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
             record.peer = r;
           }
-          const m1 = machineCpu();
+          m1 ??= machineCpu();
+          // sshd's session processes count in its tree once they have exited: let them.
+          await new Promise((r) => setTimeout(r, 800));
           record.targetsCpuS = round(targets.cpuSeconds() - sshd0);
           record.machineBusyS = round(m1.busyS - m0.busyS);
           record.machineOtherS = round(record.machineBusyS - record.clientCpuS - record.targetsCpuS);

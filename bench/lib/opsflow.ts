@@ -3,6 +3,7 @@
 // submitTask. One stack serves every run; each run starts with an empty SSH connection pool.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -10,7 +11,6 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { ConnectionPool } from '../../activities/connectionPool';
-import { execUserSecretContext } from '../../activities/stepRunner';
 import { parseCidrList } from '../../src/config';
 import { createDb, migrateToLatest, type Db } from '../../src/db/database';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded';
@@ -45,7 +45,8 @@ export interface OpsflowRun {
 
 export interface OpsflowStack {
   versions: Record<string, string>;
-  run(hosts: readonly string[], timeoutMs: number): Promise<OpsflowRun>;
+  /** afterTimed is called as soon as the timed part ends (before the stack's bookkeeping). */
+  run(hosts: readonly string[], timeoutMs: number, afterTimed?: () => void): Promise<OpsflowRun>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +90,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
         alias: 'root',
         username: targets.sshd.username,
         port: targets.sshd.port,
-        private_key: box.seal(targets.sshd.clientPrivateKey, execUserSecretContext.privateKey('root')),
+        private_key: box.seal(targets.sshd.clientPrivateKey, privateKeyContext('root')),
       })
       .execute();
     const template = await db
@@ -142,7 +143,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
     let runNo = 0;
     const stack: OpsflowStack = {
       versions,
-      async run(hosts, timeoutMs) {
+      async run(hosts, timeoutMs, afterTimed) {
         runNo += 1;
         await pool.closeAll(); // every run pays its own handshakes, like the peers
         const statsBefore = await pgStats(db);
@@ -189,8 +190,11 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
         const temporalS = treeCpuSeconds(temporalPids) - cpu0.temporal;
         const postgresS = treeCpuSeconds(postgresPids) - cpu0.postgres;
         const peak = peakRssMiB();
+        afterTimed?.();
 
-        // Not timed from here on.
+        // Not timed from here on. Close the run's SSH connections now: sshd's per-connection
+        // processes account their CPU to the listener's tree only once they have exited.
+        await pool.closeAll();
         let succeededHosts = 0;
         let breakdown: OpsflowRun['breakdown'] = { submitS, firstStepStartS: null, lastStepEndS: null, stepP50S: null, stepP95S: null };
         let historyEvents: number | null = null;
@@ -270,6 +274,23 @@ async function pgStats(db: Db): Promise<{ xact: number; ins: number; upd: number
   } catch {
     return null;
   }
+}
+
+/**
+ * The SecretBox context the step runner opens exec-user keys with. It has lived in
+ * activities/stepRunner and src/security/secretContexts: take it from whichever this tree has.
+ */
+function privateKeyContext(alias: string): string {
+  const load = createRequire(__filename);
+  for (const mod of ['../../src/security/secretContexts', '../../activities/stepRunner']) {
+    try {
+      const m = load(mod) as { execUserSecretContext?: { privateKey(a: string): string } };
+      if (m.execUserSecretContext) return m.execUserSecretContext.privateKey(alias);
+    } catch {
+      // not in this tree
+    }
+  }
+  throw new Error('cannot find execUserSecretContext (activities/stepRunner or src/security/secretContexts)');
 }
 
 function quantile(sorted: number[], q: number): number | null {
