@@ -48,7 +48,7 @@ export interface Summary {
   medianOtherCpuS: number | null;
   medianPeakRssMiB: number | null;
   opsflowCpu?: { benchProcessS: number | null; temporalS: number | null; postgresS: number | null };
-  opsflowPerHost?: { historyEvents: number | null; pgTransactions: number | null };
+  opsflowPerHost?: { historyEvents: number | null; sqlStatements: number | null };
 }
 
 /** DESIGN §9, measured on a machine of this size (medians of 3). */
@@ -102,7 +102,7 @@ export function summarize(result: BenchResult): Summary[] {
         };
         s.opsflowPerHost = {
           historyEvents: median(ok.map((r) => (r.opsflow?.historyEvents ?? NaN) / hosts)),
-          pgTransactions: median(ok.map((r) => (r.opsflow?.pg?.transactions ?? NaN) / hosts)),
+          sqlStatements: median(ok.map((r) => (r.opsflow?.sqlStatements ?? NaN) / hosts)),
         };
       }
       out.push(s);
@@ -169,7 +169,7 @@ export function markdown(result: BenchResult): string {
     }
     lines.push('');
     lines.push('## opsflow detail (medians)', '');
-    lines.push('| hosts | wall | CPU: bench process (worker + activities) | CPU: Temporal dev server | CPU: PostgreSQL | client CPU total | sshd CPU | other CPU on the machine | peak RSS (bench process) | history events / host | PG transactions / host |');
+    lines.push('| hosts | wall | CPU: bench process (worker + activities) | CPU: Temporal dev server | CPU: PostgreSQL | client CPU total | sshd CPU | other CPU on the machine | peak RSS (bench process) | history events / host | SQL statements / host |');
     lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const h of cols) {
       const s = get('opsflow', h);
@@ -177,7 +177,7 @@ export function markdown(result: BenchResult): string {
       lines.push(
         `| ${h} | ${sec(s.medianWallS, 2)} | ${sec(s.opsflowCpu?.benchProcessS, 2)} | ${sec(s.opsflowCpu?.temporalS, 2)} | ${sec(s.opsflowCpu?.postgresS, 2)} | ` +
           `${sec(s.medianClientCpuS, 2)} | ${sec(s.medianTargetsCpuS, 2)} | ${sec(s.medianOtherCpuS, 2)} | ${s.medianPeakRssMiB?.toFixed(0) ?? '—'} MiB | ` +
-          `${s.opsflowPerHost?.historyEvents?.toFixed(1) ?? '—'} | ${s.opsflowPerHost?.pgTransactions?.toFixed(1) ?? '—'} |`,
+          `${s.opsflowPerHost?.historyEvents?.toFixed(1) ?? '—'} | ${s.opsflowPerHost?.sqlStatements?.toFixed(1) ?? '—'} |`,
       );
     }
     lines.push('');
