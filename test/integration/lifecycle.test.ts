@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES } from '../../src/config';
+import { currentTotp } from '../../src/security/totp';
 import { freePort } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,8 +38,9 @@ class Opsflow {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
+    this.child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) this.child.stdin?.end(stdin);
     this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -60,8 +62,8 @@ class Opsflow {
 }
 
 /** Runs a short CLI command to completion. */
-async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = new Opsflow(args, env);
+async function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = new Opsflow(args, env, stdin);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 45_000);
   const { code } = await run.exited;
   clearTimeout(timer);
@@ -275,6 +277,20 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
     expect(ready.status, ready.body).toBe(200);
   });
 
+  it('`user add --json` works while opsflow runs, and the new user logs in with password and TOTP', async () => {
+    const added = await runCli(['user', 'add', 'carol', '--role', 'operator', '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    const account = JSON.parse(added.stdout) as { username: string; password: string; totp_secret: string; otpauth_url: string };
+    expect(account.username).toBe('carol');
+    expect(account.otpauth_url).toBe(`otpauth://totp/opsflow:carol?secret=${account.totp_secret}&issuer=opsflow`);
+    const res = await fetch(`http://127.0.0.1:${ports.PORT}/api/accounts/login/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'carol', password: account.password, dynamic: currentTotp(account.totp_secret) }),
+    });
+    expect(await res.json()).toMatchObject({ code: 0, msg: '登录成功', username: 'carol' });
+  });
+
   it('/readyz answers 503 naming postgres when the database goes away; /healthz stays 200', async () => {
     const postmaster = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
     expect(descendants(instance!.child.pid!)).toContain(postmaster);
@@ -296,9 +312,20 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
     await stopAndCheckClean(instance!, dataDir);
   });
 
-  it('the user count is unchanged after the second start', async () => {
+  it('the second start created no second admin (only the user added by the CLI is new)', async () => {
     const list = await runCli(['user', 'list', '--json'], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual(firstUsers);
+    const users = JSON.parse(list.stdout) as { username: string }[];
+    expect(users.filter((u) => u.username !== 'carol')).toEqual(firstUsers);
+  });
+
+  it('`user add --password-stdin` works while opsflow is stopped and prints no password', async () => {
+    const added = await runCli(['user', 'add', 'dave', '--role', 'viewer', '--password-stdin', '--json'], env, 'correct horse battery staple\n');
+    expect(added.code, added.stderr).toBe(0);
+    const account = JSON.parse(added.stdout) as Record<string, string>;
+    expect(Object.keys(account).sort()).toEqual(['otpauth_url', 'totp_secret', 'username']);
+    const list = JSON.parse((await runCli(['user', 'list', '--json'], env)).stdout) as { username: string; role: string }[];
+    expect(list.find((u) => u.username === 'dave')).toMatchObject({ role: 'viewer' });
+    expect(processesNaming(dataDir)).toEqual([]);
   });
 });
