@@ -76,12 +76,21 @@ async function claim(db: Db, input: ExecuteStepInput, idempotent: boolean): Prom
   });
 }
 
-async function markRunning(db: Db, runId: number, attempt: number): Promise<void> {
-  await db
+/**
+ * The last moment before the command is sent, as one atomic transition: it succeeds only if no
+ * other try of this same attempt has started the command meanwhile (a try Temporal gave up on
+ * may still be alive and connecting). Returns false when this try must not run it.
+ */
+export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<boolean> {
+  let update = db
     .updateTable('step_runs')
     .set({ status: 'running', attempt, started_at: sql<Date>`now()`, finished_at: null, exit_code: null, error: null, updated_at: sql<Date>`now()` })
-    .where('id', '=', runId)
-    .execute();
+    .where('id', '=', runId);
+  if (!idempotent) {
+    update = update.where((eb) => eb.not(eb.and([eb('attempt', '=', attempt), eb('status', 'in', ['running', 'unknown', 'succeeded', 'failed', 'cancelled'])])));
+  }
+  const updated = await update.returning('id').executeTakeFirst();
+  return updated !== undefined;
 }
 
 function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
@@ -148,7 +157,9 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
   const poolKey = `${execUser.id}|${address}|${execUser.port}`;
   try {
     return await deps.pool.use(poolKey, open, async (conn) => {
-      await markRunning(db, run.id, input.attempt);
+      if (!(await markRunning(db, run.id, input.attempt, step.idempotent))) {
+        return { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' };
+      }
       const logs = new StepLogWriter(db, run.id, input.attempt, await lastLogSeq(db, run.id, input.attempt));
       // Show the command as the template wrote it: argument values stay out of the header.
       await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
