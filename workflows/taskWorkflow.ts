@@ -130,7 +130,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
         startAt = Date.parse(chosen);
         startChanged = true;
       }
-      return accepted(status);
+      return accepted('scheduled'); // approved: waits for its start time (or starts at once)
     },
     {
       validator: ({ actor, startAt: chosen }: ApproveArgs) => {
@@ -146,7 +146,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     rejectUpdate,
     ({ actor }) => {
       approval = { approved: false, actor };
-      return accepted(status);
+      return accepted('rejected');
     },
     {
       validator: (_args: ActorArgs) => {

@@ -39,7 +39,7 @@ describe('approval', () => {
     expect(self.httpStatus).toBe(409);
     expect(self.message).toMatch(/four-eyes: alice created task \d+ and may not approve it/);
 
-    await intervene(client(), taskId, bob, { action: 'approve' });
+    expect(await intervene(client(), taskId, bob, { action: 'approve' })).toEqual({ accepted: true, status: 'scheduled' });
     const done = await stack.waitForTask(taskId, ['succeeded', 'failed']);
     expect(done.status).toBe('succeeded');
     expect(done.approver).toBe('bob');
@@ -52,7 +52,7 @@ describe('approval', () => {
     const marker = `/tmp/opsflow-rejected-${Date.now()}`;
     const templateId = await stack.createTemplate([{ level: 1, name: 'must not run', command: 'touch', args: 'MARK' }]);
     const taskId = await stack.submit(templateId, { 1: [HOSTS[0]!] }, { schedule: 'new', args: { MARK: marker } }, alice);
-    await intervene(client(), taskId, bob, { action: 'reject', reason: 'not today' });
+    expect(await intervene(client(), taskId, bob, { action: 'reject', reason: 'not today' })).toEqual({ accepted: true, status: 'rejected' });
     const task = await stack.waitForTask(taskId, ['rejected']);
     expect(task.approver).toBe('bob');
     expect(task.finished_at).not.toBeNull();
@@ -211,13 +211,13 @@ describe('pause and resume', () => {
     ]);
     const taskId = await stack.submit(templateId, { 1: [HOSTS[0]!] });
     await stack.waitForRun(taskId, (r) => r.level === 1 && r.status === 'running');
-    await intervene(client(), taskId, bob, { action: 'pause' });
+    expect(await intervene(client(), taskId, bob, { action: 'pause' })).toEqual({ accepted: true, status: 'paused' });
     expect((await stack.task(taskId)).status).toBe('paused');
     await stack.waitForRun(taskId, (r) => r.level === 1 && r.status === 'succeeded');
     await new Promise((r) => setTimeout(r, 1500));
     expect((await stack.runs(taskId)).find((r) => r.level === 2)?.status).toBe('pending');
     expect((await taskProgress(client(), taskId)).paused).toBe(true);
-    await intervene(client(), taskId, bob, { action: 'resume' });
+    expect(await intervene(client(), taskId, bob, { action: 'resume' })).toEqual({ accepted: true, status: 'running' });
     expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
   });
 });
