@@ -85,13 +85,3 @@ export class StepLogWriter {
     await this.flush();
   }
 }
-
-export async function lastLogSeq(db: Db, stepRunId: number, attempt: number): Promise<number> {
-  const row = await db
-    .selectFrom('step_logs')
-    .select((eb) => eb.fn.max('seq').as('seq'))
-    .where('step_run_id', '=', stepRunId)
-    .where('attempt', '=', attempt)
-    .executeTakeFirst();
-  return Number(row?.seq ?? 0);
-}

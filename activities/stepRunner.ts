@@ -11,7 +11,7 @@ import type { SecretBox } from '../src/security/secretBox';
 import { execUserSecretContext } from '../src/security/secretContexts';
 import type { ConnectionPool } from './connectionPool';
 import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
-import { lastLogSeq, StepLogWriter } from './logWriter';
+import { StepLogWriter } from './logWriter';
 import { openSshConnection, runRemoteCommand, SshAuthError, SshCommandLostError, SshHostKeyError, SshTransportError } from './ssh';
 import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
 import type { ExecuteStepInput, SettleLostStepInput, StepOutcome } from './types';
@@ -31,15 +31,29 @@ function setupFailure(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'StepSetupError');
 }
 
+/** Everything one try needs, in two reads: the run with its frozen step and the task's args, and the exec user. */
 async function loadContext(db: Db, input: ExecuteStepInput) {
-  const step = await db.selectFrom('task_steps').selectAll().where('id', '=', input.stepId).where('task_id', '=', input.taskId).executeTakeFirst();
-  if (!step) throw setupFailure(`task ${input.taskId} has no step ${input.stepId}`);
-  const task = await db.selectFrom('tasks').select(['id', 'args']).where('id', '=', input.taskId).executeTakeFirstOrThrow();
-  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', step.exec_user).executeTakeFirst();
-  return { step, task, execUser };
+  const row = await db
+    .selectFrom('step_runs as r')
+    .innerJoin('task_steps as s', 's.id', 'r.task_step_id')
+    .innerJoin('tasks as t', 't.id', 'r.task_id')
+    .select([
+      'r.id as run_id', 'r.attempt as run_attempt', 'r.status as run_status', 'r.exit_code as run_exit_code', 'r.error as run_error',
+      's.command', 's.args', 's.exec_user', 's.force_host', 's.timeout_s', 's.idempotent',
+      't.args as task_args',
+    ])
+    .where('r.task_id', '=', input.taskId)
+    .where('r.task_step_id', '=', input.stepId)
+    .where('r.host', '=', input.host)
+    .executeTakeFirst();
+  if (!row) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
+  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', row.exec_user).executeTakeFirst();
+  return { ...row, execUser };
 }
 
-async function finishRun(db: Db, runId: number, fields: { status: string; exit_code?: number | null; error?: string | null }): Promise<void> {
+type Loaded = Awaited<ReturnType<typeof loadContext>>;
+
+async function finishRun(db: Db, runId: number, fields: { status: string; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
   await db
     .updateTable('step_runs')
     .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
@@ -47,33 +61,28 @@ async function finishRun(db: Db, runId: number, fields: { status: string; exit_c
     .execute();
 }
 
-/** The step run row, locked until the transaction ends (one decision about it at a time). */
-function lockStepRun(trx: Transaction<Database>, ref: { stepId: number; host: string }): Promise<StepRun | undefined> {
-  return trx.selectFrom('step_runs').selectAll().where('task_step_id', '=', ref.stepId).where('host', '=', ref.host).forUpdate().executeTakeFirst();
-}
-
 /**
- * Claims the step run for this attempt. Returns the row to run, or an outcome when it must
- * not run: an earlier try of the same attempt already started the command (worker lost)
- * and the step is not idempotent → `unknown`, held for an operator.
+ * Whether this try may go on. Not when this attempt already finished (its result never reached
+ * Temporal: report it) or, for a step that is not idempotent, when an earlier try of this
+ * attempt already started the command (worker lost): then it is `unknown`, held for an operator.
  */
-async function claim(db: Db, input: ExecuteStepInput, idempotent: boolean): Promise<{ run: StepRun } | { outcome: StepOutcome }> {
-  return db.transaction().execute(async (trx) => {
-    const run = await lockStepRun(trx, input);
-    if (!run) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
-    if (run.attempt === input.attempt) {
-      if (run.status === 'succeeded' || run.status === 'failed') {
-        // Finished, but the result never reached Temporal: report what happened.
-        return { outcome: { outcome: run.status, exitCode: run.exit_code, error: run.error } };
-      }
-      if ((run.status === 'running' || run.status === 'unknown') && !idempotent) {
-        const error = 'the worker running this step was lost; the command may or may not have run. Retry or skip it.';
-        await trx.updateTable('step_runs').set({ status: 'unknown', error, updated_at: sql<Date>`now()` }).where('id', '=', run.id).execute();
-        return { outcome: { outcome: 'unknown', exitCode: null, error } };
-      }
-    }
-    return { run };
-  });
+async function earlierOutcome(db: Db, input: ExecuteStepInput, run: Loaded): Promise<StepOutcome | null> {
+  if (run.run_attempt !== input.attempt) return null;
+  if (run.run_status === 'succeeded' || run.run_status === 'failed') {
+    return { outcome: run.run_status, exitCode: run.run_exit_code, error: run.run_error };
+  }
+  if ((run.run_status === 'running' || run.run_status === 'unknown') && !run.idempotent) {
+    const error = 'the worker running this step was lost; the command may or may not have run. Retry or skip it.';
+    await db
+      .updateTable('step_runs')
+      .set({ status: 'unknown', error, updated_at: sql<Date>`now()` })
+      .where('id', '=', run.run_id)
+      .where('attempt', '=', input.attempt)
+      .where('status', 'in', ['running', 'unknown'])
+      .execute();
+    return { outcome: 'unknown', exitCode: null, error };
+  }
+  return null;
 }
 
 /**
@@ -81,7 +90,7 @@ async function claim(db: Db, input: ExecuteStepInput, idempotent: boolean): Prom
  * other try of this same attempt has started the command meanwhile (a try Temporal gave up on
  * may still be alive and connecting). Returns false when this try must not run it.
  */
-export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<boolean> {
+export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<{ lastLogSeq: number } | null> {
   let update = db
     .updateTable('step_runs')
     .set({ status: 'running', attempt, started_at: sql<Date>`now()`, finished_at: null, exit_code: null, error: null, updated_at: sql<Date>`now()` })
@@ -89,8 +98,18 @@ export async function markRunning(db: Db, runId: number, attempt: number, idempo
   if (!idempotent) {
     update = update.where((eb) => eb.not(eb.and([eb('attempt', '=', attempt), eb('status', 'in', ['running', 'unknown', 'succeeded', 'failed', 'cancelled'])])));
   }
-  const updated = await update.returning('id').executeTakeFirst();
-  return updated !== undefined;
+  // Output of an earlier try of this attempt (idempotent rerun) stays; new output follows it.
+  const updated = await update
+    .returning((eb) =>
+      eb
+        .selectFrom('step_logs')
+        .select((l) => l.fn.coalesce(l.fn.max('seq'), sql<number>`0`).as('seq'))
+        .where('step_run_id', '=', runId)
+        .where('attempt', '=', attempt)
+        .as('last_log_seq'),
+    )
+    .executeTakeFirst();
+  return updated ? { lastLogSeq: Number(updated.last_log_seq ?? 0) } : null;
 }
 
 function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
@@ -115,17 +134,16 @@ export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput)
 
 async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ctx: Context, progress: { bytes: number }): Promise<StepOutcome> {
   const { db } = deps;
-  const loaded = await loadContext(db, input);
-  const claimed = await claim(db, input, loaded.step.idempotent);
-  if ('outcome' in claimed) return claimed.outcome;
-  const { run } = claimed;
+  const step = await loadContext(db, input);
+  const earlier = await earlierOutcome(db, input, step);
+  if (earlier) return earlier;
+  const run = { id: step.run_id };
   const fail = async (error: string): Promise<StepOutcome> => {
-    await db.updateTable('step_runs').set({ attempt: input.attempt }).where('id', '=', run.id).execute();
-    await finishRun(db, run.id, { status: 'failed', error });
+    await finishRun(db, run.id, { status: 'failed', attempt: input.attempt, error });
     return { outcome: 'failed', exitCode: null, error };
   };
 
-  const { step, task, execUser } = loaded;
+  const { execUser } = step;
   if (!execUser) return fail(`exec user '${step.exec_user}' does not exist`);
   const targetHost = step.force_host || input.host;
   let address: string;
@@ -136,7 +154,7 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
     throw transportRetry(`${targetHost}: ${(err as Error).message}`);
   }
 
-  const values = { ...task.args, FLOW_ID: String(input.taskId) };
+  const values = { ...step.task_args, FLOW_ID: String(input.taskId) };
   let commandLine: string;
   try {
     commandLine = buildCommandLine(step.command, splitArgTokens(step.args), values);
@@ -157,10 +175,11 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
   const poolKey = `${execUser.id}|${address}|${execUser.port}`;
   try {
     return await deps.pool.use(poolKey, open, async (conn) => {
-      if (!(await markRunning(db, run.id, input.attempt, step.idempotent))) {
+      const started = await markRunning(db, run.id, input.attempt, step.idempotent);
+      if (!started) {
         return { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' };
       }
-      const logs = new StepLogWriter(db, run.id, input.attempt, await lastLogSeq(db, run.id, input.attempt));
+      const logs = new StepLogWriter(db, run.id, input.attempt, started.lastLogSeq);
       // Show the command as the template wrote it: argument values stay out of the header.
       await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
       try {
@@ -218,6 +237,11 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
 /** A retryable failure: the command certainly did not start. */
 function transportRetry(message: string): ApplicationFailure {
   return ApplicationFailure.retryable(message, 'SshTransportError');
+}
+
+/** The step run row, locked until the transaction ends (one decision about it at a time). */
+function lockStepRun(trx: Transaction<Database>, ref: { stepId: number; host: string }): Promise<StepRun | undefined> {
+  return trx.selectFrom('step_runs').selectAll().where('task_step_id', '=', ref.stepId).where('host', '=', ref.host).forUpdate().executeTakeFirst();
 }
 
 /** The step activity gave up for good: settle its row from what the database knows. */

@@ -35,13 +35,16 @@ afterAll(async () => {
 describe('markRunning', () => {
   it('lets exactly one of two concurrent tries of the same attempt start the command', async () => {
     const results = await Promise.all([markRunning(database.db, runId, 1, false), markRunning(database.db, runId, 1, false)]);
-    expect(results.sort()).toEqual([false, true]);
-    expect(await markRunning(database.db, runId, 1, false)).toBe(false); // a later retry of attempt 1 too
+    expect(results.map((r) => r !== null).sort()).toEqual([false, true]);
+    expect(await markRunning(database.db, runId, 1, false)).toBeNull(); // a later retry of attempt 1 too
   });
 
   it('allows the next attempt (an operator retry) and any try of an idempotent step', async () => {
-    expect(await markRunning(database.db, runId, 2, false)).toBe(true);
-    expect(await markRunning(database.db, runId, 2, true)).toBe(true);
+    expect(await markRunning(database.db, runId, 2, false)).toEqual({ lastLogSeq: 0 });
+    expect(await markRunning(database.db, runId, 2, true)).toEqual({ lastLogSeq: 0 });
+    // An idempotent rerun of the same attempt continues after the output already stored.
+    await database.db.insertInto('step_logs').values({ step_run_id: runId, attempt: 2, seq: 5, stream: 'stdout', chunk: 'earlier\n' }).execute();
+    expect(await markRunning(database.db, runId, 2, true)).toEqual({ lastLogSeq: 5 });
     const row = await database.db.selectFrom('step_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'running', attempt: 2 });
   });
