@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { startDevServer } from '../../src/temporal/devServer';
 import { freePort } from './ports';
+import { ensureSystemPackages } from './systemPackages';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +21,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensureSystemPackages((line) => console.log(`[test setup] ${line}`));
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-test-'));
   fs.chmodSync(runDir, 0o755); // PostgreSQL runs as another account when we are root
   const [cli, pg] = await Promise.all([
