@@ -38,9 +38,9 @@ describe('submit input', () => {
   });
 
   it('reads hosts, template ids, associated users and times', () => {
-    expect([...parseHosts("{1: '10.0.0.1,10.0.0.2', '2': ['10.0.0.3']}")]).toEqual([
-      [1, ['10.0.0.1', '10.0.0.2']],
-      [2, ['10.0.0.3']],
+    expect([...parseHosts("{1: '192.0.2.1,192.0.2.2', '2': ['192.0.2.3']}")]).toEqual([
+      [1, ['192.0.2.1', '192.0.2.2']],
+      [2, ['192.0.2.3']],
     ]);
     expect(parseTemplateId('35')).toBe(35);
     expect(parseTemplateId(35)).toBe(35);

@@ -13,7 +13,7 @@ import {
 describe('parseHostList', () => {
   it('splits comma-separated values, trims and drops empties', () => {
     expect(parseHostList('172.16.0.101')).toEqual(['172.16.0.101']);
-    expect(parseHostList(' 10.0.0.1 , 10.0.0.2,,10.0.0.3, ')).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(parseHostList(' 192.0.2.1 , 192.0.2.2,,192.0.2.3, ')).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
     expect(parseHostList('')).toEqual([]);
     expect(parseHostList(' , ')).toEqual([]);
   });
@@ -29,7 +29,7 @@ describe('parseHostList', () => {
 });
 
 describe('isValidIPv4', () => {
-  it.each(['0.0.0.0', '127.0.0.1', '172.16.0.101', '255.255.255.255', '10.0.0.0'])('accepts %s', (h) => {
+  it.each(['0.0.0.0', '127.0.0.1', '172.16.0.101', '255.255.255.255', '192.0.2.0'])('accepts %s', (h) => {
     expect(isValidIPv4(h)).toBe(true);
   });
   it.each(['999.1.1.1', '256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1.2.3.', '.1.2.3', '1..2.3', '1.2.3.-4', '1.2.3.4 ', '0x7f.0.0.1', '１.2.3.4', ''])(
@@ -117,7 +117,7 @@ describe('isValidHost', () => {
     for (const h of ['172.16.0.101', '::1', 'web01.example.com', 'localhost']) expect(isValidHost(h)).toBe(true);
   });
   it("rejects what CODO's regex let through and anything shell-like", () => {
-    for (const h of ['999.1.1.1', '1.2.3.4.5', '', ' 10.0.0.1', '10.0.0.1;id', 'a b', "'x'"]) expect(isValidHost(h)).toBe(false);
+    for (const h of ['999.1.1.1', '1.2.3.4.5', '', ' 192.0.2.1', '192.0.2.1;id', 'a b', "'x'"]) expect(isValidHost(h)).toBe(false);
   });
 });
 
@@ -129,9 +129,9 @@ function groupsOf(result: HostGroupsResult): [number, string[]][] {
 describe('parseHostGroups', () => {
   it('reads the Python-literal form', () => {
     expect(groupsOf(parseHostGroups("{1: '172.16.0.101'}"))).toEqual([[1, ['172.16.0.101']]]);
-    expect(groupsOf(parseHostGroups("{1: '10.0.0.1,10.0.0.2', 2: ['10.0.0.3', '10.0.0.4,10.0.0.5'], '3': ('h',)}"))).toEqual([
-      [1, ['10.0.0.1', '10.0.0.2']],
-      [2, ['10.0.0.3', '10.0.0.4', '10.0.0.5']],
+    expect(groupsOf(parseHostGroups("{1: '192.0.2.1,192.0.2.2', 2: ['192.0.2.3', '10.0.0.4,10.0.0.5'], '3': ('h',)}"))).toEqual([
+      [1, ['192.0.2.1', '192.0.2.2']],
+      [2, ['192.0.2.3', '10.0.0.4', '10.0.0.5']],
       [3, ['h']],
     ]);
   });
@@ -159,11 +159,11 @@ describe('parseHostGroups', () => {
   });
 
   it.each<[unknown, string, RegExp]>([
-    ["{1: '10.0.0.1'", 'unparsable', /^hosts: expected ',' or '}', found end of input at position 14$/],
+    ["{1: '192.0.2.1'", 'unparsable', /^hosts: expected ',' or '}', found end of input at position 15$/],
     ["{1: os.system('id')}", 'unparsable', /unexpected name 'os' at position 4/],
-    ["['10.0.0.1']", 'not_a_dict', /expected a dict/],
-    ["'10.0.0.1'", 'not_a_dict', /expected a dict/],
-    [['10.0.0.1'], 'not_a_dict', /expected a dict/],
+    ["['192.0.2.1']", 'not_a_dict', /expected a dict/],
+    ["'192.0.2.1'", 'not_a_dict', /expected a dict/],
+    [['192.0.2.1'], 'not_a_dict', /expected a dict/],
     [42, 'not_a_dict', /expected a dict/],
     ["{0: 'a'}", 'bad_group_key', /group key 0 is not a positive integer/],
     ["{-1: 'a'}", 'bad_group_key', /group key -1/],
@@ -194,7 +194,7 @@ describe('checkHostGroups', () => {
   const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.${Math.floor(i / 256)}.${i % 256}`);
 
   it('accepts hosts that fit the template', () => {
-    expect(checkHostGroups(groups({ 1: ['10.0.0.1'], 2: ['web01', '::1'] }), [1, 2], 100)).toBeUndefined();
+    expect(checkHostGroups(groups({ 1: ['192.0.2.1'], 2: ['web01', '::1'] }), [1, 2], 100)).toBeUndefined();
     expect(checkHostGroups(groups({ 1: many(100) }), [1, 1], 100)).toBeUndefined();
   });
 
@@ -208,7 +208,7 @@ describe('checkHostGroups', () => {
   });
 
   it('reports the first invalid host', () => {
-    expect(checkHostGroups(groups({ 1: ['10.0.0.1', '999.1.1.1', 'bad host'] }), [1], 100)).toEqual({
+    expect(checkHostGroups(groups({ 1: ['192.0.2.1', '999.1.1.1', 'bad host'] }), [1], 100)).toEqual({
       kind: 'invalid_host',
       group: 1,
       host: '999.1.1.1',
