@@ -129,9 +129,9 @@ function groupsOf(result: HostGroupsResult): [number, string[]][] {
 describe('parseHostGroups', () => {
   it('reads the Python-literal form', () => {
     expect(groupsOf(parseHostGroups("{1: '172.16.0.101'}"))).toEqual([[1, ['172.16.0.101']]]);
-    expect(groupsOf(parseHostGroups("{1: '192.0.2.1,192.0.2.2', 2: ['192.0.2.3', '10.0.0.4,10.0.0.5'], '3': ('h',)}"))).toEqual([
+    expect(groupsOf(parseHostGroups("{1: '192.0.2.1,192.0.2.2', 2: ['192.0.2.3', '192.0.2.4,192.0.2.5'], '3': ('h',)}"))).toEqual([
       [1, ['192.0.2.1', '192.0.2.2']],
-      [2, ['192.0.2.3', '10.0.0.4', '10.0.0.5']],
+      [2, ['192.0.2.3', '192.0.2.4', '192.0.2.5']],
       [3, ['h']],
     ]);
   });

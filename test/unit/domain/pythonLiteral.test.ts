@@ -266,7 +266,7 @@ describe('parsePythonLiteral: never evaluates code', () => {
 
 describe('parsePythonDict', () => {
   it('turns str and int keys into string keys', () => {
-    expect(parsePythonDict("{1: '10.0.0.1', 'A': [1, None]}")).toEqual({ '1': '10.0.0.1', A: [1, null] });
+    expect(parsePythonDict("{1: '192.0.2.1', 'A': [1, None]}")).toEqual({ '1': '192.0.2.1', A: [1, null] });
     expect(parsePythonDict('{"x": {"y": true}}')).toEqual({ x: new Map([['y', true]]) });
     expect(parsePythonDict('  {}  ')).toEqual({});
   });
@@ -309,8 +309,8 @@ describe('parsePythonDict', () => {
 describe('formatPythonLiteral', () => {
   it('renders CODO replies', () => {
     expect(formatPythonLiteral(new Map([[1, '127.0.0.1']]))).toBe("{1: '127.0.0.1'}");
-    expect(formatPythonLiteral(new Map([[1, '10.0.0.1,10.0.0.2'], [2, '10.0.0.3']]))).toBe(
-      "{1: '10.0.0.1,10.0.0.2', 2: '10.0.0.3'}",
+    expect(formatPythonLiteral(new Map([[1, '192.0.2.1,192.0.2.2'], [2, '192.0.2.3']]))).toBe(
+      "{1: '192.0.2.1,192.0.2.2', 2: '192.0.2.3'}",
     );
     expect(formatPythonLiteral({ HOSTNAME: 'a,b', RDS_TYPE: 'None', END_TIME: '' })).toBe(
       "{'HOSTNAME': 'a,b', 'RDS_TYPE': 'None', 'END_TIME': ''}",

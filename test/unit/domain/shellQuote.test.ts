@@ -62,7 +62,7 @@ const injections = [
 describe('shellQuote', () => {
   it('leaves plain words alone and single-quotes the rest', () => {
     expect(shellQuote('abc')).toBe('abc');
-    expect(shellQuote('10.0.0.1,10.0.0.2')).toBe('10.0.0.1,10.0.0.2');
+    expect(shellQuote('192.0.2.1,192.0.2.2')).toBe('192.0.2.1,192.0.2.2');
     expect(shellQuote('/opt/app-1/run.sh')).toBe('/opt/app-1/run.sh');
     expect(shellQuote('--key=value')).toBe('--key=value');
     expect(shellQuote('')).toBe("''");
