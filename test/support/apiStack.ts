@@ -16,6 +16,7 @@ import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../src/security/totp';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startSshd, type SshdFixture } from './sshd';
 import { connectTestTemporal, type TestTemporal } from './temporal';
+import { eventually } from './wait';
 import { LOOPBACK_ONLY, testWorker } from './worker';
 
 export { LOOPBACK_ONLY };
@@ -171,16 +172,7 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
   return stack;
 }
 
-/** Polls until `probe` returns a value (not undefined). */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually };
 
 /** The value of a Set-Cookie header's cookie `name`. */
 export function cookieValue(res: HttpResult, name: string): string | undefined {

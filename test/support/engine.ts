@@ -9,6 +9,7 @@ import type { StepRun, Task } from '../../src/db/schema';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startSshd, type SshdFixture } from './sshd';
 import { connectTestTemporal, type TestTemporal } from './temporal';
+import { eventually } from './wait';
 import { LOOPBACK_ONLY, testWorker } from './worker';
 
 export { LOOPBACK_ONLY };
@@ -50,15 +51,8 @@ export interface EngineStack {
 export const alice: Actor = { username: 'alice', role: 'submitter' };
 export const bob: Actor = { username: 'bob', role: 'approver' };
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Kept as the engine tests' name for the shared poller. */
+export const waitFor = eventually;
 
 export async function startEngineStack(opts: { addresses: string[]; sshdPort?: number }): Promise<EngineStack> {
   const database = await createTestDatabase();
