@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import pg from 'pg';
 import type { Config } from './config';
 import { createDb, migrateToLatest, type Db } from './db/database';
 import { startEmbeddedPostgres } from './db/embedded';
@@ -45,7 +46,6 @@ export async function bootDatabase(config: Config, log: Log, opts: { migrate: bo
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const { default: pg } = await import('pg');
   const client = new pg.Client(adminUrl);
   await client.connect();
   try {

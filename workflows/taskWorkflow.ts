@@ -38,6 +38,7 @@ import {
   type PlanStep,
   type TaskWorkflowInput,
 } from './messages';
+import { initialStepStatus, TERMINAL_STEP_STATUSES } from '../src/domain/statuses';
 import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
 
 type Decision = 'retry' | 'skip' | 'abort';
@@ -87,7 +88,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   for (const group of input.groups) {
     for (const step of group.steps) {
       groupOfStep.set(step.stepId, group);
-      for (const host of group.hosts) steps.set(key(step.stepId, host), { status: initialStatus(step), attempt: 0 });
+      for (const host of group.hosts) steps.set(key(step.stepId, host), { status: initialStepStatus(step.trigger), attempt: 0 });
     }
   }
   const runScope = new CancellationScope();
@@ -412,12 +413,9 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   return status;
 }
 
-function initialStatus(step: PlanStep): string {
-  return step.trigger === 'hand' ? 'waiting_hand' : step.trigger === 'timed' ? 'waiting_time' : 'pending';
-}
-
+/** The step will not run again in this task (held and unknown steps still await a decision). */
 function isEnded(status: string | undefined): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'skipped' || status === 'aborted' || status === 'cancelled';
+  return (TERMINAL_STEP_STATUSES as readonly (string | undefined)[]).includes(status);
 }
 
 function refOf(k: string): { stepId: number; host: string } {

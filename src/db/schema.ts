@@ -116,6 +116,12 @@ interface StepColumns {
   on_failure: Generated<OnFailure>;
 }
 
+/** The step columns template_steps and task_steps share (a task keeps a frozen copy). */
+export const STEP_COLUMNS = [
+  'group_no', 'level', 'name', 'command', 'args', 'trigger', 'exec_user',
+  'force_host', 'timeout_s', 'retries', 'idempotent', 'on_failure',
+] as const satisfies readonly Exclude<keyof StepColumns, 'id'>[];
+
 export interface TemplateStepsTable extends StepColumns {
   template_id: number;
 }

@@ -31,6 +31,11 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'rejected'];
 export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'aborted', 'cancelled'];
 
+/** A step run's status before it runs: hand steps wait for a release, timed steps for their time. */
+export function initialStepStatus(trigger: string): StepStatus {
+  return trigger === 'hand' ? 'waiting_hand' : trigger === 'timed' ? 'waiting_time' : 'pending';
+}
+
 export function isTaskStatus(value: unknown): value is TaskStatus {
   return (TASK_STATUSES as readonly unknown[]).includes(value);
 }

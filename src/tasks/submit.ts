@@ -2,10 +2,10 @@
 // steps and one step_run per group × host × step, then start workflow `task-<id>`.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/database';
-import type { TaskStep } from '../db/schema';
+import { STEP_COLUMNS, type TaskStep } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
-import type { StepStatus } from '../domain/statuses';
+import { initialStepStatus } from '../domain/statuses';
 import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/searchAttributes';
 
@@ -53,10 +53,6 @@ export const MAX_STEP_RUNS_PER_TASK = 5_000;
 
 export function workflowIdFor(taskId: number): string {
   return `task-${taskId}`;
-}
-
-export function initialStepStatus(trigger: string): StepStatus {
-  return trigger === 'hand' ? 'waiting_hand' : trigger === 'timed' ? 'waiting_time' : 'pending';
 }
 
 export async function submitTask(
@@ -130,24 +126,18 @@ export async function submitTask(
       .returning('id')
       .executeTakeFirstOrThrow();
     await trx.updateTable('tasks').set({ workflow_id: workflowIdFor(task.id) }).where('id', '=', task.id).execute();
+    // The frozen copy is made by the database from the template's rows: later template edits never reach the task.
     const frozen: TaskStep[] = await trx
       .insertInto('task_steps')
-      .values(
-        templateSteps.map((s) => ({
-          task_id: task.id,
-          group_no: s.group_no,
-          level: s.level,
-          name: s.name,
-          command: s.command,
-          args: s.args,
-          trigger: s.trigger,
-          exec_user: s.exec_user,
-          force_host: s.force_host,
-          timeout_s: s.timeout_s,
-          retries: s.retries,
-          idempotent: s.idempotent,
-          on_failure: s.on_failure,
-        })),
+      .columns(['task_id', ...STEP_COLUMNS])
+      .expression(
+        trx
+          .selectFrom('template_steps')
+          .select((eb) => [eb.val(task.id).as('task_id'), ...STEP_COLUMNS])
+          .where('template_id', '=', template.id)
+          .orderBy('group_no')
+          .orderBy('level')
+          .orderBy('id'),
       )
       .returningAll()
       .execute();

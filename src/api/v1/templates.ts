@@ -305,6 +305,16 @@ const getCommand = route({
   },
 });
 
+/** Runs a write that may hit the unique command name, answering 409 naming the field. */
+async function uniqueCommandName<T>(name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`name: a command named '${name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
+    throw err;
+  }
+}
+
 const createCommand = route({
   method: 'post',
   path: `${V1}/commands`,
@@ -316,18 +326,11 @@ const createCommand = route({
   response: CommandOut,
   successStatus: 201,
   handler: async (ctx) => {
-    try {
-      const row = await ctx.deps.db
-        .insertInto('commands')
-        .values({ ...ctx.body, created_by: ctx.user.username })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      ctx.audit = { target: `command:${row.id}`, detail: { name: row.name } };
-      return row;
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`name: a command named '${ctx.body.name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
-      throw err;
-    }
+    const row = await uniqueCommandName(ctx.body.name, () =>
+      ctx.deps.db.insertInto('commands').values({ ...ctx.body, created_by: ctx.user.username }).returningAll().executeTakeFirstOrThrow(),
+    );
+    ctx.audit = { target: `command:${row.id}`, detail: { name: row.name } };
+    return row;
   },
 });
 
@@ -343,14 +346,11 @@ const updateCommand = route({
   response: CommandOut,
   handler: async (ctx) => {
     ctx.audit = { target: `command:${ctx.params.id}`, detail: { name: ctx.body.name } };
-    try {
-      const row = await ctx.deps.db.updateTable('commands').set(ctx.body).where('id', '=', ctx.params.id).returningAll().executeTakeFirst();
-      if (!row) throw notFound(`command ${ctx.params.id}`);
-      return row;
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`name: a command named '${ctx.body.name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
-      throw err;
-    }
+    const row = await uniqueCommandName(ctx.body.name, () =>
+      ctx.deps.db.updateTable('commands').set(ctx.body).where('id', '=', ctx.params.id).returningAll().executeTakeFirst(),
+    );
+    if (!row) throw notFound(`command ${ctx.params.id}`);
+    return row;
   },
 });
 
