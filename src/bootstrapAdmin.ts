@@ -10,17 +10,17 @@ import { renderQrToTerminal } from './security/totp';
 export async function bootstrapAdmin(db: Db, box: SecretBox, dataDir: string): Promise<string | null> {
   if ((await countUsers(db)) > 0) return null;
   const admin = await createUser(db, box, { username: 'admin', role: 'admin', displayName: 'Administrator' });
-  const text = [
+  const details = [
     'First start: an admin account was created. Change the password after logging in.',
     `  username:      ${admin.username}`,
     `  password:      ${admin.password ?? ''}   (one-time; shown only now)`,
     `  TOTP secret:   ${admin.totp_secret}`,
     `  TOTP URI:      ${admin.otpauth_url}`,
-    '  Scan with an authenticator app:',
   ].join('\n');
   const file = path.join(dataDir, 'admin-credentials.txt');
   fs.mkdirSync(dataDir, { recursive: true });
-  fs.writeFileSync(file, text.replace('  Scan with an authenticator app:', '') + '\n', { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
-  return `${text}\n${await renderQrToTerminal(admin.otpauth_url)}\n  (also written to ${file}, mode 0600)`;
+  fs.writeFileSync(file, details + '\n', { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // also when the file existed with wider permissions
+  const qr = await renderQrToTerminal(admin.otpauth_url);
+  return `${details}\n  Scan with an authenticator app:\n${qr}\n  (also written to ${file}, mode 0600)`;
 }
