@@ -28,6 +28,8 @@ export interface StartSshdOptions {
   hostKey?: string;
   /** Client private key (OpenSSH PEM) to authorize instead of a fresh one. */
   clientKey?: string;
+  /** Accounts that may also log in with their password (off for everyone else). */
+  passwordLogins?: string[];
 }
 
 export interface SshdFixture {
@@ -74,7 +76,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
   await writeFile(join(dir, 'authorized_keys'), clientKey.publicKey + '\n', { mode: 0o600 });
 
   let port = opts.port ?? (await pickFreePort(opts.addresses));
-  let procs = await startProcesses(dir, opts.addresses, port, opts.port === undefined).catch(async (err: unknown) => {
+  let procs = await startProcesses(dir, opts.addresses, port, opts.port === undefined, opts.passwordLogins ?? []).catch(async (err: unknown) => {
     if (ownDir) await rm(dir, { recursive: true, force: true });
     throw err;
   });
@@ -95,7 +97,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
       await rm(join(dir, 'host_ed25519'), { force: true });
       await rm(join(dir, 'host_ed25519.pub'), { force: true });
       const fresh = await writeKeyPair(join(dir, 'host_ed25519'));
-      procs = await startProcesses(dir, fixture.addresses, port, false);
+      procs = await startProcesses(dir, fixture.addresses, port, false, opts.passwordLogins ?? []);
       fixture.hostPrivateKey = fresh.privateKey;
       fixture.hostPublicKey = fresh.publicKey;
       fixture.hostFingerprint = fingerprintOf(fresh.publicKey);
@@ -129,7 +131,7 @@ async function writeKeyPair(path: string, privateKey?: string): Promise<KeyPair>
   };
 }
 
-function sshdConfig(dir: string, index: number, addresses: string[], port: number): string {
+function sshdConfig(dir: string, index: number, addresses: string[], port: number, passwordLogins: readonly string[]): string {
   return [
     `Port ${port}`,
     ...addresses.map((a) => `ListenAddress ${a}`),
@@ -151,6 +153,8 @@ function sshdConfig(dir: string, index: number, addresses: string[], port: numbe
     // Stops Debian bash from sourcing root's ~/.bashrc (pyenv init, ~0.2 CPU-s) per command.
     'SetEnv SHLVL=1',
     'LogLevel ERROR',
+    // Match blocks must come last: everything after one belongs to it.
+    ...(passwordLogins.length > 0 ? [`Match User ${passwordLogins.join(',')}`, '  PasswordAuthentication yes'] : []),
     '',
   ].join('\n');
 }
@@ -161,13 +165,19 @@ interface Processes {
 }
 
 /** Starts one sshd per 16 addresses; retries on another port if an auto-picked one was taken meanwhile. */
-async function startProcesses(dir: string, addresses: readonly string[], port: number, mayRepick: boolean): Promise<Processes> {
+async function startProcesses(
+  dir: string,
+  addresses: readonly string[],
+  port: number,
+  mayRepick: boolean,
+  passwordLogins: readonly string[],
+): Promise<Processes> {
   for (let attempt = 1; ; attempt++) {
     const chunks: string[][] = [];
     for (let i = 0; i < addresses.length; i += MAX_ADDRESSES_PER_SSHD) {
       chunks.push(addresses.slice(i, i + MAX_ADDRESSES_PER_SSHD));
     }
-    const settled = await Promise.allSettled(chunks.map((chunk, i) => startOne(dir, i, chunk, port)));
+    const settled = await Promise.allSettled(chunks.map((chunk, i) => startOne(dir, i, chunk, port, passwordLogins)));
     const children = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure === undefined) return { port, children };
@@ -179,11 +189,17 @@ async function startProcesses(dir: string, addresses: readonly string[], port: n
   }
 }
 
-async function startOne(dir: string, index: number, addresses: string[], port: number): Promise<ChildProcess> {
+async function startOne(
+  dir: string,
+  index: number,
+  addresses: string[],
+  port: number,
+  passwordLogins: readonly string[],
+): Promise<ChildProcess> {
   const configPath = join(dir, `sshd-${index}.conf`);
   const pidPath = join(dir, `sshd-${index}.pid`);
   await rm(pidPath, { force: true });
-  await writeFile(configPath, sshdConfig(dir, index, addresses, port));
+  await writeFile(configPath, sshdConfig(dir, index, addresses, port, passwordLogins));
 
   const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

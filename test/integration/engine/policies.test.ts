@@ -1,10 +1,12 @@
 // Engine policies: approval timeout, timed steps, transport retries, strict host keys,
-// and what the Temporal Web UI shows (search attributes, memo, summaries).
+// exec-user password login, and what the Temporal Web UI shows (search attributes, memo, summaries).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene, taskProgress } from '../../../src/tasks/interventions';
 import { execUserSecretContext } from '../../../src/security/secretContexts';
 import { alice, bob, startEngineStack, type EngineStack } from '../../support/engine';
 import { freePort } from '../../support/ports';
+import { preparePasswordAccount, type PasswordAccount } from '../../support/passwordAccount';
+import { startSshd, type SshdFixture } from '../../support/sshd';
 
 const HOSTS = ['127.0.0.51', '127.0.0.52'];
 let stack: EngineStack;
@@ -108,5 +110,54 @@ describe('policies', () => {
     const progress = await taskProgress(stack.temporal.client, taskId);
     expect(progress.status).toBe('succeeded');
     expect(progress.hosts[0]?.steps[0]).toMatchObject({ name: 'deploy', status: 'succeeded', attempt: 1 });
+  });
+});
+
+describe('exec user with a password (a real account, checked by sshd against /etc/shadow)', () => {
+  const PASSWORD_HOST = '127.0.0.53';
+  let account: PasswordAccount;
+  let passwordSshd: SshdFixture;
+
+  beforeAll(async () => {
+    account = await preparePasswordAccount();
+    passwordSshd = await startSshd({ addresses: [PASSWORD_HOST], passwordLogins: [account.username] });
+  });
+  afterAll(async () => {
+    await passwordSshd?.stop();
+    await account?.lock();
+  });
+
+  async function addPasswordUser(alias: string, password: string): Promise<void> {
+    await stack.database.db
+      .insertInto('exec_users')
+      .values({
+        alias,
+        username: account.username,
+        port: passwordSshd.port,
+        password: stack.box.seal(password, execUserSecretContext.password(alias)),
+      })
+      .execute();
+  }
+
+  it('logs in with the password and runs the step as that account; the password never reaches the history', async () => {
+    await addPasswordUser('pw-right', account.password);
+    const templateId = await stack.createTemplate([{ level: 1, name: 'whoami', command: 'id -un', exec_user: 'pw-right' }]);
+    const taskId = await stack.submit(templateId, { 1: [PASSWORD_HOST] });
+    await stack.waitForTask(taskId, ['succeeded', 'failed'], 20_000);
+    const [run] = await stack.runs(taskId);
+    expect(run?.status).toBe('succeeded');
+    expect((await stack.logText(run!.id, 'stdout')).trim()).toBe(account.username);
+    const history = JSON.stringify(await stack.temporal.client.workflow.getHandle(`task-${taskId}`).fetchHistory());
+    expect(history).not.toContain(account.password);
+  });
+
+  it('a wrong password holds the step with an authentication error, having run nothing', async () => {
+    await addPasswordUser('pw-wrong', `${account.password}-not`);
+    const templateId = await stack.createTemplate([{ level: 1, name: 'never runs', command: 'id -un', exec_user: 'pw-wrong' }]);
+    const taskId = await stack.submit(templateId, { 1: [PASSWORD_HOST] });
+    const held = await stack.waitForRun(taskId, (r) => r.status === 'held', 20_000);
+    expect(held.error).toMatch(/authentication as opsflow-pwtest failed/);
+    expect(held.started_at).toBeNull();
+    await intervene(stack.temporal.client, taskId, bob, { action: 'cancel' });
   });
 });
