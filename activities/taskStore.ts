@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import type { RecordStepStatusInput, RecordTaskStatusInput } from './types';
+import { WAITING_STEP_STATUSES, type StepStatus } from '../src/domain/statuses';
 
 const TERMINAL_STEP = new Set(['succeeded', 'failed', 'skipped', 'aborted', 'cancelled', 'unknown']);
 
@@ -20,6 +21,8 @@ export async function recordTaskStatus(db: Db, input: RecordTaskStatusInput): Pr
 
 export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Promise<void> {
   const terminal = TERMINAL_STEP.has(input.status);
+  // Waiting again means a restart: the earlier attempt's results stay only in its logs.
+  const rearmed = WAITING_STEP_STATUSES.includes(input.status as StepStatus);
   for (let i = 0; i < input.steps.length; i += 500) {
     const refs = input.steps.slice(i, i + 500);
     await db
@@ -29,6 +32,7 @@ export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Pr
         updated_at: sql<Date>`now()`,
         ...(input.error !== undefined ? { error: input.error } : {}),
         ...(terminal ? { finished_at: sql<Date>`coalesce(finished_at, now())` } : {}),
+        ...(rearmed ? { started_at: null, finished_at: null, exit_code: null, error: null } : {}),
       })
       .where('task_id', '=', input.taskId)
       .where((eb) => eb.or(refs.map((r) => eb.and([eb('task_step_id', '=', r.stepId), eb('host', '=', r.host)]))))

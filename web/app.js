@@ -413,6 +413,11 @@ function renderSteps(t, act) {
   const mayIntervene = open && can('task.intervene');
   let lastGroup = null;
   const rows = [];
+  // A host held at a step can be rerun from any earlier step of its group (restart).
+  const heldLevel = new Map();
+  for (const s of t.steps || []) {
+    if (s.status === 'held' || s.status === 'unknown') heldLevel.set(`${s.group}|${s.host}`, s.level);
+  }
   for (const s of t.steps || []) {
     if (s.group !== lastGroup) {
       lastGroup = s.group;
@@ -436,6 +441,10 @@ function renderSteps(t, act) {
         step('skip', 'Skip', { confirm: `Skip ${where} and go on?` }),
         step('abort', 'Abort host', { class: 'small danger', confirm: `Run nothing more on ${s.host}?` }),
       );
+    }
+    const held = heldLevel.get(`${s.group}|${s.host}`);
+    if (mayIntervene && held !== undefined && s.level < held) {
+      actions.push(step('restart', 'Rerun from here', { confirm: `Run ${where} and every later step on ${s.host} again?` }));
     }
     rows.push(
       h(

@@ -94,6 +94,8 @@ export const retryStepUpdate = defineUpdate<InterventionResult, [StepArgs]>('ret
 export const skipStepUpdate = defineUpdate<InterventionResult, [StepArgs]>('skipStep');
 export const abortHostUpdate = defineUpdate<InterventionResult, [AbortHostArgs]>('abortHost');
 export const releaseStepUpdate = defineUpdate<InterventionResult, [ReleaseArgs]>('releaseStep');
+/** Rerun a held host from this step: it and every later step of the host run again. */
+export const restartFromStepUpdate = defineUpdate<InterventionResult, [StepArgs]>('restartFromStep');
 
 export interface StepProgress {
   stepId: number;

@@ -22,6 +22,7 @@ import {
   rejectUpdate,
   releaseStepUpdate,
   rescheduleUpdate,
+  restartFromStepUpdate,
   resumeUpdate,
   retryStepUpdate,
   skipStepUpdate,
@@ -41,7 +42,7 @@ import {
 import { initialStepStatus, TERMINAL_STEP_STATUSES } from '../src/domain/statuses';
 import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
 
-type Decision = 'retry' | 'skip' | 'abort';
+type Decision = 'retry' | 'skip' | 'abort' | 'restart';
 
 interface StepState {
   status: string;
@@ -82,6 +83,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   const steps = new Map<string, StepState>();
   const decisions = new Map<string, Decision>();
   const released = new Set<string>();
+  /** Per host (`group|host`): the index of the step a restart goes back to. */
+  const restartFrom = new Map<string, number>();
   const hostScopes = new Map<string, CancellationScope>();
   const abortedHosts = new Set<string>();
   const groupOfStep = new Map<number, PlanGroup>();
@@ -222,6 +225,30 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     }
   };
   setHandler(retryStepUpdate, decide('retry'), { validator: requireHeld });
+  const heldStepIndex = (group: PlanGroup, host: string): number =>
+    group.steps.findIndex((s) => ['held', 'unknown'].includes(steps.get(key(s.stepId, host))?.status ?? ''));
+  setHandler(
+    restartFromStepUpdate,
+    ({ stepId, host }) => {
+      const group = groupOfStep.get(stepId) as PlanGroup;
+      const held = group.steps[heldStepIndex(group, host)] as PlanStep;
+      restartFrom.set(`${group.group}|${host}`, group.steps.findIndex((s) => s.stepId === stepId));
+      decisions.set(key(held.stepId, host), 'restart');
+      return accepted(status);
+    },
+    {
+      validator: ({ stepId, host }: StepArgs) => {
+        refuseIfFinished();
+        requireStep(stepId, host);
+        const group = groupOfStep.get(stepId) as PlanGroup;
+        const held = heldStepIndex(group, host);
+        if (held < 0) throw new Error(`host ${host} in group ${group.group} is not held at a step; only a held host can be restarted`);
+        if (group.steps.findIndex((s) => s.stepId === stepId) > held) {
+          throw new Error(`step ${stepId} comes after the held step ${group.steps[held]?.stepId} on ${host}; restart from it or an earlier step`);
+        }
+      },
+    },
+  );
   setHandler(skipStepUpdate, decide('skip'), { validator: requireHeld });
   setHandler(
     abortHostUpdate,
@@ -280,7 +307,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   }));
 
   // ---- one step on one host, until it succeeds or a decision moves on ----
-  type StepEnd = 'ok' | 'host-stop';
+  type StepEnd = 'ok' | 'host-stop' | 'restart';
 
   async function runStep(group: PlanGroup, step: PlanStep, host: string): Promise<StepEnd> {
     const ref = { stepId: step.stepId, host };
@@ -321,6 +348,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
         await setStepStatus([ref], 'aborted');
         return 'host-stop';
       }
+      if (decision === 'restart') return 'restart';
       // retry: loop with the next attempt
     }
   }
@@ -344,8 +372,17 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     hostScopes.set(hostKey, scope);
     try {
       await scope.run(async () => {
-        for (const step of group.steps) {
-          if ((await runStep(group, step, host)) === 'host-stop') break;
+        for (let i = 0; i < group.steps.length; ) {
+          const end = await runStep(group, group.steps[i] as PlanStep, host);
+          if (end === 'host-stop') break;
+          if (end === 'restart') {
+            const from = restartFrom.get(hostKey) ?? i;
+            restartFrom.delete(hostKey);
+            await rearm(group.steps.slice(from, i + 1), host);
+            i = from;
+          } else {
+            i += 1;
+          }
         }
       });
     } catch (err) {
@@ -357,6 +394,15 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     if (abortedHosts.has(hostKey)) {
       const left = group.steps.filter((s) => !isEnded(steps.get(key(s.stepId, host))?.status)).map((s) => ({ stepId: s.stepId, host }));
       await setStepStatus(left, 'aborted');
+    }
+  }
+
+  /** Back to the start for steps a restart runs again; a hand step asks for its release again. */
+  async function rearm(again: PlanStep[], host: string): Promise<void> {
+    for (const step of again) released.delete(key(step.stepId, host));
+    for (const trigger of new Set(again.map((s) => s.trigger))) {
+      const refs = again.filter((s) => s.trigger === trigger).map((s) => ({ stepId: s.stepId, host }));
+      await setStepStatus(refs, initialStepStatus(trigger));
     }
   }
 

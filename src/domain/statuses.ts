@@ -31,6 +31,9 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'rejected'];
 export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'aborted', 'cancelled'];
 
+/** Statuses of a step run that has not run yet (or runs again after a restart). */
+export const WAITING_STEP_STATUSES: readonly StepStatus[] = ['pending', 'waiting_time', 'waiting_hand'];
+
 /** A step run's status before it runs: hand steps wait for a release, timed steps for their time. */
 export function initialStepStatus(trigger: string): StepStatus {
   return trigger === 'hand' ? 'waiting_hand' : trigger === 'timed' ? 'waiting_time' : 'pending';

@@ -10,6 +10,7 @@ import {
   rejectUpdate,
   releaseStepUpdate,
   rescheduleUpdate,
+  restartFromStepUpdate,
   resumeUpdate,
   retryStepUpdate,
   skipStepUpdate,
@@ -28,6 +29,7 @@ export type Intervention =
   | { action: 'cancel'; reason?: string }
   | { action: 'retry'; stepId: number; host: string }
   | { action: 'skip'; stepId: number; host: string }
+  | { action: 'restart'; stepId: number; host: string }
   | { action: 'abort'; host: string; group: number }
   | { action: 'release'; stepId: number; host?: string };
 
@@ -65,6 +67,8 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
         return await handle.executeUpdate(retryStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
       case 'skip':
         return await handle.executeUpdate(skipStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
+      case 'restart':
+        return await handle.executeUpdate(restartFromStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
       case 'abort':
         return await handle.executeUpdate(abortHostUpdate, { args: [{ actor, host: what.host, group: what.group }] });
       case 'release':

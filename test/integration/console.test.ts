@@ -310,4 +310,48 @@ describe('the operator console', () => {
     });
     await context.close();
   }, 120_000);
+
+  it('reruns a held host from an earlier step with "Rerun from here"', async () => {
+    const flag = `/tmp/opsflow-console-rerun-${process.pid}-${Date.now()}`;
+    const created = await stack.request('POST', '/api/v1/templates', {
+      token: olga.token,
+      body: {
+        name: 'console rerun',
+        steps: [
+          { group: 1, level: 1, name: 'prepare', command: 'echo preparing', exec_user: 'root', timeout_s: 60 },
+          { group: 1, level: 2, name: 'flaky', command: `test -f ${flag} || { touch ${flag}; exit 4; }`, exec_user: 'root', timeout_s: 60 },
+        ],
+      },
+    });
+    const submitted = await stack.request('POST', '/api/v1/tasks', {
+      token: olga.token,
+      body: { template_id: created.json.id, task_name: 'rerun me', schedule: 'ready', hosts: { '1': [SSH_HOST] } },
+    });
+    expect(submitted.status).toBe(201);
+    const id = submitted.json.id as number;
+
+    const { context, page, problems } = await openConsole();
+    await withFailureShot(page, 'rerun', async () => {
+      await page.goto(`${stack.base}/#/tasks/${id}`);
+      await signIn(page, anna, anna.password, await stack.nextTotp(anna));
+      await page.locator('#step-rows tr[data-step-name="flaky"][data-status="held"]').waitFor();
+      const prepare = page.locator('#step-rows tr[data-step-name="prepare"]');
+      expect(await prepare.locator('button').allTextContents()).toEqual(['Rerun from here']);
+      let question = '';
+      page.once('dialog', (d) => {
+        question = d.message();
+        void d.accept();
+      });
+      await prepare.getByRole('button', { name: 'Rerun from here' }).click();
+      await page.locator('#task-status[data-status="succeeded"]').waitFor();
+      expect(question).toBe(`Run step "prepare" on ${SSH_HOST} and every later step on ${SSH_HOST} again?`);
+      // Attempt column: both steps ran a second time.
+      await page.locator('#step-rows tr[data-step-name="prepare"][data-status="succeeded"]').waitFor();
+      expect(await prepare.locator('td').nth(7).textContent()).toBe('2');
+      expect(await page.locator('#step-rows tr[data-step-name="flaky"] td').nth(7).textContent()).toBe('2');
+      expect(problems).toEqual([]);
+    });
+    await context.close();
+    fs.rmSync(flag, { force: true });
+  }, 120_000);
 });

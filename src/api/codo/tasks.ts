@@ -483,9 +483,10 @@ const handRoute = route({
           return { code: 0, msg: '审核执行成功' };
         }
         case 'restart': {
-          const row = steps.find((s) => s.level >= level && ['held', 'unknown', 'failed'].includes(s.status));
-          if (!row) return { code: -3, msg: `no failed step at level ${level} or later on ${ip} in group ${group} to restart` };
-          await interveneAs(ctx.deps, ctx.user, listId, { action: 'retry', stepId: row.step_id, host: row.host });
+          // CODO reruns the host from task_level: the first step at that level or later.
+          const row = steps.filter((s) => s.level >= level).sort((a, b) => a.level - b.level)[0];
+          if (!row) return { code: -3, msg: `no step at level ${level} or later on ${ip} in group ${group} to restart` };
+          await interveneAs(ctx.deps, ctx.user, listId, { action: 'restart', stepId: row.step_id, host: row.host });
           return { code: 0, msg: '重新执行成功' };
         }
         default: {

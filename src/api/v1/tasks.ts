@@ -255,7 +255,7 @@ const StepParams = z.object({
 const HostBody = z.object({ host: z.string().min(1).max(300) }).strict();
 const OptionalHostBody = z.object({ host: z.string().min(1).max(300).optional().describe('absent: every host of the group') }).strict();
 
-function stepAction(name: 'retry' | 'skip' | 'abort' | 'release', summary: string): AnyRoute {
+function stepAction(name: 'retry' | 'skip' | 'restart' | 'abort' | 'release', summary: string): AnyRoute {
   return route({
     method: 'post',
     path: `${V1}/tasks/:id/steps/:stepId/${name}`,
@@ -292,6 +292,7 @@ function stepAction(name: 'retry' | 'skip' | 'abort' | 'release', summary: strin
 const stepActions: AnyRoute[] = [
   stepAction('retry', 'Retry a held (failed or unknown) step on a host'),
   stepAction('skip', 'Skip a held step on a host and go on'),
+  stepAction('restart', 'Rerun a held host from this step: it and every later step of the host run again (hand steps wait for a release again)'),
   stepAction('abort', "Abort the step's host: run nothing more there"),
   stepAction('release', 'Release a hand step on one host or the whole group'),
 ];

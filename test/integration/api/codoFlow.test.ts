@@ -2,6 +2,7 @@
 // The seed flow as a CODO client does it, against the real engine: login with a TOTP, GET the
 // csrf key, POST the seed body verbatim. Targets are loopback only: 172.16.0.101 is refused by
 // the worker's allow-list before any connection, and the order view says so.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startApiStack, type ApiStack, type TestUser } from '../../support/apiStack';
 
@@ -10,6 +11,8 @@ let stack: ApiStack;
 let alice: TestUser;
 let bob: TestUser;
 let aliceKey: string;
+const RESTART_COUNTER = `/tmp/opsflow-codo-restart-count-${process.pid}-${Date.now()}`;
+const RESTART_FLAG = `/tmp/opsflow-codo-restart-flag-${process.pid}-${Date.now()}`;
 
 const SEED_BODY = `{"task_name":"这是任务名字","submitter":"杨红飞","temp_id":"35","schedule":"ready",
  "exec_time":"2019-03-22 16:09:50",
@@ -33,6 +36,14 @@ beforeAll(async () => {
     .values([
       { template_id: 36, group_no: 1, level: 1, name: 'prepare', command: 'echo prepared', exec_user: 'root', timeout_s: 60 },
       { template_id: 36, group_no: 1, level: 2, name: '人工确认', command: 'echo released', trigger: 'hand', exec_user: 'root', timeout_s: 60 },
+    ])
+    .execute();
+  await db.insertInto('templates').values({ id: 37, name: '重新执行' }).execute();
+  await db
+    .insertInto('template_steps')
+    .values([
+      { template_id: 37, group_no: 1, level: 1, name: 'count', command: `sh -c 'echo run >> ${RESTART_COUNTER}'`, exec_user: 'root', timeout_s: 60, retries: 0 },
+      { template_id: 37, group_no: 1, level: 2, name: 'flaky', command: `sh -c 'test -f ${RESTART_FLAG} || { touch ${RESTART_FLAG}; exit 5; }'`, exec_user: 'root', timeout_s: 60, retries: 0 },
     ])
     .execute();
   alice = await stack.addUser('alice', 'submitter', { displayName: '杨红飞' });
@@ -242,5 +253,36 @@ describe('the CODO seed flow', () => {
     const byHost = Object.fromEntries(t.steps.filter((s: any) => s.level === 2).map((s: any) => [s.host, s.status]));
     expect(byHost[view.this_host]).toBe('succeeded');
     expect(byHost[other]).toBe('aborted');
+  });
+
+  it('PATCH check: hand_type restart reruns the held host from task_level', async () => {
+    const r = await stack.request('POST', '/api/task/v2/task/accept/', { token: alice.token, body: { temp_id: '37', schedule: 'ready', hosts: { 1: ['127.0.0.22'] } } });
+    const id = r.json.list_id as number;
+    const patch = (body: Record<string, unknown>) => stack.request('PATCH', '/api/task/v2/task/check/', { token: bob.token, body });
+    await eventually('level 2 to be held', async () => {
+      const t = (await stack.request('GET', `/api/v1/tasks/${id}`, { token: alice.token })).json;
+      return t.steps?.some((s: any) => s.level === 2 && s.status === 'held') ? t : undefined;
+    });
+    expect((await patch({ list_id: id, task_group: 1, task_level: 9, exec_ip: '127.0.0.22', hand_type: 'restart' })).json).toEqual({
+      code: -3,
+      msg: 'no step at level 9 or later on 127.0.0.22 in group 1 to restart',
+    });
+    expect((await patch({ list_id: id, task_group: 1, task_level: 1, exec_ip: '127.0.0.22', hand_type: 'restart' })).json).toEqual({ code: 0, msg: '重新执行成功' });
+    const t = await eventually('the task to end', async () => {
+      const x = (await stack.request('GET', `/api/v1/tasks/${id}`, { token: alice.token })).json;
+      return ['succeeded', 'failed', 'cancelled'].includes(x.status) ? x : undefined;
+    });
+    expect(t.status).toBe('succeeded');
+    expect(t.steps.map((s: any) => [s.level, s.status, s.attempt])).toEqual([
+      [1, 'succeeded', 2],
+      [2, 'succeeded', 2],
+    ]);
+    expect(fs.readFileSync(RESTART_COUNTER, 'utf8')).toBe('run\nrun\n');
+    // Once the task has ended, a restart is refused by the engine (CODO code -3, reason named).
+    const late = (await patch({ list_id: id, task_group: 1, task_level: 1, exec_ip: '127.0.0.22', hand_type: 'restart' })).json;
+    expect(late.code).toBe(-3);
+    expect(late.msg).toMatch(/finished|not running|ended/);
+    fs.rmSync(RESTART_COUNTER, { force: true });
+    fs.rmSync(RESTART_FLAG, { force: true });
   });
 });

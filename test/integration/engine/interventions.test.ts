@@ -1,5 +1,5 @@
 // People stepping in: approval (four-eyes), start time and reschedule, hand steps,
-// failures held for retry / skip / abort, pause and resume.
+// failures held for retry / skip / restart / abort, pause and resume.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene, InterventionError, taskProgress } from '../../../src/tasks/interventions';
@@ -172,6 +172,54 @@ describe('failures held for a decision', () => {
     await intervene(client(), taskId, bob, { action: 'skip', stepId: held.task_step_id, host: held.host });
     expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
     expect((await stack.runs(taskId)).map((r) => r.status)).toEqual(['skipped', 'succeeded']);
+  });
+
+  it('restart reruns a held host from an earlier step: succeeded steps run again, hand steps wait again', async () => {
+    const counter = `/tmp/opsflow-restart-count-${Date.now()}`;
+    const flag = `/tmp/opsflow-restart-flag-${Date.now()}`;
+    const templateId = await stack.createTemplate([
+      { level: 1, name: 'prepare', command: 'sh -c', args: 'PREPARE' },
+      { level: 2, name: 'confirm', command: 'true', trigger: 'hand' },
+      { level: 3, name: 'check', command: 'sh -c', args: 'CHECK' },
+      { level: 4, name: 'after', command: 'echo after' },
+    ]);
+    const taskId = await stack.submit(
+      templateId,
+      { 1: [HOSTS[2]!] },
+      { args: { PREPARE: `echo run >> ${counter}; echo "prepared $(wc -l < ${counter})"`, CHECK: `test -f ${flag} || { touch ${flag}; exit 4; }` } },
+    );
+    const [prepare, confirm, , after] = await stack.runs(taskId);
+    await stack.waitForRun(taskId, (r) => r.level === 2 && r.status === 'waiting_hand');
+    // Only a held host can be restarted.
+    expect((await refusal(intervene(client(), taskId, bob, { action: 'restart', stepId: prepare!.task_step_id, host: HOSTS[2]! }))).message).toMatch(
+      /not held at a step/,
+    );
+    await intervene(client(), taskId, bob, { action: 'release', stepId: confirm!.task_step_id, host: HOSTS[2]! });
+    await stack.waitForRun(taskId, (r) => r.level === 3 && r.status === 'held');
+    // Restarting from a step after the held one would skip it: refused.
+    expect((await refusal(intervene(client(), taskId, bob, { action: 'restart', stepId: after!.task_step_id, host: HOSTS[2]! }))).message).toMatch(
+      /comes after the held step/,
+    );
+
+    await intervene(client(), taskId, bob, { action: 'restart', stepId: prepare!.task_step_id, host: HOSTS[2]! });
+    const rearmed = await stack.waitForRun(taskId, (r) => r.level === 2 && r.status === 'waiting_hand' && r.attempt === 1);
+    expect(rearmed.started_at).toBeNull();
+    expect((await stack.runs(taskId)).find((r) => r.level === 1)?.attempt).toBe(2);
+    await intervene(client(), taskId, bob, { action: 'release', stepId: confirm!.task_step_id, host: HOSTS[2]! });
+    expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
+
+    const runs = await stack.runs(taskId);
+    expect(runs.map((r) => [r.level, r.status, r.attempt])).toEqual([
+      [1, 'succeeded', 2],
+      [2, 'succeeded', 2],
+      [3, 'succeeded', 2],
+      [4, 'succeeded', 1],
+    ]);
+    expect(fs.readFileSync(counter, 'utf8')).toBe('run\nrun\n');
+    // Both attempts' output is kept, in order.
+    expect(await stack.logText(prepare!.id, 'stdout')).toBe('prepared 1\nprepared 2\n');
+    fs.rmSync(counter, { force: true });
+    fs.rmSync(flag, { force: true });
   });
 
   it('abort stops the held host, the other hosts go on, and the task ends failed', async () => {
