@@ -182,9 +182,66 @@ export async function taskLogs(
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** Per step run: its log as text (CODO style lines), newest attempt, bounded to `maxChars` (tail kept). */
-export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, maxChars = 64 * 1024): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
+/** One stored piece of a step run's output (step_logs row). */
+export interface LogChunk {
+  step_run_id: number;
+  attempt: number;
+  stream: string;
+  chunk: string;
+  at: Date;
+}
+
+/**
+ * CODO log lines `YYYY-mm-dd HH:MM:SS： text` from one step run's chunks, in order. The writer
+ * cuts rows at flush time, not at newlines, so a line continued in the next row of the same
+ * stream is joined and stamped with the time of its first part. stderr lines are marked
+ * `[stderr] `; opsflow's own (system) lines keep the runner's marks (`[CMD]: …`, `[opsflow] …`).
+ */
+export function codoLogLines(chunks: readonly LogChunk[], tz: string): string[] {
+  type OpenLine = { stream: string; attempt: number; text: string; at: Date };
+  const lines: string[] = [];
+  const emit = (stream: string, text: string, at: Date): void => {
+    if (stream === 'system' && text.trim() === '') return;
+    const mark = stream === 'stderr' ? '[stderr] ' : stream === 'system' && !text.startsWith('[') ? '[opsflow] ' : '';
+    lines.push(`${formatCodoTime(at, tz)}： ${mark}${text}`);
+  };
+  const pending: { line: OpenLine | null } = { line: null }; // an unfinished line from the previous row
+  for (const c of chunks) {
+    const prev = pending.line;
+    pending.line = null;
+    const head = prev && prev.stream === c.stream && prev.attempt === c.attempt ? prev : null;
+    if (prev && !head) emit(prev.stream, prev.text, prev.at);
+    const parts = c.chunk.split('\n');
+    const rest = parts.pop() as string; // after the last newline: the start of an unfinished line
+    if (head && parts.length === 0) {
+      pending.line = { ...head, text: head.text + rest };
+      continue;
+    }
+    parts.forEach((line, i) => (i === 0 && head ? emit(c.stream, head.text + line, head.at) : emit(c.stream, line, c.at)));
+    if (rest !== '') pending.line = { stream: c.stream, attempt: c.attempt, text: rest, at: c.at };
+  }
+  if (pending.line) emit(pending.line.stream, pending.line.text, pending.line.at);
+  return lines;
+}
+
+/** Keeps the first line (the `[CMD]` line) and the newest lines within `maxChars`, '…' between. */
+function boundLines(lines: string[], maxChars: number): string[] {
+  const total = lines.reduce((n, l) => n + l.length + 1, 0);
+  if (total <= maxChars || lines.length === 0) return lines;
+  const [first, ...rest] = lines as [string, ...string[]];
+  let budget = maxChars - first.length - 2;
+  const tail: string[] = [];
+  for (let i = rest.length - 1; i >= 0 && budget > 0; i--) {
+    const line = rest[i] as string;
+    tail.unshift(line.length + 1 <= budget ? line : '…' + line.slice(line.length - budget + 2));
+    budget -= line.length + 1;
+  }
+  return [first, '…', ...tail];
+}
+
+/** Per step run: its log as CODO lines (all attempts, oldest first), bounded to about `maxChars`. */
+export async function stepLogLines(db: Db, stepRunIds: number[], tz: string, maxChars = 64 * 1024): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
   if (stepRunIds.length === 0) return out;
   const rows = await db
     .selectFrom('step_logs')
@@ -194,12 +251,20 @@ export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, max
     .orderBy('attempt')
     .orderBy('seq')
     .execute();
+  const byRun = new Map<number, LogChunk[]>();
   for (const r of rows) {
-    const prefix = r.stream === 'system' ? '[opsflow] ' : r.stream === 'stderr' ? '[stderr] ' : '';
-    const text = (out.get(r.step_run_id) ?? '') + `${formatCodoTime(r.at, tz)}： ${prefix}${r.chunk}${r.chunk.endsWith('\n') ? '' : '\n'}`;
-    out.set(r.step_run_id, text.length > maxChars ? '…' + text.slice(text.length - maxChars) : text);
+    const list = byRun.get(r.step_run_id);
+    if (list) list.push(r);
+    else byRun.set(r.step_run_id, [r]);
   }
+  for (const [id, chunks] of byRun) out.set(id, boundLines(codoLogLines(chunks, tz), maxChars));
   return out;
+}
+
+/** Per step run: its log as text, one CODO line per output line (the order view's task_log). */
+export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, maxChars = 64 * 1024): Promise<Map<number, string>> {
+  const lines = await stepLogLines(db, stepRunIds, tz, maxChars);
+  return new Map([...lines].map(([id, ls]) => [id, ls.map((l) => `${l}\n`).join('')]));
 }
 
 /** One CODO code per host from its step statuses (CODO's hosts_status). */
