@@ -80,8 +80,19 @@ export interface CommandsTable {
   name: string;
   command: string;
   args: Generated<string>;
+  force_host: ColumnType<string | null, string | null | undefined, string | null>;
   created_by: Generated<string>;
   created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** CODO's argument labels (参数对照表): a display name for a task argument key. */
+export interface ArgLabelsTable {
+  id: Generated<number>;
+  label: string;
+  arg_key: string;
+  created_by: Generated<string>;
+  updated_at: UpdatedAt;
 }
 
 export interface TemplatesTable {
@@ -201,6 +212,7 @@ export interface Database {
   exec_users: ExecUsersTable;
   known_hosts: KnownHostsTable;
   commands: CommandsTable;
+  arg_labels: ArgLabelsTable;
   templates: TemplatesTable;
   template_steps: TemplateStepsTable;
   tasks: TasksTable;

@@ -1,16 +1,13 @@
 // /api/v1/exec-users (private keys and passwords write-only, sealed with the master key) and
 // /api/v1/known-hosts (pinned host keys: list, pin, forget).
 import { createHash } from 'node:crypto';
-import { utils } from 'ssh2';
 import { z } from 'zod';
 import type { Db } from '../../db/database';
 import type { ExecUser } from '../../db/schema';
 import { isValidHost } from '../../domain/hosts';
-import type { SecretBox } from '../../security/secretBox';
+import { sealExecUserSecrets } from '../execUserSecrets';
 import { route, type AnyRoute } from '../routing';
 import { badInput, conflict, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
-
-import { execUserSecretContext } from '../../security/secretContexts';
 
 const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
@@ -58,15 +55,6 @@ const ExecUserOut = z
   })
   .meta({ id: 'ExecUser' });
 
-/** `SHA256:<base64, no padding>` of the key's public half, as `ssh-keygen -l` prints it. */
-export function keyFingerprint(privateKey: string): string {
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw badInput('private_key', `not a usable private key: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? (parsed[0] as unknown as typeof parsed) : parsed;
-  if (!key || key.isPrivateKey?.() === false) throw badInput('private_key', 'this is a public key; give the private key');
-  return 'SHA256:' + createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '');
-}
-
 function view(u: ExecUser) {
   return {
     id: u.id,
@@ -80,14 +68,6 @@ function view(u: ExecUser) {
     remarks: u.remarks,
     created_at: u.created_at,
     updated_at: u.updated_at,
-  };
-}
-
-function seal(box: SecretBox, alias: string, key: string | null | undefined, password: string | null | undefined) {
-  return {
-    private_key: key ? box.seal(key, execUserSecretContext.privateKey(alias)) : key === null ? null : undefined,
-    password: password ? box.seal(password, execUserSecretContext.password(alias)) : password === null ? null : undefined,
-    key_fingerprint: key ? keyFingerprint(key) : key === null ? null : undefined,
   };
 }
 
@@ -134,7 +114,7 @@ const createExecUser = route({
     const b = ctx.body;
     ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
     if (!b.private_key && !b.password) throw badInput('private_key', 'give a private_key or a password (or both)');
-    const sealed = seal(ctx.deps.box, b.alias, b.private_key, b.password);
+    const sealed = sealExecUserSecrets(ctx.deps.box, b.alias, b.private_key, b.password);
     try {
       const row = await ctx.deps.db
         .insertInto('exec_users')
@@ -172,7 +152,7 @@ const updateExecUser = route({
     const b = ctx.body;
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { changed: Object.keys(b) } };
-    const sealed = seal(ctx.deps.box, current.alias, b.private_key, b.password);
+    const sealed = sealExecUserSecrets(ctx.deps.box, current.alias, b.private_key, b.password);
     const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
     const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
     if (!hasKey && !hasPassword) throw badInput('private_key', 'an exec user needs a private key or a password');

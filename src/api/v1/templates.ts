@@ -6,7 +6,8 @@ import { splitArgTokens } from '../../domain/shellQuote';
 import { route, type AnyRoute } from '../routing';
 import { badInput, conflict, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
 
-const StepIn = z
+/** One template step; also what CODO's task_layout/details/ PUT is checked against. */
+export const StepIn = z
   .object({
     group: z.number().int().min(1).max(1000),
     level: z.number().int().min(0).max(1_000_000),
@@ -36,7 +37,7 @@ const TemplateIn = z
   .strict()
   .meta({ id: 'TemplateInput' });
 
-type TemplateInput = z.output<typeof TemplateIn>;
+export type TemplateStepInput = z.output<typeof StepIn>;
 
 const StepOut = z.object({
   id: z.number(),
@@ -69,22 +70,23 @@ const TemplateOut = z
   })
   .meta({ id: 'Template' });
 
-async function checkSteps(db: Db, t: TemplateInput): Promise<void> {
-  const aliases = [...new Set(t.steps.map((s) => s.exec_user))];
-  const found = await db.selectFrom('exec_users').select('alias').where('alias', 'in', aliases).execute();
+/** Exec users exist, force hosts are addresses, (group, level, name) unique; `field` names the list in errors. */
+export async function checkSteps(db: Db, steps: readonly TemplateStepInput[], field = 'steps'): Promise<void> {
+  const aliases = [...new Set(steps.map((s) => s.exec_user))];
+  const found = aliases.length ? await db.selectFrom('exec_users').select('alias').where('alias', 'in', aliases).execute() : [];
   const known = new Set(found.map((r) => r.alias));
   const seen = new Set<string>();
-  for (const [i, s] of t.steps.entries()) {
-    if (!known.has(s.exec_user)) throw badInput(`steps.${i}.exec_user`, `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`);
-    if (s.force_host && !isValidHost(s.force_host)) throw badInput(`steps.${i}.force_host`, 'not a valid address or host name');
+  for (const [i, s] of steps.entries()) {
+    if (!known.has(s.exec_user)) throw badInput(`${field}.${i}.exec_user`, `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`);
+    if (s.force_host && !isValidHost(s.force_host)) throw badInput(`${field}.${i}.force_host`, 'not a valid address or host name');
     const key = `${s.group}|${s.level}|${s.name}`;
-    if (seen.has(key)) throw badInput(`steps.${i}`, `group ${s.group} level ${s.level} already has a step named '${s.name}'`);
+    if (seen.has(key)) throw badInput(`${field}.${i}`, `group ${s.group} level ${s.level} already has a step named '${s.name}'`);
     seen.add(key);
   }
 }
 
-function stepRows(templateId: number, t: TemplateInput) {
-  return t.steps.map((s) => ({
+export function stepRows(templateId: number, steps: readonly TemplateStepInput[]) {
+  return steps.map((s) => ({
     template_id: templateId,
     group_no: s.group,
     level: s.level,
@@ -170,7 +172,7 @@ const createTemplate = route({
   handler: async (ctx) => {
     const t = ctx.body;
     ctx.audit.detail = { name: t.name, steps: t.steps.length };
-    await checkSteps(ctx.deps.db, t);
+    await checkSteps(ctx.deps.db, t.steps);
     let id: number;
     try {
       id = await ctx.deps.db.transaction().execute(async (trx) => {
@@ -187,7 +189,7 @@ const createTemplate = route({
           })
           .returning('id')
           .executeTakeFirstOrThrow();
-        await trx.insertInto('template_steps').values(stepRows(row.id, t)).execute();
+        await trx.insertInto('template_steps').values(stepRows(row.id, t.steps)).execute();
         return row.id;
       });
     } catch (err) {
@@ -215,7 +217,7 @@ const replaceTemplate = route({
     ctx.audit = { target: `template:${id}`, detail: { name: t.name, steps: t.steps.length } };
     const existing = await ctx.deps.db.selectFrom('templates').select('id').where('id', '=', id).executeTakeFirst();
     if (!existing) throw notFound(`template ${id}`);
-    await checkSteps(ctx.deps.db, t);
+    await checkSteps(ctx.deps.db, t.steps);
     try {
       await ctx.deps.db.transaction().execute(async (trx) => {
         await trx
@@ -232,7 +234,7 @@ const replaceTemplate = route({
           .where('id', '=', id)
           .execute();
         await trx.deleteFrom('template_steps').where('template_id', '=', id).execute();
-        await trx.insertInto('template_steps').values(stepRows(id, t)).execute();
+        await trx.insertInto('template_steps').values(stepRows(id, t.steps)).execute();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`name: a template named '${t.name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
@@ -347,7 +349,7 @@ const updateCommand = route({
   handler: async (ctx) => {
     ctx.audit = { target: `command:${ctx.params.id}`, detail: { name: ctx.body.name } };
     const row = await uniqueCommandName(ctx.body.name, () =>
-      ctx.deps.db.updateTable('commands').set(ctx.body).where('id', '=', ctx.params.id).returningAll().executeTakeFirst(),
+      ctx.deps.db.updateTable('commands').set({ ...ctx.body, updated_at: new Date() }).where('id', '=', ctx.params.id).returningAll().executeTakeFirst(),
     );
     if (!row) throw notFound(`command ${ctx.params.id}`);
     return row;

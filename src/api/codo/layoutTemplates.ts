@@ -1,0 +1,243 @@
+// CODO's templates (task_layout/temp/) and their steps and users (task_layout/details/), with
+// CODO's keys, codes and messages (codo-task biz/handlers/templet_handler.py). Steps are checked
+// by the native API's rules (v1/templates.ts), so both doors accept the same templates.
+import { z, ZodError } from 'zod';
+import type { Db } from '../../db/database';
+import { route, type AnyRoute } from '../routing';
+import { checkSteps, StepIn, stepRows, type TemplateStepInput } from '../v1/templates';
+import { isForeignKeyViolation, isUniqueViolation } from '../v1/common';
+import { badField, codoErrors, codoRefusal, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+
+async function templateExists(db: Db, id: number): Promise<void> {
+  const row = await db.selectFrom('templates').select('id').where('id', '=', id).executeTakeFirst();
+  if (!row) throw badField('temp_id', `no template ${id}`, 404);
+}
+
+// ---------------------------------------------------------------------------------------------
+// temp/
+
+const TEMP_KEYS = { temp_id: 'id', temp_name: 'name', creator: 'created_by' } as const;
+
+const listTemplates = route({
+  method: 'get',
+  path: `${LAYOUT}/temp/`,
+  summary: 'Templates (CODO): all, or those whose key (temp_id, temp_name, creator) equals value',
+  tags: ['codo-layout'],
+  action: 'template.read',
+  style: 'codo',
+  query: z.object({ key: z.string().max(40).optional(), value: z.string().max(200).optional() }),
+  response: z.object({ code: z.number(), msg: z.string(), data: z.array(z.object({ temp_id: z.number(), temp_name: z.string(), creator: z.string() })) }),
+  handler: async (ctx) => {
+    const { key, value } = ctx.query;
+    let q = ctx.deps.db.selectFrom('templates').select(['id', 'name', 'created_by']);
+    if (key && value) {
+      if (!Object.hasOwn(TEMP_KEYS, key)) throw badField('key', `must be one of ${Object.keys(TEMP_KEYS).join(', ')}`);
+      const column = TEMP_KEYS[key as keyof typeof TEMP_KEYS];
+      q = column === 'id' ? q.where('id', '=', idOf(value, 'value') ?? 0) : q.where(column, '=', value);
+    }
+    const rows = await q.orderBy('id').execute();
+    return { code: 0, msg: '获取成功', data: rows.map((t) => ({ temp_id: t.id, temp_name: t.name, creator: t.created_by })) };
+  },
+});
+
+const createTemplate = route({
+  method: 'post',
+  path: `${LAYOUT}/temp/`,
+  summary: 'Create an empty template (CODO); add its steps with PUT details/',
+  description: '0 模板创建成功，可以对此模板进行编辑了 (opsflow adds temp_id); -1 编排模板名称不能为空; -2 模板已存在.',
+  tags: ['codo-layout'],
+  action: 'template.write',
+  style: 'codo',
+  body: z.object({ temp_name: optionalText(200) }),
+  response: z.object({ code: z.number(), msg: z.string(), temp_id: z.number().optional() }),
+  handler: async (ctx) => {
+    if (isBlank(ctx.body.temp_name)) return codoRefusal(-1, '编排模板名称不能为空', 'temp_name');
+    const name = (ctx.body.temp_name as string).trim();
+    ctx.audit = { target: `template:${name}`, detail: { name } };
+    try {
+      const row = await ctx.deps.db.insertInto('templates').values({ name, created_by: ctx.user.username }).returning('id').executeTakeFirstOrThrow();
+      ctx.audit.target = `template:${row.id}`;
+      return { code: 0, msg: '模板创建成功，可以对此模板进行编辑了', temp_id: row.id };
+    } catch (err) {
+      if (isUniqueViolation(err)) return codoRefusal(-2, '模板已存在', 'temp_name');
+      throw err;
+    }
+  },
+});
+
+const deleteTemplate = route({
+  method: 'delete',
+  path: `${LAYOUT}/temp/`,
+  summary: 'Delete a template that no task uses (CODO)',
+  description: '0 删除成功; -1 不能为空; HTTP 409 when tasks use it (kept for their history).',
+  tags: ['codo-layout'],
+  action: 'template.write',
+  style: 'codo',
+  body: z.object({ temp_id: IdField.optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const id = idOf(ctx.body.temp_id, 'temp_id');
+    ctx.audit = { target: id ? `template:${id}` : '' };
+    if (id === undefined) return codoRefusal(-1, '不能为空', 'temp_id');
+    try {
+      const row = await ctx.deps.db.deleteFrom('templates').where('id', '=', id).returning('id').executeTakeFirst();
+      if (!row) throw badField('temp_id', `no template ${id}`, 404);
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw badField('temp_id', `template ${id} is used by tasks and is kept for their history`, 409);
+      throw err;
+    }
+    return { code: 0, msg: '删除成功' };
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// details/: GET steps and users, PUT replaces all steps, PATCH replaces the template's users
+
+/** CODO's template users are `"<user_id>,,,<nickname>"`; opsflow keeps them as the template's approvers. */
+async function templateUsers(db: Db, approvers: readonly string[]): Promise<string[]> {
+  if (approvers.length === 0) return [];
+  const users = await db.selectFrom('users').select(['id', 'username', 'display_name']).where('username', 'in', [...approvers]).execute();
+  const byName = new Map(users.map((u) => [u.username, u]));
+  return approvers.flatMap((name) => {
+    const u = byName.get(name);
+    return u ? [`${u.id},,,${u.display_name || u.username}`] : [];
+  });
+}
+
+const getDetails = route({
+  method: 'get',
+  path: `${LAYOUT}/details/`,
+  summary: "A template's steps (temp_list) and users (temp_user) (CODO)",
+  description: '0 获取模板详情成功; -1 模板ID不能为空. temp_user items are "<user_id>,,,<nickname>" (the template approvers).',
+  tags: ['codo-layout'],
+  action: 'template.read',
+  style: 'codo',
+  query: z.object({ temp_id: z.string().max(20).optional() }),
+  handler: async (ctx) => {
+    const id = idOf(ctx.query.temp_id, 'temp_id');
+    if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
+    const template = await ctx.deps.db.selectFrom('templates').select(['id', 'created_by', 'approvers']).where('id', '=', id).executeTakeFirst();
+    if (!template) throw badField('temp_id', `no template ${id}`, 404);
+    const steps = await ctx.deps.db.selectFrom('template_steps').selectAll().where('template_id', '=', id).orderBy('group_no').orderBy('level').orderBy('id').execute();
+    const tempList = steps.map((s) => ({
+      id: s.id,
+      temp_id: String(id), // CODO kept temp_id as a string column here
+      group: s.group_no,
+      level: s.level,
+      command_name: s.name,
+      command: s.command,
+      args: s.args,
+      trigger: s.trigger,
+      exec_user: s.exec_user,
+      force_host: s.force_host ?? '',
+      creator: template.created_by,
+      // opsflow additions
+      timeout_s: s.timeout_s,
+      retries: s.retries,
+      idempotent: s.idempotent,
+      on_failure: s.on_failure,
+    }));
+    const tempUser = await templateUsers(ctx.deps.db, template.approvers);
+    return { code: 0, msg: '获取模板详情成功', data: { temp_list: tempList, temp_user: tempUser }, temp_user: tempUser };
+  },
+});
+
+const CodoStep = z.object({
+  group: IdField.optional().describe('default 99, as CODO'),
+  level: IdField.optional().describe('default 99, as CODO'),
+  command_name: z.string().max(200).optional(),
+  command: z.string().max(10_000).optional(),
+  args: z.string().max(2000).nullable().optional(),
+  trigger: z.string().max(20).optional().describe('order | hand | timed (default order)'),
+  exec_user: z.union([z.string().max(64), z.number()]).optional().describe("exec user alias (default 'root')"),
+  force_host: z.string().max(253).nullable().optional(),
+  timeout_s: z.number().optional().describe('opsflow: default 1800'),
+  retries: z.number().optional().describe('opsflow: default 2'),
+  idempotent: z.boolean().optional().describe('opsflow: default false'),
+  on_failure: z.string().max(20).optional().describe('opsflow: hold | abort | continue (default hold)'),
+});
+
+/** CODO's step item with its defaults, checked by the native step schema; errors name new_temp_data.<i>.<CODO key>. */
+function toStep(item: z.output<typeof CodoStep>, i: number): TemplateStepInput {
+  const field = `new_temp_data.${i}`;
+  const result = StepIn.safeParse({
+    group: intOf(item.group ?? 99, `${field}.group`, 1, 1000),
+    level: intOf(item.level ?? 99, `${field}.level`, 0, 1_000_000),
+    name: item.command_name ?? '',
+    command: item.command ?? '',
+    args: item.args ?? '',
+    trigger: item.trigger ?? 'order',
+    exec_user: String(item.exec_user ?? 'root'),
+    force_host: item.force_host || null,
+    ...(item.timeout_s !== undefined ? { timeout_s: item.timeout_s } : {}),
+    ...(item.retries !== undefined ? { retries: item.retries } : {}),
+    ...(item.idempotent !== undefined ? { idempotent: item.idempotent } : {}),
+    ...(item.on_failure !== undefined ? { on_failure: item.on_failure } : {}),
+  });
+  if (result.success) return result.data;
+  const issue = (result.error as ZodError).issues[0];
+  const key = issue?.path[0] === 'name' ? 'command_name' : String(issue?.path[0] ?? '');
+  throw badField(key ? `${field}.${key}` : field, issue?.message ?? 'invalid step');
+}
+
+const replaceSteps = route({
+  method: 'put',
+  path: `${LAYOUT}/details/`,
+  summary: 'Replace all steps of a template (CODO); submitted tasks keep their frozen copy',
+  description: '0 修改成功; 0 模板内容清空 (empty new_temp_data); -1 模板ID不能为空.',
+  tags: ['codo-layout'],
+  action: 'template.write',
+  style: 'codo',
+  body: z.object({ temp_id: IdField.optional(), new_temp_data: z.array(CodoStep).max(500).optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const id = idOf(ctx.body.temp_id, 'temp_id');
+    ctx.audit = { target: id ? `template:${id}` : '' };
+    if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
+    if (ctx.body.new_temp_data === undefined) throw badField('new_temp_data', 'required: the list of steps ([] clears the template)');
+    const steps = ctx.body.new_temp_data.map(toStep);
+    ctx.audit.detail = { steps: steps.length };
+    await templateExists(ctx.deps.db, id);
+    await codoErrors(() => checkSteps(ctx.deps.db, steps, 'new_temp_data'));
+    await ctx.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('template_steps').where('template_id', '=', id).execute();
+      if (steps.length) await trx.insertInto('template_steps').values(stepRows(id, steps)).execute();
+      await trx.updateTable('templates').set({ updated_at: new Date() }).where('id', '=', id).execute();
+    });
+    return steps.length ? { code: 0, msg: '修改成功' } : { code: 0, msg: '模板内容清空' };
+  },
+});
+
+const replaceUsers = route({
+  method: 'patch',
+  path: `${LAYOUT}/details/`,
+  summary: "Replace a template's users (CODO): they become the template's approvers",
+  description: '0 修改成功; -1 模板ID不能为空. new_user_info items are "<user_id>,,,<nickname>" (the nickname is not checked).',
+  tags: ['codo-layout'],
+  action: 'template.write',
+  style: 'codo',
+  body: z.object({ temp_id: IdField.optional(), new_user_info: z.array(z.string().max(200)).max(1000).optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const id = idOf(ctx.body.temp_id, 'temp_id');
+    ctx.audit = { target: id ? `template:${id}` : '' };
+    if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
+    if (ctx.body.new_user_info === undefined) throw badField('new_user_info', 'required: a list of "<user_id>,,,<nickname>"');
+    const ids = ctx.body.new_user_info.map((item, i) => {
+      const userId = idOf(item.split(',,,')[0], `new_user_info.${i}`);
+      if (userId === undefined) throw badField(`new_user_info.${i}`, 'expected "<user_id>,,,<nickname>"');
+      return userId;
+    });
+    await templateExists(ctx.deps.db, id);
+    const users = ids.length ? await ctx.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute() : [];
+    const byId = new Map(users.map((u) => [u.id, u.username]));
+    const missing = ids.findIndex((u) => !byId.has(u));
+    if (missing >= 0) throw badField(`new_user_info.${missing}`, `no user with id ${ids[missing]}`);
+    const approvers = [...new Set(ids.map((u) => byId.get(u) as string))];
+    ctx.audit.detail = { approvers };
+    await ctx.deps.db.updateTable('templates').set({ approvers: JSON.stringify(approvers), updated_at: new Date() }).where('id', '=', id).execute();
+    return { code: 0, msg: '修改成功' };
+  },
+});
+
+export const codoTemplateRoutes: AnyRoute[] = [listTemplates, createTemplate, deleteTemplate, getDetails, replaceSteps, replaceUsers];

@@ -1,0 +1,173 @@
+// CODO's exec users (task_layout/user/): alias_user, exec_user, ssh_port, user_key, remarks, with
+// CODO's codes and messages (codo-task biz/handlers/templet_handler.py). Unlike CODO, the key is
+// write-only: it is sealed like every exec-user secret (execUserSecrets.ts) and reads show its
+// fingerprint. A PUT that sends the fingerprint back (CODO's console resends the row it read)
+// keeps the stored key.
+import { z } from 'zod';
+import type { ExecUser } from '../../db/schema';
+import { sealExecUserSecrets } from '../execUserSecrets';
+import { route, type AnyRoute } from '../routing';
+import { isUniqueViolation, text } from '../v1/common';
+import { badField, codoErrors, codoRefusal, codoTime, hasChinese, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+
+const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const POSIX_USER = /^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/;
+
+function view(u: ExecUser, tz: string) {
+  return {
+    id: u.id,
+    alias_user: u.alias,
+    exec_user: u.username,
+    ssh_port: u.port,
+    password: '', // write-only: never shown
+    user_key: u.private_key ? (u.key_fingerprint ?? '') : '', // the fingerprint, never the key
+    remarks: u.remarks,
+    update_time: codoTime(u.updated_at, tz),
+    // opsflow additions
+    key_fingerprint: u.private_key ? u.key_fingerprint : null,
+    has_password: u.password !== null,
+    host_key_policy: u.host_key_policy,
+  };
+}
+
+const listUsers = route({
+  method: 'get',
+  path: `${LAYOUT}/user/`,
+  summary: 'Exec users (CODO); user_key shows the key fingerprint, never the key',
+  tags: ['codo-layout'],
+  action: 'exec_user.read',
+  style: 'codo',
+  handler: async (ctx) => {
+    const rows = await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute();
+    return { code: 0, msg: '获取成功', data: rows.map((u) => view(u, ctx.deps.config.OPSFLOW_TIMEZONE)) };
+  },
+});
+
+const UserBody = z.object({
+  alias_user: optionalText(64),
+  exec_user: optionalText(32),
+  ssh_port: IdField.nullable().optional(),
+  user_key: text(16_384).nullable().optional().describe('OpenSSH or PEM private key, unencrypted (write-only)'),
+  password: text(1024).nullable().optional().describe('opsflow: a login password instead of (or besides) the key (write-only)'),
+  remarks: optionalText(1000),
+});
+
+function checkNames(alias: string | undefined, execUser: string): void {
+  if (alias !== undefined && !ALIAS.test(alias)) throw badField('alias_user', 'an alias: 1-64 letters, digits, . _ -');
+  if (!POSIX_USER.test(execUser)) throw badField('exec_user', 'a POSIX user name');
+}
+
+const createUser = route({
+  method: 'post',
+  path: `${LAYOUT}/user/`,
+  summary: 'Add an exec user (CODO); the key is sealed at rest and never shown again',
+  description: '0 添加成功; -1 参数不能为空 (alias_user, exec_user, ssh_port, user_key); -1 名称不能有汉字; -2 名称不能重复.',
+  tags: ['codo-layout'],
+  action: 'exec_user.write',
+  style: 'codo',
+  body: UserBody,
+  response: OkReply,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    const port = b.ssh_port === undefined ? 22 : b.ssh_port;
+    const secret = isBlank(b.user_key) ? (isBlank(b.password) ? undefined : 'password') : 'user_key';
+    const empty = [['alias_user', b.alias_user], ['exec_user', b.exec_user], ['ssh_port', port], ['user_key', secret]].find(([, v]) => isBlank(v));
+    if (empty) return codoRefusal(-1, '参数不能为空', empty[0] as string);
+    const alias = (b.alias_user as string).trim();
+    const execUser = (b.exec_user as string).trim();
+    if (hasChinese(alias) || hasChinese(execUser)) return codoRefusal(-1, '名称不能有汉字', hasChinese(alias) ? 'alias_user' : 'exec_user');
+    checkNames(alias, execUser);
+    const sshPort = intOf(port, 'ssh_port', 1, 65_535);
+    ctx.audit = { target: `exec_user:${alias}`, detail: { alias, username: execUser, port: sshPort, auth: [b.user_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean) } };
+    const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, alias, b.user_key || undefined, b.password || undefined, 'user_key')));
+    try {
+      await ctx.deps.db
+        .insertInto('exec_users')
+        .values({
+          alias,
+          username: execUser,
+          port: sshPort,
+          remarks: b.remarks ?? '',
+          private_key: sealed.private_key ?? null,
+          password: sealed.password ?? null,
+          key_fingerprint: sealed.key_fingerprint ?? null,
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) return codoRefusal(-2, '名称不能重复', 'alias_user');
+      throw err;
+    }
+    return { code: 0, msg: '添加成功' };
+  },
+});
+
+const updateUser = route({
+  method: 'put',
+  path: `${LAYOUT}/user/`,
+  summary: 'Edit an exec user (CODO): exec_user, ssh_port, user_key, remarks; the alias is fixed',
+  description:
+    '0 编辑成功; -1 不能为空 (exec_user, user_key); -2 项目代号或者英文名称不能有汉字; -1 系统用户名称不能有汉字. ' +
+    'user_key equal to the shown fingerprint keeps the stored key.',
+  tags: ['codo-layout'],
+  action: 'exec_user.write',
+  style: 'codo',
+  body: UserBody.extend({ id: IdField.optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const b = ctx.body;
+    // CODO required user_key; opsflow also takes a password-only edit (the key stays).
+    if (isBlank(b.exec_user) || (isBlank(b.user_key) && isBlank(b.password))) return codoRefusal(-1, '不能为空', isBlank(b.exec_user) ? 'exec_user' : 'user_key');
+    if (b.alias_user && hasChinese(b.alias_user)) return codoRefusal(-2, '项目代号或者英文名称不能有汉字', 'alias_user');
+    const execUser = (b.exec_user as string).trim();
+    if (hasChinese(execUser)) return codoRefusal(-1, '系统用户名称不能有汉字', 'exec_user');
+    const id = idOf(b.id, 'id');
+    if (id === undefined) throw badField('id', 'required: the exec user id');
+    checkNames(undefined, execUser);
+    const current = await ctx.deps.db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!current) throw badField('id', `no exec user ${id}`, 404);
+    const keyGiven = isBlank(b.user_key) ? undefined : (b.user_key as string);
+    const keepKey = keyGiven === undefined || (current.private_key !== null && keyGiven.trim() === current.key_fingerprint);
+    const sshPort = isBlank(b.ssh_port) ? current.port : intOf(b.ssh_port, 'ssh_port', 1, 65_535);
+    ctx.audit = { target: `exec_user:${current.alias}`, detail: { username: execUser, port: sshPort, key_replaced: !keepKey, password_replaced: !isBlank(b.password) } };
+    const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, current.alias, keepKey ? undefined : keyGiven, b.password || undefined, 'user_key')));
+    await ctx.deps.db
+      .updateTable('exec_users')
+      .set({
+        username: execUser,
+        port: sshPort,
+        remarks: b.remarks ?? '',
+        ...(sealed.private_key !== undefined ? { private_key: sealed.private_key, key_fingerprint: sealed.key_fingerprint ?? null } : {}),
+        ...(sealed.password !== undefined ? { password: sealed.password } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .execute();
+    return { code: 0, msg: '编辑成功' };
+  },
+});
+
+const deleteUser = route({
+  method: 'delete',
+  path: `${LAYOUT}/user/`,
+  summary: 'Delete an exec user that no template step uses (CODO)',
+  description: '0 删除成功; -1 ID不能为空; HTTP 409 when a template step uses it.',
+  tags: ['codo-layout'],
+  action: 'exec_user.write',
+  style: 'codo',
+  body: z.object({ exec_user_id: IdField.optional() }),
+  response: OkReply,
+  handler: async (ctx) => {
+    const id = idOf(ctx.body.exec_user_id, 'exec_user_id');
+    ctx.audit = { target: id ? `exec_user:${id}` : '' };
+    if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'exec_user_id');
+    const current = await ctx.deps.db.selectFrom('exec_users').select(['id', 'alias']).where('id', '=', id).executeTakeFirst();
+    if (!current) throw badField('exec_user_id', `no exec user ${id}`, 404);
+    ctx.audit.target = `exec_user:${current.alias}`;
+    const used = await ctx.deps.db.selectFrom('template_steps').select('template_id').where('exec_user', '=', current.alias).limit(1).executeTakeFirst();
+    if (used) throw badField('exec_user_id', `exec user '${current.alias}' is used by template ${used.template_id}`, 409);
+    await ctx.deps.db.deleteFrom('exec_users').where('id', '=', id).execute();
+    return { code: 0, msg: '删除成功' };
+  },
+});
+
+export const codoUserRoutes: AnyRoute[] = [listUsers, createUser, updateUser, deleteUser];
