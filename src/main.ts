@@ -1,10 +1,10 @@
 // The opsflow CLI: start | api | worker | migrate | user | token | audit.
-import http from 'node:http';
+import type http from 'node:http';
 import { Client } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config';
 import { bootDatabase, bootTemporal, type DatabaseHandle, type TemporalHandle } from './boot';
-import { createApp } from './api/app';
+import { createApiServer } from './api/server';
 import { startWorker, type RunningWorker } from './temporal/worker';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/database';
 import { loadSecretBox } from './masterKey';
@@ -41,21 +41,12 @@ function stopOnSignals(stoppers: Stopper[], log: Logger): void {
   process.on('SIGTERM', handler);
 }
 
-function listen(app: http.RequestListener, config: Config): Promise<http.Server> {
-  const server = http.createServer(app);
+function listen(server: http.Server, config: Config): Promise<http.Server> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`PORT=${config.PORT} is already in use`) : err),
     );
     server.listen(config.PORT, config.HOST, () => resolve(server));
-  });
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 5000).unref();
   });
 }
 
@@ -93,7 +84,7 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
 
   let base = '';
   if (parts.api) {
-    const app = createApp({
+    const api = createApiServer({
       db: database.db,
       temporal: temporal.connection,
       client: new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE }),
@@ -103,8 +94,8 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
       approvalTimeoutS: config.OPSFLOW_APPROVAL_TIMEOUT_S || null,
       log: (l) => log.error(l),
     });
-    const server = await listen(app, config);
-    stoppers.push({ name: 'HTTP', stop: () => closeServer(server) });
+    await listen(api.server, config);
+    stoppers.push({ name: 'HTTP', stop: () => api.close() });
     base = `http://${config.HOST}:${config.PORT}`;
   }
 

@@ -1,7 +1,8 @@
 // Minimal cookie reading/writing (no dependency): enough for auth_key and csrf_key.
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 
-export function readCookies(req: Request): Record<string, string> {
+export function readCookies(req: Pick<IncomingMessage, 'headers'>): Record<string, string> {
   const out = Object.create(null) as Record<string, string>;
   const header = req.headers.cookie;
   if (!header) return out;
@@ -21,7 +22,7 @@ export function readCookies(req: Request): Record<string, string> {
   return out;
 }
 
-export function readCookie(req: Request, name: string): string | undefined {
+export function readCookie(req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined {
   return readCookies(req)[name];
 }
 

@@ -1,6 +1,7 @@
 // The route registry: every API route is declared once with its permission action and zod
 // schemas. From the same declarations come the Express handlers (authenticate → CSRF → role
 // guard → validate → handler → audit → reply), the OpenAPI document and the tests' route list.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
 import { appendAudit } from '../audit/audit';
@@ -89,8 +90,14 @@ export const CSRF_TTL_MS = 1800 * 1000;
 
 const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: '', via: 'session', credentialId: 0 };
 
+/** What a credential is read from: an Express request, or a WebSocket upgrade request. */
+export interface CredentialCarrier {
+  headers: IncomingHttpHeaders;
+  query: Record<string, unknown>;
+}
+
 /** Where the credential came from, in precedence order: Authorization, ?auth_key=, cookie. */
-export function findCredential(req: Request): { token: string; source: CredentialSource } | { malformed: string } | null {
+export function findCredential(req: CredentialCarrier): { token: string; source: CredentialSource } | { malformed: string } | null {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -119,13 +126,14 @@ export function findCsrfKey(req: Request): string | null {
   return readCookie(req, 'csrf_key') || null;
 }
 
-async function authenticate(deps: ApiDeps, req: Request): Promise<{ user: AuthUser; source: CredentialSource }> {
+/** The caller behind a request's credential; 401 HttpError when there is none or it is not valid. */
+export async function authenticate(deps: ApiDeps, req: CredentialCarrier): Promise<{ user: AuthUser; source: CredentialSource; token: string }> {
   const found = findCredential(req);
   if (found === null) throw new HttpError(401, 401, NOT_LOGGED_IN);
   if ('malformed' in found) throw new HttpError(401, 401, `${NOT_LOGGED_IN}: ${found.malformed}`, { reason: found.malformed });
   const resolved = await resolveCredential(deps.db, found.token);
   if (!resolved.ok) throw new HttpError(401, 401, `${NOT_LOGGED_IN}: ${resolved.reason}`, { reason: resolved.reason });
-  return { user: resolved.user, source: found.source };
+  return { user: resolved.user, source: found.source, token: found.token };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { createApiToken } from '../../src/accounts/apiTokens';
 import { createUser } from '../../src/accounts/users';
-import { createApp, type ApiDeps } from '../../src/api/app';
+import type { ApiDeps } from '../../src/api/app';
+import { createApiServer } from '../../src/api/server';
 import { execUserSecretContext } from '../../src/security/secretContexts';
 import { LoginLimiter, type RateLimitSettings } from '../../src/api/rateLimit';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
@@ -97,7 +98,8 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
     logPollMs: 100,
     loginLimiter: new LoginLimiter(opts.loginLimits ?? { maxFailures: 1000, maxAttempts: 10_000, windowMs: 600_000 }),
   };
-  const server = http.createServer(createApp(deps));
+  const api = createApiServer(deps); // the app and the CODO log WebSocket, as main.ts serves them
+  const server = api.server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -161,7 +163,7 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
     stopWorker: () => worker.stop(),
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await api.close();
       await stack.stopWorker();
       await sshd?.stop();
       await temporal.close();
