@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal as temporalProto } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -39,6 +40,10 @@ export interface OpsflowRun {
   breakdown: { submitS: number; firstStepStartS: number | null; lastStepEndS: number | null; stepP50S: number | null; stepP95S: number | null };
   /** After the run (not timed): Temporal history events of the task. */
   historyEvents: number | null;
+  /** After the run (not timed): the encoded size of that history (Temporal refuses above 50 MB). */
+  historyBytes: number | null;
+  /** Host × step runs of the task (hosts × levels). */
+  stepRuns: number;
   /** SQL statements opsflow sent during the run (BEGIN/COMMIT included; the bench's own polls not). */
   sqlStatements: number;
   /** The bench's status polls (every 50 ms), not in sqlStatements. */
@@ -79,7 +84,13 @@ function installSqlCounter(): void {
 
 const quiet = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
 
-export async function startOpsflow(targets: Targets, log: (line: string) => void): Promise<OpsflowStack> {
+export interface OpsflowStackOptions {
+  /** Steps in the template, one per level, each `uname -a` (default 1). */
+  levels?: number;
+}
+
+export async function startOpsflow(targets: Targets, log: (line: string) => void, options: OpsflowStackOptions = {}): Promise<OpsflowStack> {
+  const levels = options.levels ?? 1;
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-'));
   fs.chmodSync(runDir, 0o755); // PostgreSQL runs as another account when we are root
   const stoppers: (() => Promise<void>)[] = [];
@@ -137,20 +148,22 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
       .executeTakeFirstOrThrow();
     await db
       .insertInto('template_steps')
-      .values({
-        template_id: template.id,
-        group_no: 1,
-        level: 1,
-        name: 'uname',
-        command: 'uname -a',
-        args: '',
-        trigger: 'order',
-        exec_user: 'root',
-        timeout_s: 60,
-        retries: 2,
-        idempotent: false,
-        on_failure: 'hold',
-      })
+      .values(
+        Array.from({ length: levels }, (_, i) => ({
+          template_id: template.id,
+          group_no: 1,
+          level: i + 1,
+          name: levels === 1 ? 'uname' : `uname ${i + 1}`,
+          command: 'uname -a',
+          args: '',
+          trigger: 'order',
+          exec_user: 'root',
+          timeout_s: 60,
+          retries: 2,
+          idempotent: false,
+          on_failure: 'hold',
+        })),
+      )
       .execute();
 
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/index.ts'), logger: quiet });
@@ -245,9 +258,13 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
         let succeededHosts = 0;
         let breakdown: OpsflowRun['breakdown'] = { submitS, firstStepStartS: null, lastStepEndS: null, stepP50S: null, stepP95S: null };
         let historyEvents: number | null = null;
+        let historyBytes: number | null = null;
+        let stepRuns = 0;
         if (taskId !== null) {
           const runs = await db.selectFrom('step_runs').select(['status', 'exit_code', 'started_at', 'finished_at']).where('task_id', '=', taskId).execute();
-          succeededHosts = runs.filter((r) => r.status === 'succeeded' && r.exit_code === 0).length;
+          stepRuns = runs.length;
+          // A host counts once every one of its steps succeeded.
+          succeededHosts = Math.floor(runs.filter((r) => r.status === 'succeeded' && r.exit_code === 0).length / levels);
           const starts = runs.flatMap((r) => (r.started_at ? [new Date(r.started_at).getTime()] : []));
           const ends = runs.flatMap((r) => (r.finished_at ? [new Date(r.finished_at).getTime()] : []));
           const durations = runs
@@ -263,6 +280,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           try {
             const history = await client.workflow.getHandle(workflowIdFor(taskId)).fetchHistory();
             historyEvents = history.events?.length ?? null;
+            historyBytes = temporalProto.api.history.v1.History.encode(history).finish().length;
           } catch {
             historyEvents = null;
           }
@@ -277,6 +295,8 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           peakRssMiB: peak,
           breakdown,
           historyEvents,
+          historyBytes,
+          stepRuns,
           sqlStatements,
           polls,
           sqlByKind,
