@@ -202,9 +202,11 @@ describe('failures held for a decision', () => {
     );
 
     await intervene(client(), taskId, bob, { action: 'restart', stepId: prepare!.task_step_id, host: HOSTS[2]! });
-    const rearmed = await stack.waitForRun(taskId, (r) => r.level === 2 && r.status === 'waiting_hand' && r.attempt === 1);
+    // Level 1 runs again first; the hand step then waits for a second release.
+    await stack.waitForRun(taskId, (r) => r.level === 1 && r.status === 'succeeded' && r.attempt === 2);
+    const rearmed = await stack.waitForRun(taskId, (r) => r.level === 2 && r.status === 'waiting_hand');
     expect(rearmed.started_at).toBeNull();
-    expect((await stack.runs(taskId)).find((r) => r.level === 1)?.attempt).toBe(2);
+    expect(rearmed.attempt).toBe(1);
     await intervene(client(), taskId, bob, { action: 'release', stepId: confirm!.task_step_id, host: HOSTS[2]! });
     expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
 
