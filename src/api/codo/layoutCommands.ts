@@ -125,28 +125,30 @@ const updateCommand = route({
   },
 });
 
-const deleteCommand = route({
-  method: 'delete',
-  path: `${LAYOUT}/command/`,
-  summary: 'Delete a command (CODO)',
-  description: '0 删除成功; -1 ID不能为空.',
-  tags: ['codo-layout'],
-  action: 'template.write',
-  style: 'codo',
-  body: z.object({ command_id: IdField.optional() }),
-  response: OkReply,
-  handler: async (ctx) => {
-    const id = idOf(ctx.body.command_id, 'command_id');
-    ctx.audit = { target: id ? `command:${id}` : '' };
-    if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'command_id');
-    const row = await ctx.deps.db.deleteFrom('commands').where('id', '=', id).returning('id').executeTakeFirst();
-    if (!row) throw badField('command_id', `no command ${id}`, 404);
-    return { code: 0, msg: '删除成功' };
-  },
-});
+/** CODO's DELETE by id: -1 ID不能为空 without one, 404 for an unknown one, 0 删除成功. */
+function deleteById(spec: { path: string; summary: string; idField: string; table: 'commands' | 'arg_labels'; target: string; noun: string }): AnyRoute {
+  return route({
+    method: 'delete',
+    path: `${LAYOUT}/${spec.path}/`,
+    summary: spec.summary,
+    description: '0 删除成功; -1 ID不能为空.',
+    tags: ['codo-layout'],
+    action: 'template.write',
+    style: 'codo',
+    body: z.object({ [spec.idField]: IdField.optional() }),
+    response: OkReply,
+    handler: async (ctx) => {
+      const id = idOf((ctx.body as Record<string, unknown>)[spec.idField], spec.idField);
+      ctx.audit = { target: id ? `${spec.target}:${id}` : '' };
+      if (id === undefined) return codoRefusal(-1, 'ID不能为空', spec.idField);
+      const row = await ctx.deps.db.deleteFrom(spec.table).where('id', '=', id).returning('id').executeTakeFirst();
+      if (!row) throw badField(spec.idField, `no ${spec.noun} ${id}`, 404);
+      return { code: 0, msg: '删除成功' };
+    },
+  });
+}
 
-// ---------------------------------------------------------------------------------------------
-// args/: display names for task argument keys (args_name = label, args_self = key)
+const deleteCommand = deleteById({ path: 'command', summary: 'Delete a command (CODO)', idField: 'command_id', table: 'commands', target: 'command', noun: 'command' });
 
 const ArgRow = z.object({ args_id: z.number(), args_name: z.string(), args_self: z.string(), creator: z.string(), update_time: z.string() });
 
@@ -245,24 +247,6 @@ const updateArg = route({
   },
 });
 
-const deleteArg = route({
-  method: 'delete',
-  path: `${LAYOUT}/args/`,
-  summary: 'Delete an argument label (CODO)',
-  description: '0 删除成功; -1 ID不能为空.',
-  tags: ['codo-layout'],
-  action: 'template.write',
-  style: 'codo',
-  body: z.object({ args_id: IdField.optional() }),
-  response: OkReply,
-  handler: async (ctx) => {
-    const id = idOf(ctx.body.args_id, 'args_id');
-    ctx.audit = { target: id ? `arg_label:${id}` : '' };
-    if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'args_id');
-    const row = await ctx.deps.db.deleteFrom('arg_labels').where('id', '=', id).returning('id').executeTakeFirst();
-    if (!row) throw badField('args_id', `no argument label ${id}`, 404);
-    return { code: 0, msg: '删除成功' };
-  },
-});
+const deleteArg = deleteById({ path: 'args', summary: 'Delete an argument label (CODO)', idField: 'args_id', table: 'arg_labels', target: 'arg_label', noun: 'argument label' });
 
 export const codoCommandRoutes: AnyRoute[] = [listCommands, createCommand, updateCommand, deleteCommand, listArgs, createArg, updateArg, deleteArg];
