@@ -94,7 +94,7 @@ export function codoOrder(task: Task, tz: string, description = ''): Record<stri
     executor: task.executor || task.approver || '',
     status: codoTaskStatus(task.status),
     schedule: codoSchedule(task.status),
-    temp_id: task.template_id,
+    temp_id: String(task.template_id), // a string column in CODO
     create_time: codoTime(task.created_at, tz),
     start_time: codoTime(task.start_time ?? task.exec_time, tz),
     // opsflow additions

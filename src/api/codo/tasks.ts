@@ -2,7 +2,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { hostStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
-import { formatPythonLiteral } from '../../domain/pythonLiteral';
 import { decideTask } from '../../domain/permissions';
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { SubmitError } from '../../tasks/submit';
@@ -336,30 +335,34 @@ async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runG
   const shown = all.filter((s) => s.group === group && s.host === host);
   const logs = await stepLogTexts(deps.db, shown.map((s) => s.id), tz);
   const approve = decideTask(principal(user), 'task.approve', loaded.facts, { fourEyes: deps.config.OPSFLOW_FOUR_EYES });
-  const args = task.args;
+  // CODO shows an argument under its label from the 参数对照表 (arg_labels) when it has one.
+  const labels = new Map((await deps.db.selectFrom('arg_labels').select(['arg_key', 'label']).orderBy('id').execute()).map((r) => [r.arg_key, r.label]));
+  const shownArgs = Object.entries(task.args).map(([key, value]) => [labels.get(key) ?? key, value] as const);
   return {
-    list_id: task.id,
+    list_id: String(task.id), // CODO sent it as a string here
     task_name: task.task_name,
     create_time: codoOrder(task, tz).create_time,
     start_time: codoOrder(task, tz).start_time,
     username: user.displayName,
     creator: task.submitter,
     executor: task.executor || task.approver || '',
-    new_args: formatPythonLiteral(args),
-    new_args_list: Object.entries(args).map(([args_key, args_value]) => ({ args_key, args_value })),
+    new_args: Object.fromEntries(shownArgs),
+    new_args_list: shownArgs.map(([args_key, args_value]) => ({ args_key, args_value })),
     schedule: codoSchedule(task.status),
     status: codoTaskStatus(task.status),
-    associated_user: formatPythonLiteral(task.associated_user ?? {}),
+    // CODO: the task's admins joined by a full-width comma.
+    associated_user: (task.associated_user?.admin ?? []).join('，'),
     approval_button: task.status === 'pending_approval' && approve.allowed,
-    args_keys: Object.keys(args),
-    hand_list: [...new Set(all.filter((s) => s.status === 'waiting_hand').map((s) => s.name))],
+    args_keys: shownArgs.map(([key]) => key),
+    // Every hand step's name, as CODO listed them (PUT check/ releases one by name, also ahead of time).
+    hand_list: [...new Set([...all].sort((a, b) => a.level - b.level).filter((s) => s.trigger === 'hand').map((s) => s.name))],
     group_list: groupList,
-    run_group: group,
+    run_group: String(group),
     this_host_list: hostList,
     this_host: host,
     scheduler_list: shown.map((s) => ({
       sched_id: s.id,
-      list_id: task.id,
+      list_id: String(task.id), // a string column in CODO's scheduler table
       task_group: s.group,
       task_level: s.level,
       task_name: s.name,

@@ -95,13 +95,18 @@ describe('the CODO seed flow', () => {
       { args_key: 'RDS_TYPE', args_value: 'None' },
       { args_key: 'END_TIME', args_value: '' },
     ]);
-    expect(view.new_args).toBe("{'HOSTNAME': 'FT-VA-01-web01,FT-VA-01-web02', 'INSTANCE_TYPE': 'c5.2xlarge', 'RDS_TYPE': 'None', 'END_TIME': ''}");
+    expect(view.new_args).toEqual({ HOSTNAME: 'FT-VA-01-web01,FT-VA-01-web02', INSTANCE_TYPE: 'c5.2xlarge', RDS_TYPE: 'None', END_TIME: '' });
+    expect(view.args_keys).toEqual(['HOSTNAME', 'INSTANCE_TYPE', 'RDS_TYPE', 'END_TIME']);
+    // CODO's types: list_id and run_group as strings, the admins joined by a full-width comma.
+    expect(view.list_id).toBe(String(id));
+    expect(view.run_group).toBe('1');
+    expect(view.associated_user).toBe('');
     expect(view.group_list).toEqual([1]);
     expect(view.this_host_list).toEqual(['172.16.0.101']);
     expect(view.this_host).toBe('172.16.0.101');
     expect(view.hosts_status).toEqual({ '172.16.0.101': '4' });
     const [first, second] = view.scheduler_list;
-    expect(first).toMatchObject({ list_id: id, task_group: 1, task_level: 1, task_name: '检查参数', trigger: 'order', exec_user: 'root', exec_ip: '172.16.0.101', task_status: '4' });
+    expect(first).toMatchObject({ list_id: String(id), task_group: 1, task_level: 1, task_name: '检查参数', trigger: 'order', exec_user: 'root', exec_ip: '172.16.0.101', task_status: '4' });
     expect(first.error).toMatch(/172\.16\.0\.101 is not in OPSFLOW_ALLOWED_TARGETS \(127\.0\.0\.0\/8\); nothing was sent to it/);
     expect(second).toMatchObject({ task_level: 2, task_name: '购买', task_status: '1' });
 
@@ -116,7 +121,7 @@ describe('the CODO seed flow', () => {
       creator: '杨红飞',
       status: '2',
       schedule: 'start',
-      temp_id: 35,
+      temp_id: '35', // a string column in CODO
       details: '这是自动化购买AWS资源组',
     });
     expect(list.json.data[0].create_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);

@@ -216,6 +216,8 @@ describe('temp/ and details/', () => {
     expect((await stack.request('GET', `/api/v1/templates/${tempId}`, { token: op.token })).json.approvers).toEqual(['ann']);
 
     // Submitted through CODO's accept/: it runs the steps PUT above, as `deploy`, on loopback sshd.
+    // The order view shows WHO under its label from the 参数对照表.
+    expect((await call('POST', '/args/', op, { args_name: '问候对象', args_self: 'WHO' })).json.code).toBe(0);
     const submit = await stack.request('POST', '/api/task/v2/task/accept/', {
       token: op.token,
       body: { temp_id: tempId, task_name: '问候', schedule: 'ready', args: "{'WHO': 'world; rm -rf /'}", hosts: `{1: '${HOST}'}` },
@@ -227,6 +229,9 @@ describe('temp/ and details/', () => {
       return v.task_status === 'succeeded' || v.task_status === 'failed' ? v : undefined;
     });
     expect(view.task_status).toBe('succeeded');
+    expect(view.new_args).toEqual({ 问候对象: 'world; rm -rf /' });
+    expect(view.new_args_list).toEqual([{ args_key: '问候对象', args_value: 'world; rm -rf /' }]);
+    expect(view.args_keys).toEqual(['问候对象']);
     expect(view.scheduler_list.map((s: any) => [s.task_name, s.exec_user, s.task_status])).toEqual([['greet', 'deploy', '3'], ['done', 'deploy', '3']]);
     expect(view.scheduler_list[0].task_log).toContain(`hello world; rm -rf / ${id}`); // the value is data, not code
 
