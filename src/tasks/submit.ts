@@ -43,8 +43,16 @@ export class SubmitError extends Error {
     message: string,
     readonly field: string,
     readonly httpStatus = 400,
+    /** What the native API says when `message` is CODO's fixed text (which names no field or value). */
+    private readonly explanation?: string,
   ) {
     super(message);
+  }
+
+  /** The message naming the field, for /api/v1. */
+  get fieldMessage(): string {
+    const text = this.explanation ?? this.message;
+    return text.startsWith(this.field) ? text : `${this.field}: ${text}`;
   }
 }
 
@@ -89,13 +97,13 @@ export async function submitTask(
   if (problem) {
     switch (problem.kind) {
       case 'empty':
-        throw new SubmitError(-4, 'The exec host cannot be empty', `hosts.${problem.group}`);
+        throw new SubmitError(-4, 'The exec host cannot be empty', `hosts.${problem.group}`, 400, `no hosts for group ${problem.group} of the template`);
       case 'too_many':
-        throw new SubmitError(-4, 'Too many hosts, please execute in groups', `hosts.${problem.group}`);
+        throw new SubmitError(-4, 'Too many hosts, please execute in groups', `hosts.${problem.group}`, 400, `${problem.count} hosts, more than the template's ${template.max_hosts_per_group} per group; split the task`);
       case 'invalid_host':
-        throw new SubmitError(5, 'ip格式有误', `hosts.${problem.group}`);
+        throw new SubmitError(5, 'ip格式有误', `hosts.${problem.group}`, 400, `'${problem.host.slice(0, 100)}' is not an IP address or host name`);
       case 'mismatch':
-        throw new SubmitError(-3, 'Host groupings and template groupings mismatch', `hosts.${problem.group}`);
+        throw new SubmitError(-3, 'Host groupings and template groupings mismatch', `hosts.${problem.group}`, 400, `the template has no group ${problem.group}`);
     }
   }
   const runCount = templateSteps.reduce((n, s) => n + (input.hosts.get(s.group_no)?.length ?? 0), 0);

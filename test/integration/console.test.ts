@@ -354,4 +354,50 @@ describe('the operator console', () => {
     await context.close();
     fs.rmSync(flag, { force: true });
   }, 120_000);
+
+  it('submits a task from a template: hosts per group and arguments as data; a bad host is refused naming the field', async () => {
+    const created = await stack.request('POST', '/api/v1/templates', {
+      token: olga.token,
+      body: {
+        name: 'console submit',
+        steps: [{ group: 1, level: 1, name: 'greet', command: 'echo', args: 'WHO FLOW_ID', exec_user: 'root', timeout_s: 60 }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const before = (await stack.request('GET', '/api/v1/tasks', { token: olga.token })).json.items.length as number;
+
+    const { context, page, problems } = await openConsole();
+    await withFailureShot(page, 'submit', async () => {
+      await page.goto(`${stack.base}/#/new`);
+      await signIn(page, olga, olga.password, await stack.nextTotp(olga));
+      await page.locator('#new-task-view').waitFor();
+      await page.locator('#nt-template').selectOption({ label: `#${created.json.id} console submit` });
+      const form = page.locator('#new-task-form');
+      expect(await form.getByLabel('Task name').inputValue()).toBe('console submit');
+      // FLOW_ID is opsflow's own: only WHO is asked for.
+      expect(await page.locator('#nt-args input').count()).toBe(1);
+      expect(await page.locator('#nt-args input').getAttribute('data-arg')).toBe('WHO');
+
+      // A bad address: the API's message names the field, nothing is created.
+      await form.getByLabel('Group 1 (greet)').fill('999.1.1.1');
+      await form.getByLabel('WHO').fill("it's $(id)");
+      await form.getByLabel('ready: run at the start time').check();
+      await form.getByRole('button', { name: 'Submit task' }).click();
+      await page.locator('#nt-error:not([hidden])').waitFor();
+      expect(await page.locator('#nt-error').textContent()).toMatch(/^hosts/);
+      expect((await stack.request('GET', '/api/v1/tasks', { token: olga.token })).json.items).toHaveLength(before);
+
+      await form.getByLabel('Group 1 (greet)').fill(SSH_HOST);
+      await form.getByRole('button', { name: 'Submit task' }).click();
+      await page.waitForURL(/#\/tasks\/\d+$/);
+      const id = Number(/#\/tasks\/(\d+)$/.exec(page.url())![1]);
+      await page.locator('#task-status[data-status="succeeded"]').waitFor();
+      // The argument arrived as data: printed literally, with the task id after it.
+      await page.locator('#log', { hasText: `it's $(id) ${id}` }).waitFor();
+      const task = (await stack.request('GET', `/api/v1/tasks/${id}`, { token: olga.token })).json;
+      expect(task).toMatchObject({ task_name: 'console submit', schedule: 'ready', creator: 'olga', args: { WHO: "it's $(id)" }, hosts: { '1': [SSH_HOST] } });
+      expect(problems).toEqual([]);
+    });
+    await context.close();
+  }, 120_000);
 });

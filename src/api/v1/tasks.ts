@@ -114,7 +114,10 @@ const submitRoute = route({
     } catch (err) {
       if (err instanceof TemplateForbiddenError) throw new HttpError(403, 403, err.message);
       if (err instanceof SubmitError) {
-        throw new HttpError(err.httpStatus, err.httpStatus, err.message, [{ field: err.field, problem: err.message, codo_code: err.code }]);
+        // The service speaks CODO's field names; this API calls the template `template_id`.
+        const field = err.field === 'temp_id' ? 'template_id' : err.field;
+        const msg = err.fieldMessage.replace(/^temp_id:/, 'template_id:');
+        throw new HttpError(err.httpStatus, err.httpStatus, msg, [{ field, problem: msg, codo_code: err.code }]);
       }
       if (isUniqueViolation(err) && input.idempotencyKey) {
         const existing = await ctx.deps.db.selectFrom('tasks').select('id').where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();

@@ -102,11 +102,14 @@ function cases(): Case[] {
   // --- v1 submit: bad addresses (each a 400 naming the group), types, unknown fields
   for (const h of BAD_HOSTS) {
     c.push({ name: `v1: bad host ${h.slice(0, 20)}`, method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [h], '2': ['127.0.0.2'] } }), mentions: 'hosts.1' });
+    if (h === '999.1.1.1') {
+      c.push({ name: 'v1: bad host named in msg', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [h], '2': ['127.0.0.2'] } }), mentions: `"msg":"hosts.1: '999.1.1.1' is not an IP address or host name"` });
+    }
   }
-  c.push({ name: 'v1: too many hosts', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': Array.from({ length: 101 }, (_, i) => `127.10.${i >> 8}.${i & 255}`), '2': ['127.0.0.2'] } }), mentions: 'Too many hosts' });
-  c.push({ name: 'v1: empty group', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [], '2': ['127.0.0.2'] } }), mentions: 'cannot be empty' });
-  c.push({ name: 'v1: group mismatch', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': ['127.0.0.1'], '2': ['127.0.0.2'], '3': ['127.0.0.3'] } }), mentions: 'hosts.3' });
-  c.push({ name: 'v1: unknown template', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ template_id: 424242 }), mentions: 'temp_id', status: 404 });
+  c.push({ name: 'v1: too many hosts', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': Array.from({ length: 101 }, (_, i) => `127.10.${i >> 8}.${i & 255}`), '2': ['127.0.0.2'] } }), mentions: "hosts.1: 101 hosts, more than the template's 100 per group" });
+  c.push({ name: 'v1: empty group', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [], '2': ['127.0.0.2'] } }), mentions: 'hosts.1: no hosts for group 1' });
+  c.push({ name: 'v1: group mismatch', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': ['127.0.0.1'], '2': ['127.0.0.2'], '3': ['127.0.0.3'] } }), mentions: 'hosts.3: the template has no group 3' });
+  c.push({ name: 'v1: unknown template', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ template_id: 424242 }), mentions: 'template_id: template 424242 does not exist', status: 404 });
   c.push({ name: 'v1: template_id string', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ template_id: '1' }), mentions: 'template_id' });
   c.push({ name: 'v1: no task_name', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ task_name: undefined }), mentions: 'task_name' });
   c.push({ name: 'v1: blank task_name', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ task_name: '   ' }), mentions: 'task_name' });
