@@ -2,104 +2,14 @@
 // over HTTP only: the session is the HttpOnly cookie `auth_key` set by the login route, and every
 // write carries a fresh one-use CSRF key (GET /api/task/v2/task/accept/ → header X-CSRF-Key).
 // All data reaches the page through textContent, never as HTML.
+import { $, badge, flash, fmtTime, h, request, setUnauthorizedHandler, showOnly, timeCell } from './lib.js';
+import { showNewTask } from './newTask.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'rejected'];
 const LIST_REFRESH_MS = 5000;
 const LIST_LIMIT = 200;
 const TASK_REFRESH_MS = 2000;
 const LOG_MAX_NODES = 6000;
-
-const $ = (id) => document.getElementById(id);
-
-/** Builds an element: h('td', {class: 'x', title: 't'}, 'text', childNode…). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null) continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
-
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
-/** ISO time → `YYYY-MM-DD HH:MM:SS` in the browser's time zone. */
-function fmtTime(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
-
-function timeCell(iso, extra = '') {
-  return h('td', { class: 'nowrap', title: iso || undefined }, iso ? fmtTime(iso) + extra : '—');
-}
-
-function badge(status) {
-  return h('span', { class: `badge s-${status}` }, status.replace(/_/g, ' '));
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super((body && typeof body.msg === 'string' && body.msg) || `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-async function csrfKey() {
-  const data = await request('GET', '/api/task/v2/task/accept/');
-  return data.csrf_key;
-}
-
-/** One API call; `csrf: true` fetches a fresh key first. Throws ApiError with the API's `msg`. */
-async function request(method, path, { body, csrf = false } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (csrf) headers['X-CSRF-Key'] = await csrfKey();
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res;
-  try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, { msg: 'the server did not answer (network error)' });
-  }
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
-  if (res.status === 401 && !path.startsWith('/api/accounts/login/')) {
-    signedOut('Your session has ended. Please sign in again.');
-  }
-  // CODO routes answer HTTP 200 with code ≠ 0 for refusals; /api/v1 uses HTTP statuses.
-  if (!res.ok || (data && typeof data.code === 'number' && data.code !== 0)) throw new ApiError(res.status, data);
-  return data;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flash messages
-
-let flashTimer = 0;
-function flash(text, kind = 'info') {
-  const el = $('flash');
-  el.textContent = text;
-  el.className = `flash ${kind}`;
-  el.hidden = false;
-  clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => (el.hidden = true), kind === 'error' ? 10000 : 4000);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Session
@@ -108,10 +18,6 @@ let me = null;
 
 function can(action) {
   return Boolean(me && me.actions && me.actions.includes(action));
-}
-
-function showOnly(id) {
-  for (const v of ['boot', 'login-view', 'list-view', 'new-task-view', 'task-view']) $(v).hidden = v !== id;
 }
 
 function signedOut(message) {
@@ -198,6 +104,9 @@ async function onLogout() {
 // Views and routing (#/ = task list, #/new = submit a task, #/tasks/<id> = one task)
 
 let cleanup = null;
+const setCleanup = (fn) => {
+  cleanup = fn;
+};
 
 function leaveView() {
   if (cleanup) cleanup();
@@ -210,7 +119,7 @@ function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const task = /^\/tasks\/(\d+)$/.exec(hash);
   if (task) showTask(Number(task[1]));
-  else if (hash === '/new') showNewTask();
+  else if (hash === '/new') showNewTask(setCleanup);
   else showList(new URLSearchParams(hash.split('?')[1] || ''));
 }
 
@@ -282,112 +191,6 @@ function renderRows(items) {
   );
   $('task-rows').replaceChildren(...rows);
   $('list-empty').hidden = rows.length > 0;
-}
-
-// --- submit a task ---------------------------------------------------------------------------
-
-/** Argument names a template's steps use (FLOW_ID is filled in by opsflow), in step order. */
-function templateArgNames(template) {
-  const names = template.steps.flatMap((s) => (s.args || '').split(/\s+/)).filter((a) => a && a !== 'FLOW_ID');
-  return [...new Set(names)];
-}
-
-function showNewTask() {
-  showOnly('new-task-view');
-  document.title = 'New task · opsflow';
-  const form = $('new-task-form');
-  const select = $('nt-template');
-  const error = $('nt-error');
-  let templates = [];
-  let stopped = false;
-  form.reset();
-  error.hidden = true;
-  select.replaceChildren(h('option', { value: '' }, 'choose a template…'));
-  $('nt-template-info').textContent = '';
-  for (const id of ['nt-hosts', 'nt-args']) {
-    $(id).hidden = true;
-    $(id).replaceChildren($(id).firstElementChild);
-  }
-
-  function onTemplate() {
-    const t = templates.find((x) => String(x.id) === select.value);
-    const hosts = $('nt-hosts');
-    const args = $('nt-args');
-    hosts.replaceChildren(hosts.firstElementChild);
-    args.replaceChildren(args.firstElementChild);
-    hosts.hidden = args.hidden = !t;
-    $('nt-template-info').textContent = '';
-    if (!t) return;
-    if (!form.elements.task_name.value) form.elements.task_name.value = t.name;
-    const groups = [...new Set(t.steps.map((s) => s.group))].sort((a, b) => a - b);
-    $('nt-template-info').textContent = `${t.steps.length} steps in ${groups.length} group${groups.length === 1 ? '' : 's'}; up to ${t.max_hosts_per_group} hosts per group, ${t.max_parallel} at a time.`;
-    for (const g of groups) {
-      const names = t.steps.filter((s) => s.group === g).map((s) => s.name).join(', ');
-      hosts.append(h('label', {}, `Group ${g} (${names})`, h('textarea', { name: `hosts-${g}`, rows: '3', 'data-group': g, spellcheck: 'false' })));
-    }
-    const argNames = templateArgNames(t);
-    args.hidden = argNames.length === 0;
-    for (const a of argNames) args.append(h('label', {}, a, h('input', { name: `arg-${a}`, 'data-arg': a, maxlength: '100000' })));
-  }
-
-  async function onSubmit(ev) {
-    ev.preventDefault();
-    error.hidden = true;
-    const t = templates.find((x) => String(x.id) === select.value);
-    if (!t) {
-      error.textContent = 'template: choose one';
-      error.hidden = false;
-      return;
-    }
-    const hosts = {};
-    for (const area of $('nt-hosts').querySelectorAll('textarea')) {
-      hosts[area.dataset.group] = area.value.split(/[\s,]+/).filter(Boolean);
-    }
-    const args = {};
-    for (const input of $('nt-args').querySelectorAll('input')) args[input.dataset.arg] = input.value;
-    const when = form.elements.exec_time.value;
-    const body = {
-      template_id: t.id,
-      task_name: form.elements.task_name.value,
-      schedule: form.elements.schedule.value,
-      exec_time: when ? new Date(when).toISOString() : null,
-      args,
-      hosts,
-      details: form.elements.details.value,
-    };
-    const button = form.querySelector('button[type=submit]');
-    button.disabled = true;
-    try {
-      const created = await request('POST', '/api/v1/tasks', { body, csrf: true });
-      flash(`Task #${created.id} submitted`, 'ok');
-      location.hash = `#/tasks/${created.id}`;
-    } catch (e) {
-      if (e.status === 401) return;
-      // The API names the field: "hosts.1: 999.1.1.1 is not a valid IPv4 address".
-      error.textContent = e.message;
-      error.hidden = false;
-    } finally {
-      button.disabled = false;
-    }
-  }
-
-  select.addEventListener('change', onTemplate);
-  form.addEventListener('submit', onSubmit);
-  cleanup = () => {
-    stopped = true;
-    select.removeEventListener('change', onTemplate);
-    form.removeEventListener('submit', onSubmit);
-  };
-  request('GET', '/api/v1/templates').then(
-    (page) => {
-      if (stopped) return;
-      templates = page.items;
-      select.append(...templates.map((t) => h('option', { value: t.id }, `#${t.id} ${t.name}`)));
-    },
-    (e) => {
-      if (!stopped && e.status !== 401) flash(`Could not load the templates: ${e.message}`, 'error');
-    },
-  );
 }
 
 // --- one task --------------------------------------------------------------------------------
@@ -652,4 +455,5 @@ async function start() {
   }
 }
 
+setUnauthorizedHandler(signedOut);
 void start();
