@@ -3,7 +3,7 @@
 import path from 'node:path';
 import express, { type Router } from 'express';
 
-/** Where index.html, app.js and style.css live. */
+/** Where index.html, style.css and the ES modules (app.js, lib.js, …) live. */
 export const WEB_DIR = path.resolve(__dirname, '..', '..', 'web');
 
 /**
