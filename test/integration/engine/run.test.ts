@@ -95,4 +95,14 @@ describe('task engine: a task runs to the end', () => {
     expect(run.error).toMatch(/172\.16\.0\.101 is not in OPSFLOW_ALLOWED_TARGETS \(127\.0\.0\.0\/8\)/);
     expect(run.started_at).toBeNull();
   });
+
+  it('refuses ::127.0.0.1 under 127.0.0.0/8: an IPv4-compatible IPv6 address is an IPv6 destination, not loopback', async () => {
+    // The check used to read it as IPv4-mapped 127.0.0.1 (allowed) while the connection went to
+    // the IPv6 address ::7f00:1. Now it is judged by what the kernel connects to, and refused.
+    const templateId = await stack.createTemplate([{ level: 1, name: 'never sent', command: 'true' }]);
+    const taskId = await stack.submit(templateId, { 1: ['::127.0.0.1'] });
+    const run = await stack.waitForRun(taskId, (r) => r.status === 'held');
+    expect(run.error).toMatch(/target ::127\.0\.0\.1 is not in OPSFLOW_ALLOWED_TARGETS \(127\.0\.0\.0\/8\); nothing was sent to it/);
+    expect(run.started_at).toBeNull();
+  });
 });
