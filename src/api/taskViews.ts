@@ -79,8 +79,46 @@ export function codoHosts(hosts: Record<string, string[]>): string {
   return formatPythonLiteral(map);
 }
 
-/** An order as CODO's list and history replies show it. */
-export function codoOrder(task: Task, tz: string, description = ''): Record<string, unknown> {
+/** What a CODO order shows beyond the task row (see orderExtras). */
+export interface OrderExtras {
+  /** The template's description (CODO stored '' here). */
+  description: string;
+  /** The template's users (opsflow: its approvers) by display name, as CODO's TempToUser nicknames. */
+  templateUsers: string[];
+  /** username → display name, for the approver (CODO showed the approver's nickname as executor). */
+  names: ReadonlyMap<string, string>;
+}
+
+/** Loads the templates and user names the CODO order replies need, once for a page of tasks. */
+export async function orderExtras(db: Db, tasks: readonly Task[]): Promise<(task: Task) => OrderExtras> {
+  const templateIds = [...new Set(tasks.map((t) => t.template_id))];
+  const templates = templateIds.length ? await db.selectFrom('templates').select(['id', 'description', 'approvers']).where('id', 'in', templateIds).execute() : [];
+  const usernames = [...new Set([...templates.flatMap((t) => t.approvers), ...tasks.flatMap((t) => (t.approver ? [t.approver] : []))])];
+  const users = usernames.length ? await db.selectFrom('users').select(['username', 'display_name']).where('username', 'in', usernames).execute() : [];
+  const names = new Map(users.map((u) => [u.username, u.display_name || u.username]));
+  const byId = new Map(templates.map((t) => [t.id, t]));
+  return (task) => {
+    const t = byId.get(task.template_id);
+    return { description: t?.description ?? '', templateUsers: (t?.approvers ?? []).map((u) => names.get(u) ?? u), names };
+  };
+}
+
+/**
+ * CODO's associated_user: `{'admin': [template users…, submitter], …given}` — CODO stored the
+ * template's users and the submitter as the order's admins unless the submission named its own.
+ */
+export function codoAssociatedUser(task: Task, extras: OrderExtras): Record<string, string[]> {
+  const admins = extras.templateUsers.includes(task.submitter) ? extras.templateUsers : [...extras.templateUsers, task.submitter];
+  return { admin: admins, ...(task.associated_user ?? {}) };
+}
+
+/** CODO overwrote executor with the approver's nickname on approval. */
+export function codoExecutor(task: Task, extras: OrderExtras): string {
+  return task.approver ? (extras.names.get(task.approver) ?? task.approver) : task.executor;
+}
+
+/** An order as CODO's list and history replies show it (keys in CODO's column order). */
+export function codoOrder(task: Task, tz: string, extras: OrderExtras): Record<string, unknown> {
   return {
     list_id: task.id,
     task_name: task.task_name,
@@ -88,20 +126,25 @@ export function codoOrder(task: Task, tz: string, description = ''): Record<stri
     hosts: codoHosts(task.hosts),
     args: formatPythonLiteral(task.args),
     details: task.details,
-    description,
-    associated_user: formatPythonLiteral(task.associated_user ?? {}),
+    description: extras.description,
+    associated_user: formatPythonLiteral(codoAssociatedUser(task, extras)),
     creator: task.submitter,
-    executor: task.executor || task.approver || '',
+    executor: codoExecutor(task, extras),
     status: codoTaskStatus(task.status),
     schedule: codoSchedule(task.status),
     temp_id: String(task.template_id), // a string column in CODO
     create_time: codoTime(task.created_at, tz),
-    start_time: codoTime(task.start_time ?? task.exec_time, tz),
+    start_time: codoStartTime(task, tz),
     // opsflow additions
     task_status: task.status,
     exec_time: codoTime(task.exec_time, tz),
     finish_time: codoTime(task.finished_at, tz),
   };
+}
+
+/** When it started, else when it is to start; '' when neither is known (CODO showed its 2038 default). */
+export function codoStartTime(task: Task, tz: string): string {
+  return codoTime(task.start_time ?? task.exec_time, tz);
 }
 
 /** The native representation of a task (without steps). */

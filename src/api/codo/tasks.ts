@@ -1,7 +1,7 @@
 // CODO's task API (/api/task/v2/task/…), answering exactly as CODO-CONTRACT.md says.
-import { sql } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
-import { hostStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
+import { hostStatusToCodo, TASK_STATUSES, taskStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
 import { decideTask } from '../../domain/permissions';
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { SubmitError } from '../../tasks/submit';
@@ -12,8 +12,10 @@ import { CSRF_ERROR, CSRF_TTL_MS, findCsrfKey, Reply, route, type AnyRoute, type
 import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../submitInput';
 import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, isUniqueViolation, submitAs, TemplateForbiddenError } from '../taskService';
-import { codoOrder, codoStepStatus, codoTaskStatus, codoSchedule, hostCodes, stepLogTexts, taskSteps } from '../taskViews';
+import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, orderExtras, stepLogTexts, taskSteps } from '../taskViews';
+import { prefixPattern } from './layoutCommon';
 import type { AuthUser } from '../../accounts/sessions';
+import type { Database } from '../../db/schema';
 import type { ApiDeps } from '../deps';
 
 const BASE = '/api/task/v2/task';
@@ -201,15 +203,27 @@ const submitRoute = route({
 const PageQuery = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
-  search_val: z.string().max(200).optional().describe('matches id, name, type, creator or submitter'),
+  search_val: z.string().max(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
 });
 
+/** CODO's history search: `value%` on its order columns (MySQL's LIKE ignored case). */
 function searchFilter(search: string | undefined) {
   const s = search?.trim();
-  if (!s) return () => sql<boolean>`true`;
-  const like = `%${s.replace(/[\\%_]/g, '\\$&')}%`;
-  return () =>
-    sql<boolean>`(tasks.task_name ilike ${like} or tasks.task_type ilike ${like} or tasks.submitter ilike ${like} or tasks.creator ilike ${like} or tasks.id::text = ${s})`;
+  return (eb: ExpressionBuilder<Database, 'tasks'>): Expression<SqlBool> => {
+    if (!s) return sql<SqlBool>`true`;
+    const like = prefixPattern(s);
+    const statuses = TASK_STATUSES.filter((st) => taskStatusToCodo(st).startsWith(s));
+    return eb.or([
+      eb(sql`tasks.id::text`, 'like', like),
+      eb('tasks.task_name', 'ilike', like),
+      eb('tasks.task_type', 'ilike', like),
+      eb(sql`tasks.template_id::text`, 'like', like),
+      eb('tasks.submitter', 'ilike', like), // CODO's creator
+      eb('tasks.creator', 'ilike', like), // the submitting account
+      eb('tasks.executor', 'ilike', like),
+      ...(statuses.length ? [eb('tasks.status', 'in', statuses)] : []),
+    ]);
+  };
 }
 
 async function orders(ctx: Ctx<unknown, z.output<typeof PageQuery>, unknown>, finished: boolean, defaultLimit: number) {
@@ -220,19 +234,14 @@ async function orders(ctx: Ctx<unknown, z.output<typeof PageQuery>, unknown>, fi
   q = finished ? q.where('status', 'in', terminal) : q.where('status', 'not in', terminal);
   const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   let rows = q.selectAll('tasks');
+  // CODO: history newest id first; open orders by start time, then id.
   rows = finished
-    ? rows.orderBy(sql`coalesce(tasks.finished_at, tasks.created_at)`, 'desc').orderBy('tasks.id', 'desc')
+    ? rows.orderBy('tasks.id', 'desc')
     : rows.orderBy(sql`coalesce(tasks.start_time, tasks.exec_time, tasks.created_at)`, 'desc').orderBy('tasks.id', 'desc');
   const tasks = await rows.limit(limit).offset((page - 1) * limit).execute();
   const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
-  const descriptions = await templateDescriptions(ctx.deps, tasks.map((t) => t.template_id));
-  return { data: tasks.map((t) => codoOrder(t, tz, descriptions.get(t.template_id) ?? '')), count: Number(total.n), ids: tasks.map((t) => t.id) };
-}
-
-async function templateDescriptions(deps: ApiDeps, ids: number[]): Promise<Map<number, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await deps.db.selectFrom('templates').select(['id', 'description']).where('id', 'in', [...new Set(ids)]).execute();
-  return new Map(rows.map((r) => [r.id, r.description]));
+  const extras = await orderExtras(ctx.deps.db, tasks);
+  return { data: tasks.map((t) => codoOrder(t, tz, extras(t))), count: Number(total.n), ids: tasks.map((t) => t.id) };
 }
 
 const listRoute = route({
@@ -245,7 +254,8 @@ const listRoute = route({
   query: PageQuery,
   handler: async (ctx) => {
     const { data, count, ids } = await orders(ctx, false, 100);
-    return { code: 0, msg: '获取成功', data, count, list_id: ids };
+    // CODO: the first order's id (its console opens that order), '' when there is none.
+    return { code: 0, msg: '获取成功', data, count, list_id: ids[0] ?? '' };
   },
 });
 
@@ -323,37 +333,43 @@ const CheckQuery = z.object({
   get_run_host: z.string().max(300).optional(),
 });
 
+/** The order view, keys in CODO's order; null when the group has no hosts (CODO's -2). */
 async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runGroup: number | undefined, runHost: string | undefined) {
   const { task } = loaded;
   const tz = deps.config.OPSFLOW_TIMEZONE;
   const all = await taskSteps(deps.db, task.id);
   const groupList = [...new Set(all.map((s) => s.group))].sort((a, b) => a - b);
-  const unfinished = all.find((s) => !['succeeded', 'skipped'].includes(s.status));
-  const group = runGroup !== undefined && groupList.includes(runGroup) ? runGroup : (unfinished?.group ?? groupList[groupList.length - 1] ?? 1);
-  const hostList = task.hosts[String(group)] ?? [...new Set(all.filter((s) => s.group === group).map((s) => s.host))];
-  const host = runHost !== undefined && hostList.includes(runHost) ? runHost : (all.find((s) => s.group === group && !['succeeded', 'skipped'].includes(s.status))?.host ?? hostList[0] ?? '');
-  const shown = all.filter((s) => s.group === group && s.host === host);
+  // CODO: the group asked for; else the only one; else the first with a running or failed step; else the first.
+  const busy = all.find((s) => ['2', '4'].includes(codoStepStatus(s.status)));
+  const group = runGroup ?? (groupList.length === 1 ? groupList[0] : busy?.group) ?? groupList[0];
+  const hostList = group === undefined ? [] : (task.hosts[String(group)] ?? []);
+  if (group === undefined || hostList.length === 0) return null;
+  const host = runHost ?? hostList[0] ?? '';
+  const inGroup = all.filter((s) => s.group === group);
+  const shown = inGroup.filter((s) => s.host === host);
   const logs = await stepLogTexts(deps.db, shown.map((s) => s.id), tz);
   const approve = decideTask(principal(user), 'task.approve', loaded.facts, { fourEyes: deps.config.OPSFLOW_FOUR_EYES });
-  // CODO shows an argument under its label from the 参数对照表 (arg_labels) when it has one.
-  const labels = new Map((await deps.db.selectFrom('arg_labels').select(['arg_key', 'label']).orderBy('id').execute()).map((r) => [r.arg_key, r.label]));
-  const shownArgs = Object.entries(task.args).map(([key, value]) => [labels.get(key) ?? key, value] as const);
+  const extras = (await orderExtras(deps.db, [task]))(task);
+  // CODO shows an argument under each label the 参数对照表 (arg_labels) has for it, else under its key.
+  const labels = new Map<string, string[]>();
+  for (const r of await deps.db.selectFrom('arg_labels').select(['arg_key', 'label']).orderBy('id').execute()) labels.set(r.arg_key, [...(labels.get(r.arg_key) ?? []), r.label]);
+  const shownArgs = Object.entries(task.args).flatMap(([key, value]) => (labels.get(key) ?? [key]).map((name) => [name, value] as const));
+  const newArgs = Object.fromEntries(shownArgs);
+  const codes = hostCodes(inGroup, (ss: StepStatus[]) => hostStatusToCodo(ss));
   return {
-    list_id: String(task.id), // CODO sent it as a string here
-    task_name: task.task_name,
-    create_time: codoOrder(task, tz).create_time,
-    start_time: codoOrder(task, tz).start_time,
-    username: user.displayName,
+    create_time: codoOrder(task, tz, extras).create_time,
+    start_time: codoStartTime(task, tz),
+    username: user.username, // CODO: get_current_user(), the login name
     creator: task.submitter,
-    executor: task.executor || task.approver || '',
-    new_args: Object.fromEntries(shownArgs),
+    executor: codoExecutor(task, extras),
+    new_args: newArgs,
     new_args_list: shownArgs.map(([args_key, args_value]) => ({ args_key, args_value })),
     schedule: codoSchedule(task.status),
-    status: codoTaskStatus(task.status),
-    // CODO: the task's admins joined by a full-width comma.
-    associated_user: (task.associated_user?.admin ?? []).join('，'),
-    approval_button: task.status === 'pending_approval' && approve.allowed,
-    args_keys: shownArgs.map(([key]) => key),
+    // CODO: the order's admins joined by a full-width comma.
+    associated_user: (codoAssociatedUser(task, extras).admin ?? []).join('，'),
+    // CODO: whether you may approve this order (its console also checks schedule === 'new').
+    approval_button: approve.allowed,
+    args_keys: Object.keys(newArgs),
     // Every hand step's name, as CODO listed them (PUT check/ releases one by name, also ahead of time).
     hand_list: [...new Set([...all].sort((a, b) => a.level - b.level).filter((s) => s.trigger === 'hand').map((s) => s.name))],
     group_list: groupList,
@@ -381,8 +397,12 @@ async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runG
       error: s.error ?? '',
       task_log: logs.get(s.id) ?? '',
     })),
-    hosts_status: hostCodes(all.filter((s) => s.group === group), (ss: StepStatus[]) => hostStatusToCodo(ss)),
-    // opsflow additions: every group / host / step, for clients that want the whole picture
+    // CODO: one code per host of the group, in the order of this_host_list.
+    hosts_status: Object.fromEntries(hostList.map((h) => [h, codes[h] ?? '4'])),
+    list_id: String(task.id), // CODO sent it as a string here
+    // opsflow additions
+    task_name: task.task_name,
+    status: codoTaskStatus(task.status),
     task_status: task.status,
     approver: task.approver,
     details: task.details,
@@ -394,6 +414,7 @@ const checkRoute = route({
   method: 'get',
   path: `${BASE}/check/`,
   summary: 'Order view: parameters, per group / host / step status and logs (CODO)',
+  description: '0 获取订单信息成功; -1 订单ID不能为空; -2 运行组中没有可执行主机 (get_run_group names a group the order has no hosts in).',
   tags: ['codo'],
   action: 'task.read',
   style: 'codo',
@@ -404,7 +425,8 @@ const checkRoute = route({
     const group = intOf(ctx.query.get_run_group, 'get_run_group');
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.read');
     if (access.kind !== 'ok') throw notFound(listId);
-    const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host || undefined);
+    const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host?.trim() || undefined);
+    if (!data) return { code: -2, msg: '运行组中没有可执行主机' };
     return { code: 0, msg: '获取订单信息成功', data };
   },
 });
@@ -423,13 +445,14 @@ const releaseByNameRoute = route({
     const listId = listIdOf(ctx.body.list_id);
     ctx.audit = { action: 'task.release', target: listId ? `task:${listId}` : '', detail: { hand_task: ctx.body.hand_task ?? null } };
     if (listId === undefined) return { code: -1, msg: '订单ID 不能为空' };
+    // As CODO: a missing name is refused before the order is looked at.
+    const name = typeof ctx.body.hand_task === 'string' ? ctx.body.hand_task : '';
+    if (name === '') return { code: -2, msg: '任务名称不正确' };
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
-    const name = typeof ctx.body.hand_task === 'string' ? ctx.body.hand_task : '';
-    const steps = name
-      ? await ctx.deps.db.selectFrom('task_steps').select('id').where('task_id', '=', listId).where('name', '=', name).where('trigger', '=', 'hand').execute()
-      : [];
+    // CODO answered 0 for a name no step had; opsflow says so.
+    const steps = await ctx.deps.db.selectFrom('task_steps').select('id').where('task_id', '=', listId).where('name', '=', name).where('trigger', '=', 'hand').execute();
     if (steps.length === 0) return { code: -2, msg: '任务名称不正确' };
     try {
       for (const s of steps) await interveneAs(ctx.deps, ctx.user, listId, { action: 'release', stepId: s.id });

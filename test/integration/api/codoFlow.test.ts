@@ -14,6 +14,11 @@ let aliceKey: string;
 const RESTART_COUNTER = `/tmp/opsflow-codo-restart-count-${process.pid}-${Date.now()}`;
 const RESTART_FLAG = `/tmp/opsflow-codo-restart-flag-${process.pid}-${Date.now()}`;
 
+// CODO's reply keys, in its order (codo-task models/scheduler.py columns, task_handler.py).
+const ORDER_KEYS = ['list_id', 'task_name', 'task_type', 'hosts', 'args', 'details', 'description', 'associated_user', 'creator', 'executor', 'status', 'schedule', 'temp_id', 'create_time', 'start_time'];
+const VIEW_KEYS = ['create_time', 'start_time', 'username', 'creator', 'executor', 'new_args', 'new_args_list', 'schedule', 'associated_user', 'approval_button', 'args_keys', 'hand_list', 'group_list', 'run_group', 'this_host_list', 'this_host', 'scheduler_list', 'hosts_status', 'list_id'];
+const SCHED_KEYS = ['sched_id', 'list_id', 'task_group', 'task_level', 'task_name', 'task_cmd', 'task_args', 'trigger', 'exec_user', 'force_host', 'exec_ip', 'task_status'];
+
 const SEED_BODY = `{"task_name":"这是任务名字","submitter":"杨红飞","temp_id":"35","schedule":"ready",
  "exec_time":"2019-03-22 16:09:50",
  "args":"{'HOSTNAME': 'FT-VA-01-web01,FT-VA-01-web02', 'INSTANCE_TYPE': 'c5.2xlarge', 'RDS_TYPE': 'None', 'END_TIME': ''}",
@@ -86,8 +91,13 @@ describe('the CODO seed flow', () => {
       const v = await orderView(aliceKey, id);
       return v.scheduler_list[0]?.task_status === '4' ? v : undefined;
     });
+    // CODO's keys in CODO's order, then opsflow's additions.
+    expect(Object.keys(view)).toEqual([...VIEW_KEYS, 'task_name', 'status', 'task_status', 'approver', 'details', 'all_hosts_status']);
     expect(view.creator).toBe('杨红飞');
-    expect(view.username).toBe('杨红飞');
+    expect(view.username).toBe('alice'); // CODO: get_current_user(), the login name
+    expect(view.executor).toBe('');
+    expect(view.create_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(view.start_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(view.schedule).toBe('start');
     expect(view.new_args_list).toEqual([
       { args_key: 'HOSTNAME', args_value: 'FT-VA-01-web01,FT-VA-01-web02' },
@@ -100,19 +110,26 @@ describe('the CODO seed flow', () => {
     // CODO's types: list_id and run_group as strings, the admins joined by a full-width comma.
     expect(view.list_id).toBe(String(id));
     expect(view.run_group).toBe('1');
-    expect(view.associated_user).toBe('');
+    // CODO: the template's users and the submitter are the order's admins.
+    expect(view.associated_user).toBe('杨红飞');
+    expect(view.approval_button).toBe(false); // four-eyes: alice created it
+    expect(view.hand_list).toEqual([]);
     expect(view.group_list).toEqual([1]);
     expect(view.this_host_list).toEqual(['172.16.0.101']);
     expect(view.this_host).toBe('172.16.0.101');
     expect(view.hosts_status).toEqual({ '172.16.0.101': '4' });
     const [first, second] = view.scheduler_list;
+    expect(Object.keys(first)).toEqual([...SCHED_KEYS, 'step_id', 'status', 'exit_code', 'attempt', 'error', 'task_log']);
+    expect([typeof first.sched_id, typeof first.task_group, typeof first.task_level, typeof first.task_status, typeof first.force_host]).toEqual(['number', 'number', 'number', 'string', 'string']);
     expect(first).toMatchObject({ list_id: String(id), task_group: 1, task_level: 1, task_name: '检查参数', trigger: 'order', exec_user: 'root', exec_ip: '172.16.0.101', task_status: '4' });
     expect(first.error).toMatch(/172\.16\.0\.101 is not in OPSFLOW_ALLOWED_TARGETS \(127\.0\.0\.0\/8\); nothing was sent to it/);
     expect(second).toMatchObject({ task_level: 2, task_name: '购买', task_status: '1' });
 
     // The order is in the open list with CODO's shape.
     const list = await stack.request('GET', '/api/task/v2/task/list/?page=1&limit=100', { token: aliceKey });
-    expect(list.json).toMatchObject({ code: 0, msg: '获取成功', count: 1 });
+    expect(list.json).toMatchObject({ code: 0, msg: '获取成功', count: 1, list_id: id }); // CODO: the first order's id
+    expect(Object.keys(list.json)).toEqual(['code', 'msg', 'data', 'count', 'list_id']);
+    expect(Object.keys(list.json.data[0])).toEqual([...ORDER_KEYS, 'task_status', 'exec_time', 'finish_time']);
     expect(list.json.data[0]).toMatchObject({
       list_id: id,
       task_name: '这是任务名字',
@@ -123,6 +140,9 @@ describe('the CODO seed flow', () => {
       schedule: 'start',
       temp_id: '35', // a string column in CODO
       details: '这是自动化购买AWS资源组',
+      args: "{'HOSTNAME': 'FT-VA-01-web01,FT-VA-01-web02', 'INSTANCE_TYPE': 'c5.2xlarge', 'RDS_TYPE': 'None', 'END_TIME': ''}",
+      associated_user: "{'admin': ['杨红飞']}",
+      executor: '',
     });
     expect(list.json.data[0].create_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
 
@@ -133,6 +153,8 @@ describe('the CODO seed flow', () => {
     await eventually('the task to be cancelled', async () => ((await stack.request('GET', `/api/v1/tasks/${id}`, { token: alice.token })).json.status === 'cancelled' ? true : undefined));
     const history = await stack.request('GET', '/api/task/v2/task/check_history/?page=1&limit=500', { token: alice.token });
     expect(history.json).toMatchObject({ code: 0, msg: '获取成功', count: 1, history: true });
+    expect(Object.keys(history.json)).toEqual(['code', 'msg', 'data', 'count', 'history']);
+    expect(Object.keys(history.json.data[0])).toEqual([...ORDER_KEYS, 'task_status', 'exec_time', 'finish_time']);
     expect(history.json.data[0]).toMatchObject({ list_id: id, status: '6', schedule: 'OK' });
 
     // The audit trail has both, attributed to alice.
@@ -204,6 +226,8 @@ describe('the CODO seed flow', () => {
     expect(self.json).toMatchObject({ code: -2, msg: '你没有审批权限' });
     const approverView = await orderView(bob.token, id);
     expect(approverView.approval_button).toBe(true);
+    expect(approverView.associated_user).toBe('alice'); // the admins the submission named
+    expect(approverView.username).toBe('bob');
     expect((await orderView(alice.token, id)).approval_button).toBe(false);
 
     const ok = await stack.request('PATCH', '/api/task/v2/task/list/', { token: bob.token, body: { list_id: id, start_time: '2020-01-01 00:00:00' } });
@@ -212,12 +236,17 @@ describe('the CODO seed flow', () => {
       const v = await orderView(alice.token, id);
       return v.scheduler_list[0]?.task_status === '3' && v.hand_list.includes('人工确认') ? v : undefined;
     });
-    expect(waiting.executor).toBe('bob'); // the engine records the approver
+    expect(waiting.executor).toBe('Bob'); // CODO: the approver's nickname
+    expect((await orderView(bob.token, id)).approval_button).toBe(true); // CODO: may approve, whatever the schedule
+    const listed = (await stack.request('GET', '/api/task/v2/task/list/', { token: bob.token })).json.data.find((o: any) => o.list_id === id);
+    expect(listed).toMatchObject({ executor: 'Bob', associated_user: "{'admin': ['alice']}" });
     expect(waiting.scheduler_list.map((s: any) => s.task_status)).toEqual(['3', '5']);
 
     // PUT check: a wrong name, then the right one.
     expect((await stack.request('PUT', '/api/task/v2/task/check/', { token: bob.token, body: { list_id: id, hand_task: 'nope' } })).json).toEqual({ code: -2, msg: '任务名称不正确' });
     expect((await stack.request('PUT', '/api/task/v2/task/check/', { token: bob.token, body: { hand_task: '人工确认' } })).json).toEqual({ code: -1, msg: '订单ID 不能为空' });
+    // As CODO, a missing name is refused before the order is looked at.
+    expect((await stack.request('PUT', '/api/task/v2/task/check/', { token: bob.token, body: { list_id: 999999 } })).json).toEqual({ code: -2, msg: '任务名称不正确' });
     expect((await stack.request('PUT', '/api/task/v2/task/check/', { token: bob.token, body: { list_id: id, hand_task: '人工确认' } })).json).toEqual({ code: 0, msg: '审核干预成功' });
     const done = await eventually('the task to finish', async () => {
       const t = (await stack.request('GET', `/api/v1/tasks/${id}`, { token: alice.token })).json;
@@ -289,5 +318,54 @@ describe('the CODO seed flow', () => {
     expect(late.msg).toMatch(/finished|not running|ended/);
     fs.rmSync(RESTART_COUNTER, { force: true });
     fs.rmSync(RESTART_FLAG, { force: true });
+  });
+  it("pins CODO's list, history and order-view choices: list_id, ordering, search_val, run group and host, argument labels", async () => {
+    // Earlier tests left finished orders: CODO's history lists them newest id first.
+    const history = (await stack.request('GET', '/api/task/v2/task/check_history/', { token: bob.token })).json;
+    const ids = history.data.map((o: any) => o.list_id as number);
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    // search_val: CODO's prefix match (case-insensitive), on task_type here; the count follows the search.
+    const aws = (await stack.request('GET', '/api/task/v2/task/check_history/?search_val=aws', { token: bob.token })).json;
+    expect(aws.data.map((o: any) => o.task_type)).toEqual(['AWS资源组', 'AWS资源组']);
+    expect(aws.count).toBe(2);
+    expect((await stack.request('GET', `/api/task/v2/task/check_history/?search_val=${encodeURIComponent('地任务')}`, { token: bob.token })).json.data).toEqual([]);
+    expect((await stack.request('GET', `/api/task/v2/task/check_history/?search_val=${encodeURIComponent('本地')}`, { token: bob.token })).json.data.map((o: any) => o.task_name)).toEqual(['本地任务']);
+
+    // Nothing open: CODO's list_id is ''.
+    const empty = await stack.request('GET', '/api/task/v2/task/list/', { token: bob.token });
+    expect(empty.text).toBe('{"code":0,"msg":"获取成功","data":[],"count":0,"list_id":""}');
+
+    await stack.database.db.insertInto('arg_labels').values([{ label: '主机名', arg_key: 'HOSTNAME' }, { label: '机器', arg_key: 'HOSTNAME' }]).execute();
+    const r = await stack.request('POST', '/api/task/v2/task/accept/', {
+      token: alice.token,
+      body: { temp_id: '36', hosts: "{1: '127.0.0.22,127.0.0.21'}", args: "{'HOSTNAME': 'web01', 'ZONE': 'a'}" },
+    });
+    const id = r.json.list_id as number;
+    const list = (await stack.request('GET', '/api/task/v2/task/list/', { token: bob.token })).json;
+    expect(list.list_id).toBe(id);
+    expect(list.data[0]).toMatchObject({ list_id: id, task_name: '手动审核', status: '0', schedule: 'new', executor: '', start_time: '' });
+
+    // Default host: the first of the group as submitted; hosts_status in that order.
+    const view = await orderView(bob.token, id);
+    expect(view.this_host).toBe('127.0.0.22');
+    expect(Object.keys(view.hosts_status)).toEqual(['127.0.0.22', '127.0.0.21']);
+    expect(view.hand_list).toEqual(['人工确认']);
+    // An argument with two labels shows under both, as CODO's loop over the 参数对照表 did.
+    expect(view.new_args_list).toEqual([
+      { args_key: '主机名', args_value: 'web01' },
+      { args_key: '机器', args_value: 'web01' },
+      { args_key: 'ZONE', args_value: 'a' },
+    ]);
+    expect(view.new_args).toEqual({ 主机名: 'web01', 机器: 'web01', ZONE: 'a' });
+    expect(view.args_keys).toEqual(['主机名', '机器', 'ZONE']);
+    // A host asked for is shown as asked (no rows when the group lacks it); a group without hosts is CODO's -2.
+    const other = await orderView(bob.token, id, '&get_run_host=10.9.9.9');
+    expect([other.this_host, other.scheduler_list]).toEqual(['10.9.9.9', []]);
+    const noGroup = await stack.request('GET', `/api/task/v2/task/check/?list_id=${id}&get_run_group=2`, { token: bob.token });
+    expect(noGroup.text).toBe('{"code":-2,"msg":"运行组中没有可执行主机"}');
+
+    await stack.database.db.deleteFrom('arg_labels').execute();
+    expect((await stack.request('PUT', '/api/task/v2/task/list/', { token: bob.token, body: { list_id: id } })).json).toEqual({ code: 0, msg: '订单终止成功' });
   });
 });
