@@ -3,6 +3,7 @@
 // write carries a fresh one-use CSRF key (GET /api/task/v2/task/accept/ → header X-CSRF-Key).
 // All data reaches the page through textContent, never as HTML.
 import { $, badge, flash, fmtTime, h, request, setUnauthorizedHandler, showOnly, timeCell } from './lib.js';
+import { showExecUsers, showTemplateEditor, showTemplates } from './admin.js';
 import { showNewTask } from './newTask.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'rejected'];
@@ -46,6 +47,8 @@ async function loadMe() {
   $('tz-note').textContent = `Times are shown in your browser's time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}).`;
   $('nav').hidden = false;
   $('nav-new').hidden = !can('task.submit');
+  $('nav-templates').hidden = !can('template.read');
+  $('nav-exec-users').hidden = !can('exec_user.read');
   $('session').hidden = false;
   return true;
 }
@@ -101,7 +104,8 @@ async function onLogout() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Views and routing (#/ = task list, #/new = submit a task, #/tasks/<id> = one task)
+// Views and routing (#/ = task list, #/new = submit a task, #/tasks/<id> = one task,
+// #/templates[/<id>|/new] and #/exec-users in admin.js)
 
 let cleanup = null;
 const setCleanup = (fn) => {
@@ -120,6 +124,9 @@ function route() {
   const task = /^\/tasks\/(\d+)$/.exec(hash);
   if (task) showTask(Number(task[1]));
   else if (hash === '/new') showNewTask(setCleanup);
+  else if (hash === '/templates') showTemplates({ can, setCleanup });
+  else if (/^\/templates\/(\d+|new)$/.test(hash)) showTemplateEditor(hash.endsWith('/new') ? null : Number(hash.split('/')[2]), { can, setCleanup });
+  else if (hash === '/exec-users') showExecUsers({ can, setCleanup });
   else showList(new URLSearchParams(hash.split('?')[1] || ''));
 }
 

@@ -400,4 +400,81 @@ describe('the operator console', () => {
     });
     await context.close();
   }, 120_000);
+
+  it('builds what a task needs in the browser: an exec user from a pasted key, a template with steps, then runs it; the key is never shown back', async () => {
+    const ada = await stack.addUser('ada', 'admin');
+    const sshd = stack.sshd!;
+    const { context, page, problems } = await openConsole();
+    await withFailureShot(page, 'admin', async () => {
+      await signIn(page, ada, ada.password, await stack.nextTotp(ada));
+      await page.locator('#list-view').waitFor();
+
+      // Exec user: the key goes in once; the table shows its fingerprint, the page never the key.
+      await page.getByRole('link', { name: 'Exec users' }).click();
+      const userForm = page.locator('#exec-user-form');
+      await userForm.getByLabel('Alias').fill('deploy');
+      await userForm.getByLabel('Username').fill(sshd.username);
+      await userForm.getByLabel('Port').fill(String(sshd.port));
+      await userForm.getByLabel('Private key (OpenSSH or PEM, unencrypted)').fill(sshd.clientPrivateKey);
+      await userForm.getByRole('button', { name: 'Create exec user' }).click();
+      const row = page.locator('#exec-user-rows tr[data-alias="deploy"]');
+      await row.waitFor();
+      const users = (await stack.request('GET', '/api/v1/exec-users', { token: ada.token })).json as { items: { alias: string; key_fingerprint: string }[] };
+      const stored = users.items.find((u) => u.alias === 'deploy')!;
+      expect(stored.key_fingerprint).toMatch(/^SHA256:/);
+      expect(await row.textContent()).toContain(stored.key_fingerprint);
+      const keyBody = sshd.clientPrivateKey.split('\n')[1]!;
+      expect(await page.content()).not.toContain(keyBody);
+      await screenshot(page, 'exec-users');
+
+      // Template: a bad step is refused naming the field; then two steps saved.
+      await page.getByRole('link', { name: 'Templates' }).click();
+      await page.getByRole('link', { name: 'New template' }).click();
+      const tForm = page.locator('#template-form');
+      await tForm.getByLabel('Name', { exact: true }).fill('made in the console');
+      const first = page.locator('#template-steps tr').nth(0);
+      await first.getByLabel('Step name').fill('greet');
+      await tForm.getByRole('button', { name: 'Save template' }).click();
+      await page.locator('#template-error:not([hidden])').waitFor();
+      expect(await page.locator('#template-error').textContent()).toMatch(/^steps\.0\.command: /);
+      await first.getByLabel('Command').fill('echo');
+      await first.getByLabel('Arguments').fill('WHO');
+      await first.locator('select[data-field="exec_user"]').selectOption('deploy');
+      await tForm.getByRole('button', { name: 'Add step' }).click();
+      const second = page.locator('#template-steps tr').nth(1);
+      await second.getByLabel('Step name').fill('done');
+      await second.getByLabel('Command').fill('echo done');
+      await tForm.getByRole('button', { name: 'Save template' }).click();
+      await page.waitForURL(/#\/templates\/\d+$/);
+      await screenshot(page, 'template');
+      const templateId = Number(/#\/templates\/(\d+)$/.exec(page.url())![1]);
+      const template = (await stack.request('GET', `/api/v1/templates/${templateId}`, { token: ada.token })).json as {
+        steps: { level: number; name: string; command: string; args: string; exec_user: string }[];
+      };
+      expect(template.steps.map((st) => [st.level, st.name, st.command, st.args, st.exec_user])).toEqual([
+        [1, 'greet', 'echo', 'WHO', 'deploy'],
+        [2, 'done', 'echo done', '', 'deploy'],
+      ]);
+
+      // Submit it and watch it run; the host key is then pinned and shown.
+      await page.getByRole('link', { name: 'New task' }).click();
+      await page.locator('#nt-template').selectOption({ label: `#${templateId} made in the console` });
+      const nt = page.locator('#new-task-form');
+      await nt.getByLabel('Group 1 (greet, done)').fill(SSH_HOST);
+      await nt.getByLabel('WHO').fill('from the browser');
+      await nt.getByLabel('ready: run at the start time').check();
+      await nt.getByRole('button', { name: 'Submit task' }).click();
+      await page.locator('#task-status[data-status="succeeded"]').waitFor();
+      await page.locator('#log', { hasText: 'from the browser' }).waitFor();
+      await page.getByRole('link', { name: 'Exec users' }).click();
+      const pinned = page.locator(`#known-host-rows tr[data-host="${SSH_HOST}"]`);
+      await pinned.waitFor();
+      expect(await pinned.textContent()).toContain(sshd.hostFingerprint);
+      await page.getByRole('link', { name: 'Templates' }).click();
+      await page.locator(`#template-rows tr[data-template-id="${templateId}"]`).waitFor();
+      await screenshot(page, 'templates');
+      expect(problems).toEqual([]);
+    });
+    await context.close();
+  }, 120_000);
 });
