@@ -17,13 +17,28 @@ const MAX_ARGS = 200;
 const MAX_ARG_VALUE = 64 * 1024;
 const ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-function dictFrom(field: string, value: unknown): Record<string, unknown> {
+/**
+ * The parser's reason without the input text it quotes (`unexpected name 'hunter2'`): task
+ * argument values may be secrets, and error replies are also written to the audit log.
+ */
+export function reasonWithoutInput(err: PythonLiteralError): string {
+  const reason = err.reason
+    .replace(/\bname '[^']*'/g, 'an unquoted word (quote string values)')
+    .replace(/\bunexpected an unquoted/g, 'unexpected unquoted')
+    .replace(/\b(found|unexpected) (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")/g, '$1 a character that does not belong there')
+    .replace(/(dict keys must be str or int), found .*$/, '$1');
+  return `${reason} at position ${err.position}`;
+}
+
+function dictFrom(field: string, value: unknown, secretValues = false): Record<string, unknown> {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return {};
   if (typeof value === 'string') {
     try {
       return parsePythonDict(value);
     } catch (err) {
-      if (err instanceof PythonLiteralError) throw new InputError(field, `not a valid Python or JSON dict literal: ${err.message}`);
+      if (err instanceof PythonLiteralError) {
+        throw new InputError(field, `not a valid Python or JSON dict literal: ${secretValues ? reasonWithoutInput(err) : err.message}`);
+      }
       throw err;
     }
   }
@@ -42,7 +57,7 @@ function pyStr(field: string, v: unknown): string {
 
 /** Task arguments: names → string values. */
 export function parseArgs(value: unknown, field = 'args'): Record<string, string> {
-  const dict = dictFrom(field, value);
+  const dict = dictFrom(field, value, true);
   const entries = Object.entries(dict);
   if (entries.length > MAX_ARGS) throw new InputError(field, `at most ${MAX_ARGS} arguments`);
   const out: Record<string, string> = {};

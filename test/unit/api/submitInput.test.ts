@@ -37,6 +37,39 @@ describe('submit input', () => {
     expect(field(() => parseTime('tomorrow', 'exec_time', 'Asia/Shanghai'))).toBe('exec_time');
   });
 
+  it('never repeats argument text in an args error: values may be secrets (and refusals are audited)', () => {
+    const message = (text: string): string => {
+      try {
+        parseArgs(text);
+      } catch (e) {
+        if (e instanceof InputError) return e.message;
+        throw e;
+      }
+      return 'no error';
+    };
+    const cases: [string, RegExp][] = [
+      ["{'PASSWORD': hunter2}", /^args: not a valid Python or JSON dict literal: unexpected unquoted word \(quote string values\) at position 13$/],
+      ["{'PASSWORD': 'ok', 'X': hunter2}", /unquoted word .* at position 24$/],
+      ["{'PASSWORD': -hunter2}", /expected a number after '-', found an unquoted word/],
+      ["{'PASSWORD': 'ok' hunter2}", /expected ',' or '}', found an unquoted word/],
+      ["{'PASSWORD': 'ok' ?hunter2}", /expected ',' or '}', found a character that does not belong there/],
+      ["{'PASSWORD': ?hunter2}", /unexpected a character that does not belong there at position 13/],
+      ["{('hunter2', 1): 'x'}", /unhashable dict key \(list\) at position 1$/],
+      ["{1.5: 'hunter2'}", /dict keys must be str or int at position 1$/],
+      ["hunter2", /expected a dict, found an unquoted word/],
+      ["{'PASSWORD': 'hunter2'", /expected ',' or '}', found end of input at position 22$/],
+    ];
+    for (const [text, expected] of cases) {
+      const msg = message(text);
+      expect(msg, text).toMatch(expected);
+      expect(msg, text).not.toContain('hunter2');
+      expect(msg, text).not.toContain('?');
+    }
+    expect(message("{'A': 'x'}")).toBe('no error');
+    // Other fields keep the parser's full reason.
+    expect(() => parseAssociatedUser('{admin: 1}')).toThrow(/unexpected name 'admin'/);
+  });
+
   it('reads hosts, template ids, associated users and times', () => {
     expect([...parseHosts("{1: '192.0.2.1,192.0.2.2', '2': ['192.0.2.3']}")]).toEqual([
       [1, ['192.0.2.1', '192.0.2.2']],
