@@ -55,6 +55,12 @@ async function recordFailure(db: Db, user: User, now: Date): Promise<Date | unde
   return row && row.failed_logins >= MAX_FAILED_LOGINS && row.locked_until ? row.locked_until : undefined;
 }
 
+/** The account's lock end if it is locked at `now` (read fresh, not from the row read at the start). */
+async function currentLock(db: Db, userId: number, now: Date): Promise<Date | undefined> {
+  const row = await db.selectFrom('users').select('locked_until').where('id', '=', userId).executeTakeFirst();
+  return row?.locked_until && row.locked_until.getTime() > now.getTime() ? row.locked_until : undefined;
+}
+
 export function normaliseDynamic(value: unknown): string | number | undefined {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && value.trim() !== '') return value.trim();
@@ -82,6 +88,10 @@ export async function login(
     const lockedUntil = await recordFailure(db, user, now);
     return { kind: 'bad_password', user, lockedUntil };
   }
+  // Verifying took a while: parallel wrong guesses may have locked the account meanwhile. Say
+  // nothing about this password (right, disabled, TOTP needed) to a locked account.
+  const lockedMeanwhile = await currentLock(db, user.id, now);
+  if (lockedMeanwhile) return { kind: 'locked', user, lockedUntil: lockedMeanwhile };
   if (user.disabled) return { kind: 'disabled', user };
 
   if (user.totp_secret) {
@@ -108,7 +118,18 @@ export async function login(
     }
   }
 
-  await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
+  // Only an account that is still not locked logs in (one statement: no failure can slip between).
+  const cleared = await db
+    .updateTable('users')
+    .set({ failed_logins: 0, locked_until: null })
+    .where('id', '=', user.id)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .returning('id')
+    .executeTakeFirst();
+  if (!cleared) {
+    const lockedUntil = await currentLock(db, user.id, now);
+    return { kind: 'locked', user, lockedUntil: lockedUntil ?? new Date(now.getTime() + LOCKOUT_MS) };
+  }
   const token = generateToken('ofs');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await db.insertInto('sessions').values({ token_hash: hashToken(token), user_id: user.id, expires_at: expiresAt }).execute();

@@ -56,6 +56,8 @@ export interface ApiStack {
   box: SecretBox;
   deps: ApiDeps;
   sshd: SshdFixture | null;
+  /** Every line the API logged (deps.log), in order. */
+  logLines: readonly string[];
   request(method: string, path: string, opts?: RequestOptions): Promise<HttpResult>;
   addUser(username: string, role: string, opts?: { displayName?: string }): Promise<TestUser>;
   /** A TOTP code for `user` that the server has not seen yet (waits for the next step if needed). */
@@ -113,6 +115,7 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
     box,
     deps,
     sshd,
+    logLines,
     async request(method, path, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       if (o.token) headers.authorization = `Bearer ${o.token}`;
