@@ -3,7 +3,7 @@ import type { Db } from '../src/db/database';
 import type { SecretBox } from '../src/security/secretBox';
 import { ConnectionPool } from './connectionPool';
 import { executeStep, settleLostStep } from './stepRunner';
-import { recordStepStatus, recordTaskStatus } from './taskStore';
+import { recordStepStatus, recordTaskPlan, recordTaskStatus } from './taskStore';
 import type { Cidr } from './targets';
 import type { TaskActivities } from './types';
 
@@ -21,6 +21,7 @@ export function createActivities(deps: ActivityDeps): TaskActivities {
     executeStep: (input) => executeStep(runner, input),
     settleLostStep: (input) => settleLostStep(deps.db, input),
     recordTaskStatus: (input) => recordTaskStatus(deps.db, input),
+    recordTaskPlan: (input) => recordTaskPlan(deps.db, input),
     recordStepStatus: (input) => recordStepStatus(deps.db, input),
   };
 }

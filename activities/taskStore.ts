@@ -1,7 +1,7 @@
 // Task and step status writes the workflow asks for (PostgreSQL is what the API reads).
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
-import type { RecordStepStatusInput, RecordTaskStatusInput } from './types';
+import type { RecordStepStatusInput, RecordTaskPlanInput, RecordTaskStatusInput } from './types';
 import { WAITING_STEP_STATUSES, type StepStatus } from '../src/domain/statuses';
 
 const TERMINAL_STEP = new Set(['succeeded', 'failed', 'skipped', 'aborted', 'cancelled', 'unknown']);
@@ -17,6 +17,10 @@ export async function recordTaskStatus(db: Db, input: RecordTaskStatusInput): Pr
     })
     .where('id', '=', input.taskId)
     .execute();
+}
+
+export async function recordTaskPlan(db: Db, input: RecordTaskPlanInput): Promise<void> {
+  await db.updateTable('tasks').set({ planned_start: input.plannedStart }).where('id', '=', input.taskId).execute();
 }
 
 export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Promise<void> {

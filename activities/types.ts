@@ -25,6 +25,12 @@ export interface RecordTaskStatusInput {
   finished?: boolean;
 }
 
+export interface RecordTaskPlanInput {
+  taskId: number;
+  /** ISO time the task is now planned to start (an approver's choice or a reschedule). */
+  plannedStart: string;
+}
+
 export interface RecordStepStatusInput {
   taskId: number;
   steps: StepRef[];
@@ -44,5 +50,6 @@ export interface TaskActivities {
   /** After the step activity failed for good (transport retries used up, worker lost): settle the row. */
   settleLostStep(input: SettleLostStepInput): Promise<StepOutcome>;
   recordTaskStatus(input: RecordTaskStatusInput): Promise<void>;
+  recordTaskPlan(input: RecordTaskPlanInput): Promise<void>;
   recordStepStatus(input: RecordStepStatusInput): Promise<void>;
 }

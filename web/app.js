@@ -193,7 +193,7 @@ function renderRows(items) {
       h('td', {}, badge(t.status)),
       h('td', {}, t.submitter || t.creator),
       timeCell(t.created_at),
-      t.start_time ? timeCell(t.start_time) : timeCell(t.exec_time, t.exec_time ? ' (planned)' : ''),
+      t.start_time ? timeCell(t.start_time) : timeCell(t.planned_start || t.exec_time, t.planned_start || t.exec_time ? ' (planned)' : ''),
     ),
   );
   $('task-rows').replaceChildren(...rows);
@@ -273,7 +273,7 @@ function renderTask(t, act) {
     ['Created by', t.creator],
     ['Approver', t.approver || '—'],
     ['Created', fmtTime(t.created_at)],
-    ['Execution time', t.exec_time ? fmtTime(t.exec_time) : t.schedule === 'new' ? 'when approved' : 'at once'],
+    ['Execution time', t.planned_start ? `${fmtTime(t.planned_start)} (rescheduled or chosen by the approver)` : t.exec_time ? fmtTime(t.exec_time) : t.schedule === 'new' ? 'when approved' : 'at once'],
     ['Started', t.start_time ? fmtTime(t.start_time) : '—'],
     ['Finished', t.finished_at ? fmtTime(t.finished_at) : '—'],
     ['Details', t.details || '—'],

@@ -103,6 +103,14 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
     await CancellationScope.nonCancellable(() => bookkeeping.recordTaskStatus({ taskId: input.taskId, status: next, ...extra }));
   }
 
+  // Planned start times are written in the order they were decided (updates may overlap).
+  let planWrites: Promise<void> = Promise.resolve();
+  function recordPlan(at: number): Promise<void> {
+    const plannedStart = new Date(at).toISOString();
+    planWrites = planWrites.then(() => CancellationScope.nonCancellable(() => bookkeeping.recordTaskPlan({ taskId: input.taskId, plannedStart })));
+    return planWrites;
+  }
+
   async function setStepStatus(refs: { stepId: number; host: string }[], next: string, error?: string): Promise<void> {
     if (refs.length === 0) return;
     for (const ref of refs) {
@@ -128,11 +136,12 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   // ---- interventions (Updates: the validator answers at once; the handler changes state) ----
   setHandler(
     approveUpdate,
-    ({ actor, startAt: chosen }) => {
+    async ({ actor, startAt: chosen }) => {
       approval = { approved: true, actor };
       if (chosen) {
         startAt = Date.parse(chosen);
         startChanged = true;
+        await recordPlan(startAt);
       }
       return accepted('scheduled'); // approved: waits for its start time (or starts at once)
     },
@@ -160,9 +169,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<string> {
   );
   setHandler(
     rescheduleUpdate,
-    ({ startAt: chosen }) => {
+    async ({ startAt: chosen }) => {
       startAt = chosen ? Date.parse(chosen) : null;
       startChanged = true;
+      await recordPlan(startAt ?? Date.now()); // no time: at once
       return accepted(status);
     },
     {

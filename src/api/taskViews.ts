@@ -144,7 +144,7 @@ export function codoOrder(task: Task, tz: string, extras: OrderExtras): Record<s
 
 /** When it started, else when it is to start; '' when neither is known (CODO showed its 2038 default). */
 export function codoStartTime(task: Task, tz: string): string {
-  return codoTime(task.start_time ?? task.exec_time, tz);
+  return codoTime(task.start_time ?? task.planned_start ?? task.exec_time, tz);
 }
 
 /** The native representation of a task (without steps). */
@@ -165,6 +165,7 @@ export function taskJson(task: Task): Record<string, unknown> {
     hosts: task.hosts,
     details: task.details,
     exec_time: task.exec_time,
+    planned_start: task.planned_start,
     start_time: task.start_time,
     created_at: task.created_at,
     finished_at: task.finished_at,

@@ -153,6 +153,8 @@ export interface TasksTable {
   template_id: number;
   schedule: 'new' | 'ready';
   exec_time: Timestamp | null;
+  /** Set when an approver chose a start time or the task was rescheduled (null: exec_time). */
+  planned_start: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
   start_time: Timestamp | null;
   args: Json<Record<string, string>>;
   hosts: Json<Record<string, string[]>>;

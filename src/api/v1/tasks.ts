@@ -5,7 +5,7 @@ import { isTerminalTaskStatus, isTaskStatus, TASK_STATUSES } from '../../domain/
 import type { Intervention } from '../../tasks/interventions';
 import { SubmitError } from '../../tasks/submit';
 import { HttpError } from '../errors';
-import { Reply, route, type AnyRoute, type Ctx } from '../routing';
+import { authenticate, Reply, route, type AnyRoute, type Ctx } from '../routing';
 import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submitInput';
 import { accessTask, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
@@ -64,8 +64,9 @@ const TaskOut = z
     args: z.record(z.string(), z.string()),
     hosts: z.record(z.string(), z.array(z.string())),
     details: z.string(),
-    exec_time: z.string().nullable(),
-    start_time: z.string().nullable(),
+    exec_time: z.string().nullable().describe('the start time as submitted'),
+    planned_start: z.string().nullable().describe("the start time an approver chose or a reschedule set (null: exec_time)"),
+    start_time: z.string().nullable().describe('when it began running'),
     created_at: z.string(),
     finished_at: z.string().nullable(),
   })
@@ -355,6 +356,9 @@ const logsRoute = route({
   },
 });
 
+/** How often a log stream checks that its credential is still valid. */
+const STREAM_REAUTH_MS = 1000;
+
 async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, filter: { stepRunId?: number; host?: string; group?: number }, after: number): Promise<void> {
   const { res, deps } = ctx;
   const pollMs = deps.logPollMs ?? 300;
@@ -375,8 +379,22 @@ async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, f
   send('retry: 2000\n\n');
   let lastStatus = '';
   let lastBeat = Date.now();
+  let lastAuth = Date.now();
   try {
     while (!closed) {
+      // A stream may outlive its credential (logout, expiry, revocation, disabled account):
+      // check it again, as every request is checked, and end the stream when it is gone.
+      if (Date.now() - lastAuth >= STREAM_REAUTH_MS) {
+        lastAuth = Date.now();
+        const still = await authenticate(deps, ctx.req).then(
+          () => null,
+          (err: unknown) => (err instanceof HttpError ? err.message : 'not logged in'),
+        );
+        if (still !== null) {
+          send(`event: error\ndata: ${JSON.stringify({ code: 401, msg: still })}\n\n`);
+          break;
+        }
+      }
       const rows = await taskLogs(deps.db, taskId, { ...filter, after, limit: 500 });
       for (const r of rows) {
         send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);

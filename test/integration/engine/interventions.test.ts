@@ -85,6 +85,10 @@ describe('start time', () => {
     const newStart = new Date(Date.now() + 1500);
     await intervene(client(), taskId, bob, { action: 'reschedule', startAt: newStart });
     expect((await taskProgress(client(), taskId)).startAt).toBe(newStart.toISOString());
+    // The database shows the new plan at once (the API and console read it); exec_time stays as submitted.
+    const planned = await stack.task(taskId);
+    expect(planned.planned_start?.toISOString()).toBe(newStart.toISOString());
+    expect(planned.exec_time!.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
     await stack.waitForTask(taskId, ['succeeded'], 15_000);
     const [run] = await stack.runs(taskId);
     expect(run!.started_at!.getTime()).toBeGreaterThanOrEqual(newStart.getTime());

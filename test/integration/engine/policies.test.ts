@@ -55,6 +55,7 @@ describe('policies', () => {
     const taskId = await stack.submit(templateId, { 1: [HOSTS[0]!] }, { schedule: 'new', execTime });
     const now = new Date();
     await intervene(stack.temporal.client, taskId, bob, { action: 'approve', startAt: now });
+    expect((await stack.task(taskId)).planned_start?.toISOString()).toBe(now.toISOString()); // the approver's choice is recorded
     await stack.waitForTask(taskId, ['succeeded', 'failed'], 20_000);
     const runs = await stack.runs(taskId);
     expect(runs[0]!.started_at!.getTime()).toBeLessThan(execTime.getTime());
