@@ -244,6 +244,52 @@ describe('sessions and cookies', () => {
     expect((await stack.request('GET', '/api/v1/me', { token: other })).status).toBe(200);
   });
 
+  it('a log stream (?follow=1) ends once its session is logged out or its token revoked', async () => {
+    const eu = await stack.request('POST', '/api/v1/exec-users', { token: admin.token, body: { alias: 'streamer', username: 'root', password: 'not-used-here' } });
+    expect(eu.status, eu.text).toBe(201);
+    const t = await stack.request('POST', '/api/v1/templates', {
+      token: admin.token,
+      body: { name: 'streamed', steps: [{ group: 1, level: 1, name: 'x', command: 'true', exec_user: 'streamer' }] },
+    });
+    expect(t.status, t.text).toBe(201);
+    // Waits for an approver forever (no worker here): the stream would never end by itself.
+    const task = await stack.request('POST', '/api/v1/tasks', { token: admin.token, body: { template_id: t.json.id, task_name: 'followed', schedule: 'new', args: {}, hosts: { '1': ['127.0.0.1'] } } });
+    expect(task.status, task.text).toBe(201);
+    const follow = async (credential: string, end: () => Promise<unknown>): Promise<string> => {
+      const res = await fetch(`${stack.base}/api/v1/tasks/${task.json.id}/logs?follow=1`, { headers: { authorization: `Bearer ${credential}` } });
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      while (!text.includes('event: status')) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      expect(text).toContain('event: status');
+      await end();
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const next = await Promise.race([reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now())))]);
+        if (next === 'timeout') {
+          await reader.cancel();
+          return `${text}[still open after 10 s]`;
+        }
+        if (next.done) return text;
+        text += new TextDecoder().decode(next.value);
+      }
+    };
+    const u = await stack.addUser('sid', 'admin');
+    const key = await stack.login(u);
+    const afterLogout = await follow(key, () => stack.request('POST', '/api/accounts/logout/', { token: key }));
+    expect(afterLogout).not.toContain('[still open');
+    expect(afterLogout).toMatch(/event: error\ndata: .*你没有登录/);
+
+    const tokenRow = await stack.database.db.selectFrom('api_tokens').innerJoin('users', 'users.id', 'api_tokens.user_id').select('api_tokens.id').where('users.username', '=', 'sid').executeTakeFirstOrThrow();
+    const afterRevoke = await follow(u.token, () => stack.request('DELETE', `/api/v1/tokens/${tokenRow.id}`, { token: admin.token }));
+    expect(afterRevoke).not.toContain('[still open');
+    expect(afterRevoke).toMatch(/event: error\ndata: .*revoked/);
+  }, 60_000);
+
   it('a token revoked or expired while in use is refused on the very next request', async () => {
     const u = await stack.addUser('rita', 'viewer');
     expect((await stack.request('GET', '/api/v1/me', { token: u.token })).status).toBe(200);
