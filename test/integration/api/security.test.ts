@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_ROUTES } from '../../../src/api/routes';
+import { appendAudit, verifyAuditChain } from '../../../src/audit/audit';
+import { sql } from 'kysely';
 import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../../src/security/totp';
 import { cookieValue, startApiStack, type ApiStack, type HttpResult, type TestUser } from '../../support/apiStack';
 
@@ -150,6 +152,27 @@ describe('audit: every state-changing route writes exactly one attributed row', 
     }
     expect(missing).toEqual([]);
   }, 120_000);
+});
+
+describe('audit hash chain', () => {
+  it('detects two rows swapped (reordering), naming the first row that moved', async () => {
+    const db = stack.database.db;
+    for (const n of [1, 2, 3]) await appendAudit(db, { actor: 'order', action: 'test.order', target: `n:${n}`, result: 'ok' });
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+    const rows = await db.selectFrom('audit_log').selectAll().where('actor', '=', 'order').orderBy('id').execute();
+    const [a, b] = [rows[0]!, rows[1]!];
+    // Swap every column but the ids: the rows now appear in the other order.
+    const swap = async (into: typeof a, from: typeof a) =>
+      sql`update audit_log set at = ${from.at}, actor = ${from.actor}, action = ${from.action}, target = ${from.target}, detail = ${JSON.stringify(from.detail)}::jsonb,
+          ip = ${from.ip}, result = ${from.result}, prev_hash = ${from.prev_hash}, hash = ${from.hash} where id = ${into.id}`.execute(db);
+    await swap(a, b);
+    await swap(b, a);
+    const v = await verifyAuditChain(db);
+    expect(v).toMatchObject({ ok: false, firstBadId: Number(a.id) });
+    await swap(a, a);
+    await swap(b, b);
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
 });
 
 describe('authentication under parallel requests', () => {
