@@ -29,6 +29,28 @@ function cidrList(text: string): boolean {
   );
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustedProxyList(text: string): boolean {
+  if (text.trim() === 'none') return true;
+  const items = text.split(',').map((s) => s.trim());
+  return items.length > 0 && items.every((item) => PROXY_NAMES.has(item) || ipaddr.isValid(item) || isCidr(item));
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Express's `trust proxy` value: false, or the names and addresses it believes. */
+function toTrustProxy(text: string): false | string[] {
+  return text.trim() === 'none' ? false : text.split(',').map((s) => s.trim());
+}
+
 function validTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -58,6 +80,10 @@ const settings = {
   OPSFLOW_ALLOWED_TARGETS: [
     z.string().refine(cidrList).default('0.0.0.0/0,::/0'),
     'a comma-separated CIDR list such as 127.0.0.0/8,10.0.0.0/8',
+  ],
+  OPSFLOW_TRUSTED_PROXIES: [
+    z.string().refine(trustedProxyList).default('loopback').transform(toTrustProxy),
+    "none, or a comma-separated list of loopback, linklocal, uniquelocal and proxy addresses/CIDRs whose X-Forwarded-For is believed",
   ],
   OPSFLOW_FOUR_EYES: [z.enum(['true', 'false']).default('true').transform((v) => v === 'true'), 'true or false'],
   OPSFLOW_APPROVAL_TIMEOUT_S: [z.string().regex(/^\d{1,9}$/).transform(Number).default(0), 'whole seconds a `new` task waits for approval (0 = forever)'],

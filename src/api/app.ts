@@ -22,7 +22,8 @@ export function createApp(input: ApiDeps): Express {
   const deps: ApiDeps = { ...input, loginLimiter: input.loginLimiter ?? new LoginLimiter() };
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Whose X-Forwarded-For names the client (audit IP, login rate limit): OPSFLOW_TRUSTED_PROXIES.
+  app.set('trust proxy', deps.config.OPSFLOW_TRUSTED_PROXIES);
   app.set('query parser', 'simple');
   // helmet's default CSP (script-src 'self') suits the console and docs pages; only its
   // upgrade-insecure-requests is dropped: over plain HTTP (HOST=0.0.0.0 on a LAN address) it makes

@@ -13,7 +13,7 @@ export interface ApiDeps {
   client: Client;
   taskQueue: string;
   box: SecretBox;
-  config: Pick<Config, 'OPSFLOW_TIMEZONE' | 'OPSFLOW_FOUR_EYES'>;
+  config: Pick<Config, 'OPSFLOW_TIMEZONE' | 'OPSFLOW_FOUR_EYES' | 'OPSFLOW_TRUSTED_PROXIES'>;
   log: (line: string) => void;
   /** Approval wait limit in seconds; null = wait forever. */
   approvalTimeoutS?: number | null;

@@ -69,7 +69,9 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: string[]; loginLimits?: RateLimitSettings; fourEyes?: boolean } = {}): Promise<ApiStack> {
+export async function startApiStack(
+  opts: { worker?: boolean; sshdAddresses?: string[]; loginLimits?: RateLimitSettings; fourEyes?: boolean; trustedProxies?: false | string[] } = {},
+): Promise<ApiStack> {
   const database = await createTestDatabase();
   // Workflow ids are `task-<id>` in the run's one Temporal namespace: every test database starts
   // its task ids somewhere else, so two files never address each other's workflows.
@@ -92,7 +94,7 @@ export async function startApiStack(opts: { worker?: boolean; sshdAddresses?: st
     client: temporal.client,
     taskQueue: temporal.taskQueue,
     box,
-    config: { OPSFLOW_TIMEZONE: TEST_TZ, OPSFLOW_FOUR_EYES: opts.fourEyes ?? true },
+    config: { OPSFLOW_TIMEZONE: TEST_TZ, OPSFLOW_FOUR_EYES: opts.fourEyes ?? true, OPSFLOW_TRUSTED_PROXIES: opts.trustedProxies ?? ['loopback'] },
     log: (line) => {
       logLines.push(line);
       console.error(`[api] ${line}`);

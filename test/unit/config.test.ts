@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       OPSFLOW_TIMEZONE: 'Asia/Shanghai',
       OPSFLOW_ALLOWED_TARGETS: '0.0.0.0/0,::/0',
       OPSFLOW_FOUR_EYES: true,
+      OPSFLOW_TRUSTED_PROXIES: ['loopback'],
       LOG_LEVEL: 'info',
     });
     expect(config.dataDir).toBe(path.resolve('.data'));
@@ -55,6 +56,8 @@ describe('loadConfig', () => {
     expect(config.OPSFLOW_PG_PORT).toBe(15432);
     expect(config.OPSFLOW_FOUR_EYES).toBe(false);
     expect(config.dataDir).toBe('/var/lib/opsflow');
+    expect(loadConfig({ OPSFLOW_TRUSTED_PROXIES: 'none' }).OPSFLOW_TRUSTED_PROXIES).toBe(false);
+    expect(loadConfig({ OPSFLOW_TRUSTED_PROXIES: 'loopback, 10.0.0.0/8,192.0.2.7' }).OPSFLOW_TRUSTED_PROXIES).toEqual(['loopback', '10.0.0.0/8', '192.0.2.7']);
     expect(config.allowedTargets.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual(['127.0.0.0/8', '10.0.0.0/8', 'fd00::/8']);
     // base64 of 32 bytes is the other accepted key form
     expect(loadConfig({ OPSFLOW_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).OPSFLOW_MASTER_KEY).toHaveLength(44);
@@ -86,6 +89,8 @@ describe('loadConfig', () => {
     ['OPSFLOW_ALLOWED_TARGETS', '127.0.0.0/8,example.com'],
     ['OPSFLOW_ALLOWED_TARGETS', ' , '],
     ['OPSFLOW_FOUR_EYES', 'yes'],
+    ['OPSFLOW_TRUSTED_PROXIES', 'everyone'],
+    ['OPSFLOW_TRUSTED_PROXIES', 'loopback,10.0.0.0/40'],
     ['LOG_LEVEL', 'verbose'],
     ['PORT', 'abc\nsecond line'],
   ];

@@ -324,3 +324,18 @@ describe('sessions and cookies', () => {
     expect((await stack.request('GET', '/api/v1/me', { token: key })).status).toBe(401);
   });
 });
+
+describe('OPSFLOW_TRUSTED_PROXIES', () => {
+  it('none: X-Forwarded-For is ignored, the audit row keeps the real peer address', async () => {
+    const direct = await startApiStack({ trustedProxies: false });
+    try {
+      const who = await direct.addUser('dora', 'operator');
+      const before = await direct.database.db.selectFrom('audit_log').select((eb) => eb.fn.max('id').as('id')).executeTakeFirstOrThrow();
+      await direct.request('POST', '/api/v1/templates', { token: who.token, body: {}, headers: { 'x-forwarded-for': '203.0.113.7' } });
+      const rows = await direct.database.db.selectFrom('audit_log').select(['ip', 'actor']).where('id', '>', String(before.id ?? 0)).execute();
+      expect(rows).toEqual([{ ip: '127.0.0.1', actor: 'dora' }]);
+    } finally {
+      await direct.close();
+    }
+  });
+});
