@@ -13,7 +13,6 @@ import { currentTotp } from '../../src/security/totp';
 import { freePort } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = path.join(ROOT, 'src', 'main.ts');
 const READY_LINE = 'Press Ctrl+C to stop.';
 
@@ -39,7 +38,8 @@ class Opsflow {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
-    this.child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // As `npm start` runs it: one node process with tsx's loader (no tsx CLI wrapper in between).
+    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (stdin !== undefined) this.child.stdin?.end(stdin);
     this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));

@@ -16,7 +16,7 @@ const workers: ChildProcess[] = [];
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-crash-'));
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(path.resolve('node_modules/.bin/tsx'), ['src/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
     env: {
       ...process.env,
       DATABASE_URL: stack.database.url,
@@ -27,7 +27,7 @@ function startWorkerProcess(): ChildProcess {
       OPSFLOW_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
     },
-    detached: true, // its own process group, so SIGKILL reaches tsx's child too
+    detached: true, // its own process group, so a SIGKILL of the group reaches everything it started
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers.push(child);
