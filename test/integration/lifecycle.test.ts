@@ -37,9 +37,10 @@ class Opsflow {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
-    // As `npm start` runs it: one node process with tsx's loader (no tsx CLI wrapper in between).
-    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  /** `program` defaults to what `npm start` execs: one node process with tsx's loader. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, stdin?: string, program: string[] = [process.execPath, '--import', 'tsx', MAIN]) {
+    const [command, ...prefix] = program as [string, ...string[]];
+    this.child = spawn(command, [...prefix, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (stdin !== undefined) this.child.stdin?.end(stdin);
     this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
@@ -265,7 +266,8 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
   });
 
   it('a second start keeps the admin: no new credentials', async () => {
-    instance = new Opsflow(['start'], env);
+    // This time exactly as the README says, `npm start`: its SIGTERM (below) must reach opsflow too.
+    instance = new Opsflow([], env, undefined, ['npm', 'start']);
     await instance.waitForStdout(READY_LINE, 50_000);
     expect(instance.stdout).not.toContain('First start');
     expect(instance.stdout).not.toMatch(/password:|otpauth:/);
@@ -308,7 +310,7 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
     expect(instance!.running).toBe(true); // a lost database connection does not crash the process
   });
 
-  it('SIGTERM still shuts down cleanly after that', async () => {
+  it('SIGTERM to npm still shuts everything down cleanly after that', async () => {
     await stopAndCheckClean(instance!, dataDir);
   });
 
