@@ -360,8 +360,8 @@ describe('the CODO seed flow', () => {
     expect(view.new_args).toEqual({ 主机名: 'web01', 机器: 'web01', ZONE: 'a' });
     expect(view.args_keys).toEqual(['主机名', '机器', 'ZONE']);
     // A host asked for is shown as asked (no rows when the group lacks it); a group without hosts is CODO's -2.
-    const other = await orderView(bob.token, id, '&get_run_host=10.9.9.9');
-    expect([other.this_host, other.scheduler_list]).toEqual(['10.9.9.9', []]);
+    const other = await orderView(bob.token, id, '&get_run_host=127.0.0.99');
+    expect([other.this_host, other.scheduler_list]).toEqual(['127.0.0.99', []]);
     const noGroup = await stack.request('GET', `/api/task/v2/task/check/?list_id=${id}&get_run_group=2`, { token: bob.token });
     expect(noGroup.text).toBe('{"code":-2,"msg":"运行组中没有可执行主机"}');
 
