@@ -1,9 +1,10 @@
 // `npm run bench`: opsflow's task engine against its peers (DESIGN §9). One step `uname -a`
-// on N loopback sshd targets, parallelism 50; wall time and client CPU, medians of --runs.
+// (or --levels N steps) per host on N loopback sshd targets, parallelism 50; wall time and
+// client CPU, medians of --runs.
 //
 //   npm run bench -- [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible]
-//                    [--ansible-runs 1] [--parallel 50] [--max-minutes 45] [--quiet-wait 60] [--no-save]
-//                    [--commit <git rev>]
+//                    [--levels 1] [--ansible-runs 1] [--parallel 50] [--max-minutes 45] [--quiet-wait 60]
+//                    [--no-save] [--commit <git rev>]
 //
 // --commit benchmarks that commit's engine (src/, workflows/, activities/) instead of the
 // working tree, which other people may be editing: it is exported to a temp dir and run there.
@@ -14,16 +15,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startOpsflow, type OpsflowRun, type OpsflowStack } from './lib/opsflow';
-import { debianPsshVersion, ensureVenv, runPeer, type PeerName, type PeerRun } from './lib/peers';
+import { ansibleSshArgs, debianPsshVersion, ensureVenv, runPeer, type PeerName, type PeerRun } from './lib/peers';
 import { loadAverage, machineCpu } from './lib/proc';
-import { writeReports, type BenchResult, type RunRecord } from './lib/report';
+import { resultBaseName, writeReports, type BenchResult, type RunRecord } from './lib/report';
 import { startTargets, type Targets } from './lib/targets';
+import { MAX_STEP_RUNS_PER_TASK } from '../src/tasks/submit';
 
 type Tool = 'opsflow' | PeerName;
 const ALL_TOOLS: Tool[] = ['opsflow', 'parallel-ssh', 'pssh-debian', 'ansible'];
 
 interface Options {
   hosts: number[];
+  /** Steps per host, each `uname -a` (opsflow: template levels). */
+  levels: number;
   runs: number;
   tools: Tool[];
   ansibleRuns: number;
@@ -38,7 +42,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { hosts: [100, 500], runs: 3, tools: [...ALL_TOOLS], ansibleRuns: 1, parallel: 50, maxMinutes: 45, quietWaitS: 60, save: true, commit: null, resultsDir: path.join(__dirname, 'results'), source: null };
+  const o: Options = { hosts: [100, 500], levels: 1, runs: 3, tools: [...ALL_TOOLS], ansibleRuns: 1, parallel: 50, maxMinutes: 45, quietWaitS: 60, save: true, commit: null, resultsDir: path.join(__dirname, 'results'), source: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -57,6 +61,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--runs':
         o.runs = int(value(), 1, 20);
+        break;
+      case '--levels':
+        o.levels = int(value(), 1, 20);
         break;
       case '--ansible-runs':
         o.ansibleRuns = int(value(), 0, 20);
@@ -91,7 +98,7 @@ function parseArgs(argv: string[]): Options {
       case '--help':
       case '-h':
         console.log(
-          'npm run bench -- [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible] [--ansible-runs 1] ' +
+          'npm run bench -- [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible] [--levels 1] [--ansible-runs 1] ' +
             '[--parallel 50] [--max-minutes 45] [--quiet-wait 60] [--no-save] [--commit <git rev>]',
         );
         process.exit(0);
@@ -100,14 +107,17 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`unknown argument ${flag} (see --help)`);
     }
   }
+  if (Math.max(...o.hosts) * o.levels > MAX_STEP_RUNS_PER_TASK) {
+    throw new Error(`--hosts × --levels = ${Math.max(...o.hosts) * o.levels} is above opsflow's per-task cap of ${MAX_STEP_RUNS_PER_TASK} step runs`);
+  }
   return o;
 }
 
 const log = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 /** Per-run limit: generous, but every run ends by itself. */
-function timeoutFor(tool: Tool, hosts: number): number {
-  return tool === 'ansible' ? 120_000 + hosts * 1_500 : 60_000 + hosts * 500;
+function timeoutFor(tool: Tool, hosts: number, levels: number): number {
+  return tool === 'ansible' ? 120_000 + hosts * levels * 1_500 : 60_000 + hosts * levels * 500;
 }
 
 async function main(): Promise<void> {
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
     return true;
   });
   if (tools.some((t) => t === 'parallel-ssh' || t === 'ansible')) Object.assign(versions, ensureVenv(log));
+  if (tools.includes('ansible')) versions['ansible ssh connection'] = ansibleSshArgs();
 
   log(`starting ${maxHosts} sshd targets on 127.20.x.y`);
   const targets: Targets = await startTargets(maxHosts);
@@ -150,8 +161,8 @@ async function main(): Promise<void> {
   const records: RunRecord[] = [];
   try {
     if (tools.includes('opsflow')) {
-      log('starting opsflow: embedded PostgreSQL, Temporal dev server, worker');
-      opsflow = await startOpsflow(targets, log);
+      log(`starting opsflow: embedded PostgreSQL, Temporal dev server, worker (template: ${opts.levels} level${opts.levels === 1 ? '' : 's'})`);
+      opsflow = await startOpsflow(targets, log, { levels: opts.levels });
       Object.assign(versions, opsflow.versions);
       const warm = await opsflow.run(targets.addresses.slice(0, 10), 60_000);
       log(`opsflow warm-up (10 hosts, not counted): ${warm.wallS.toFixed(2)} s ${warm.ok ? 'ok' : `FAILED ${warm.error ?? warm.status}`}`);
@@ -163,7 +174,8 @@ async function main(): Promise<void> {
         const order = tools.map((_, i) => tools[(i + run - 1) % tools.length] as Tool);
         for (const tool of order) {
           if (tool === 'ansible' && run > opts.ansibleRuns) continue;
-          if (Date.now() + timeoutFor(tool, n) / 4 > deadline) {
+          const timeoutMs = timeoutFor(tool, n, opts.levels);
+          if (Date.now() + timeoutMs / 4 > deadline) {
             log(`--max-minutes ${opts.maxMinutes} reached: stopping before ${tool} × ${n} (run ${run})`);
             break outer;
           }
@@ -178,11 +190,11 @@ async function main(): Promise<void> {
           let m1: { busyS: number; totalS: number } | null = null;
           if (tool === 'opsflow') {
             if (!opsflow) throw new Error('opsflow stack missing');
-            const r: OpsflowRun = await opsflow.run(hosts, timeoutFor(tool, n), () => (m1 = machineCpu()));
+            const r: OpsflowRun = await opsflow.run(hosts, timeoutMs, () => (m1 = machineCpu()));
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
             record.opsflow = r;
           } else {
-            const r: PeerRun = await runPeer(tool, targets, hosts, opts.parallel, timeoutFor(tool, n));
+            const r: PeerRun = await runPeer(tool, targets, hosts, opts.parallel, opts.levels, timeoutMs);
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
             record.peer = r;
           }
@@ -206,7 +218,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30), loadAtStart },
       versions,
-      config: { hosts: opts.hosts, runs: opts.runs, ansibleRuns: opts.ansibleRuns, parallel: opts.parallel, command: 'uname -a', tools, sshdProcesses: Math.ceil(maxHosts / 16) },
+      config: { hosts: opts.hosts, levels: opts.levels, runs: opts.runs, ansibleRuns: opts.ansibleRuns, parallel: opts.parallel, command: 'uname -a', tools, sshdProcesses: Math.ceil(maxHosts / 16) },
       durationS: round((Date.now() - started) / 1000),
       runs: records,
     };
@@ -215,7 +227,7 @@ async function main(): Promise<void> {
       log(`wrote ${files.join(', ')}`);
     } else {
       fs.mkdirSync(opts.resultsDir, { recursive: true });
-      const tmp = path.join(opts.resultsDir, `${result.date.slice(0, 10)}-engine.json.tmp`);
+      const tmp = path.join(opts.resultsDir, `${resultBaseName(result)}.json.tmp`);
       fs.writeFileSync(tmp, JSON.stringify(result, null, 2));
       log(`--no-save: raw results in ${tmp}`);
     }

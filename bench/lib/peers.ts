@@ -1,7 +1,12 @@
 // The peers, run on the same sshd targets: parallel-ssh (PyPI `parallel-ssh`, its Python
 // ParallelSSHClient), Debian's `parallel-ssh` CLI (package pssh 2.3.4, one `ssh` per host —
-// the tool DESIGN §9's reference figures name) when installed, and Ansible core (ad hoc).
-// Each peer runs under /usr/bin/time, which reports the CPU of its whole (reaped) process tree.
+// the tool DESIGN §9's reference figures name) when installed, and Ansible core (ad hoc for one
+// step, a playbook for several). Each peer runs under /usr/bin/time, which reports the CPU of
+// its whole (reaped) process tree.
+//
+// Several steps per host (`levels`), each peer as its users would write it: the PyPI client
+// runs them in sequence on one ParallelSSHClient (sessions kept), Debian pssh is invoked once
+// per step (every invocation connects again), Ansible runs a playbook of that many tasks.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +29,8 @@ export interface PeerRun {
   cpu: { totalS: number; userS: number; systemS: number; detachedS: number };
   peakRssMiB: number;
   exitCode: number | null;
+  /** Debian pssh with several steps: the wall time of each invocation. */
+  stepsWallS?: number[];
   error?: string;
 }
 
@@ -64,28 +71,40 @@ export function debianPsshVersion(): string | null {
   }
 }
 
-export async function runPeer(peer: PeerName, targets: Targets, hosts: readonly string[], parallel: number, timeoutMs: number): Promise<PeerRun> {
+/** The ssh connection plugin's ssh_args as Ansible resolves them here (ControlPersist lives there). */
+export function ansibleSshArgs(): string {
+  try {
+    const env = { ...process.env };
+    delete env.ANSIBLE_CONFIG; // as runAnsible runs it
+    const out = execFileSync(path.join(VENV, 'bin', 'ansible-config'), ['dump', '-t', 'connection'], { cwd: os.tmpdir(), env, stdio: ['ignore', 'pipe', 'ignore'] });
+    return /^ssh_args\(.*$/m.exec(out.toString())?.[0] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+export async function runPeer(peer: PeerName, targets: Targets, hosts: readonly string[], parallel: number, levels: number, timeoutMs: number): Promise<PeerRun> {
   hosts.forEach(assertLoopback);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `opsflow-bench-${peer}-`));
   try {
     switch (peer) {
       case 'parallel-ssh':
-        return await runParallelSsh(work, targets, hosts, parallel, timeoutMs);
+        return await runParallelSsh(work, targets, hosts, parallel, levels, timeoutMs);
       case 'pssh-debian':
-        return await runDebianPssh(work, targets, hosts, parallel, timeoutMs);
+        return await runDebianPssh(work, targets, hosts, parallel, levels, timeoutMs);
       case 'ansible':
-        return await runAnsible(work, targets, hosts, parallel, timeoutMs);
+        return await runAnsible(work, targets, hosts, parallel, levels, timeoutMs);
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-async function runParallelSsh(work: string, targets: Targets, hosts: readonly string[], parallel: number, timeoutMs: number): Promise<PeerRun> {
+async function runParallelSsh(work: string, targets: Targets, hosts: readonly string[], parallel: number, levels: number, timeoutMs: number): Promise<PeerRun> {
   const hostsFile = path.join(work, 'hosts');
   fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
   const script = path.join(BENCH_DIR, 'lib', 'pssh_run.py');
-  const r = await timed(VENV_PY, [script, hostsFile, String(targets.sshd.port), targets.sshd.username, targets.keyFile, String(parallel), 'uname -a'], {
+  const r = await timed(VENV_PY, [script, hostsFile, String(targets.sshd.port), targets.sshd.username, targets.keyFile, String(parallel), 'uname -a', String(levels)], {
     cwd: work,
     timeoutMs,
   });
@@ -114,21 +133,43 @@ function sshOptions(targets: Targets): string[] {
   ];
 }
 
-async function runDebianPssh(work: string, targets: Targets, hosts: readonly string[], parallel: number, timeoutMs: number): Promise<PeerRun> {
+async function runDebianPssh(work: string, targets: Targets, hosts: readonly string[], parallel: number, levels: number, timeoutMs: number): Promise<PeerRun> {
   const hostsFile = path.join(work, 'hosts');
-  const outDir = path.join(work, 'out');
   fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
-  const args = ['-h', hostsFile, '-p', String(parallel), '-t', '60', '-o', outDir, ...sshOptions(targets).flatMap((o) => ['-O', o]), 'uname -a'];
-  const r = await timed(DEBIAN_PSSH, args, { cwd: work, timeoutMs });
-  let succeeded = 0;
-  for (const h of hosts) {
-    const file = path.join(outDir, h);
-    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').startsWith('Linux')) succeeded += 1;
+  const t0 = performance.now();
+  const steps: Timed[] = [];
+  const okSteps = new Map<string, number>(hosts.map((h) => [h, 0]));
+  // One invocation per step, in sequence: the barrier a pssh user gets from `a && b && …`.
+  for (let step = 1; step <= levels; step++) {
+    const outDir = path.join(work, `out-${step}`);
+    const args = ['-h', hostsFile, '-p', String(parallel), '-t', '60', '-o', outDir, ...sshOptions(targets).flatMap((o) => ['-O', o]), 'uname -a'];
+    const left = timeoutMs - (performance.now() - t0);
+    const r: Timed = left > 0 ? await timed(DEBIAN_PSSH, args, { cwd: work, timeoutMs: left }) : { ...emptyTimed(), error: `timed out after ${timeoutMs} ms` };
+    steps.push(r);
+    for (const h of hosts) {
+      const file = path.join(outDir, h);
+      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').startsWith('Linux')) okSteps.set(h, (okSteps.get(h) ?? 0) + 1);
+    }
+    if (r.error !== undefined || r.exitCode !== 0) break; // `&&` stops at the first failed step
   }
-  return result(r, succeeded, hosts.length, 0, r.error ?? (r.exitCode !== 0 ? r.stderr.slice(-500) || r.stdout.slice(-500) : undefined));
+  const last = steps[steps.length - 1] ?? emptyTimed();
+  const total: Timed = {
+    ...last,
+    wallS: (performance.now() - t0) / 1000,
+    userS: steps.reduce((a, r) => a + r.userS, 0),
+    systemS: steps.reduce((a, r) => a + r.systemS, 0),
+    maxRssMiB: Math.max(...steps.map((r) => r.maxRssMiB)),
+  };
+  const succeeded = [...okSteps.values()].filter((n) => n === levels).length;
+  const run = result(total, succeeded, hosts.length, 0, total.error ?? (total.exitCode !== 0 ? total.stderr.slice(-500) || total.stdout.slice(-500) : undefined));
+  return levels > 1 ? { ...run, stepsWallS: steps.map((r) => r.wallS) } : run;
 }
 
-async function runAnsible(work: string, targets: Targets, hosts: readonly string[], parallel: number, timeoutMs: number): Promise<PeerRun> {
+function emptyTimed(): Timed {
+  return { wallS: 0, userS: 0, systemS: 0, maxRssMiB: 0, exitCode: null, stdout: '', stderr: '' };
+}
+
+async function runAnsible(work: string, targets: Targets, hosts: readonly string[], parallel: number, levels: number, timeoutMs: number): Promise<PeerRun> {
   const inventory = path.join(work, 'inventory.ini');
   const cpDir = path.join(work, 'cp');
   fs.mkdirSync(cpDir);
@@ -154,11 +195,17 @@ async function runAnsible(work: string, targets: Targets, hosts: readonly string
     LANG: 'C.UTF-8',
   };
   delete env.ANSIBLE_CONFIG;
-  const r = await timed(path.join(VENV, 'bin', 'ansible'), ['all', '-i', inventory, '-f', String(parallel), '-m', 'command', '-a', 'uname -a'], {
-    cwd: work,
-    env,
-    timeoutMs,
-  });
+  // One step: ad hoc, as before. Several: a playbook of that many tasks (strategy linear, the
+  // default). No fact gathering: ad hoc gathers none either, and the steps are what is compared.
+  let r: Timed;
+  if (levels === 1) {
+    r = await timed(path.join(VENV, 'bin', 'ansible'), ['all', '-i', inventory, '-f', String(parallel), '-m', 'command', '-a', 'uname -a'], { cwd: work, env, timeoutMs });
+  } else {
+    const playbook = path.join(work, 'playbook.yml');
+    const tasks = Array.from({ length: levels }, (_, i) => `    - name: uname ${i + 1}\n      command: uname -a\n`).join('');
+    fs.writeFileSync(playbook, `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks}`);
+    r = await timed(path.join(VENV, 'bin', 'ansible-playbook'), ['-i', inventory, '-f', String(parallel), playbook], { cwd: work, env, timeoutMs });
+  }
   // ControlPersist masters detach (nobody reaps them inside the tree): add their CPU, then stop them.
   const masters = pidsWithCmdline(cpDir);
   const detachedS = ownCpuSeconds(masters);
@@ -169,9 +216,18 @@ async function runAnsible(work: string, targets: Targets, hosts: readonly string
       // already gone
     }
   }
-  const succeeded = (r.stdout.match(/\| CHANGED \| rc=0 >>/g) ?? []).length;
+  const succeeded = levels === 1 ? (r.stdout.match(/\| CHANGED \| rc=0 >>/g) ?? []).length : playbookOkHosts(r.stdout, levels);
   const error = r.error ?? (succeeded !== hosts.length ? (r.stdout.split('\n').find((l) => /UNREACHABLE|FAILED/.test(l)) ?? r.stderr.slice(-500)) : undefined);
   return result(r, succeeded, hosts.length, detachedS, error);
+}
+
+/** Hosts whose PLAY RECAP line says every task ran: ok=levels, nothing unreachable or failed. */
+function playbookOkHosts(stdout: string, levels: number): number {
+  let n = 0;
+  for (const m of stdout.matchAll(/^\S+\s+: ok=(\d+)\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)/gm)) {
+    if (Number(m[1]) === levels && m[2] === '0' && m[3] === '0') n += 1;
+  }
+  return n;
 }
 
 interface Timed {

@@ -1,5 +1,7 @@
 // Results: bench/results/<date>-engine.json (every run, raw) and bench/results/latest.md
-// (medians side by side with DESIGN §9's reference figures and targets).
+// (medians side by side with DESIGN §9's reference figures and targets). A run of several
+// steps per host (--levels N > 1) writes <date>-multistep-<N>steps-<hosts>hosts.json and .md
+// instead: DESIGN's figures and latest.md are for one step.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OpsflowRun } from './opsflow';
@@ -31,7 +33,8 @@ export interface BenchResult {
   date: string;
   machine: { cpus: number; model: string; kernel: string; memGiB: number; loadAtStart: number[] };
   versions: Record<string, string>;
-  config: { hosts: number[]; runs: number; ansibleRuns: number; parallel: number; command: string; tools: string[]; sshdProcesses: number };
+  /** levels: steps per host (absent in results written before --levels: 1). */
+  config: { hosts: number[]; levels?: number; runs: number; ansibleRuns: number; parallel: number; command: string; tools: string[]; sshdProcesses: number };
   durationS: number;
   runs: RunRecord[];
   summary?: Summary[];
@@ -122,36 +125,66 @@ export function markdown(result: BenchResult): string {
     const runs = s.okRuns === s.runs ? `${s.runs}` : `${s.okRuns}/${s.runs} ok`;
     return `${sec(s[field], 2)} (${runs === '1' ? '1 run' : `med. of ${runs}`})`;
   };
+  const levels = result.config.levels ?? 1;
+  const multi = levels > 1;
   const lines: string[] = [];
-  lines.push(`# opsflow engine benchmark — ${result.date.slice(0, 10)}`, '');
+  lines.push(multi ? `# opsflow engine benchmark, ${levels} steps per host — ${result.date.slice(0, 10)}` : `# opsflow engine benchmark — ${result.date.slice(0, 10)}`, '');
   lines.push(
-    `One step \`${result.config.command}\` on N hosts, parallelism ${result.config.parallel}, targets = OpenSSH sshd on 127.20.x.y ` +
+    `${multi ? `${levels} steps \`${result.config.command}\` per host, in order,` : `One step \`${result.config.command}\``} on N hosts, parallelism ${result.config.parallel}, targets = OpenSSH sshd on 127.20.x.y ` +
       `(${result.config.sshdProcesses} sshd processes × ≤16 addresses, \`SetEnv SHLVL=1\`), all on this machine ` +
       `(${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, Linux ${result.machine.kernel}). ` +
       `Wall time = submit → task \`succeeded\` (opsflow) / process start → exit (peers). Medians of successful runs. ` +
-      `Load average at start: ${result.machine.loadAtStart.join(' ')}. Raw data: \`${path.basename(resultFileName(result))}\`. How to run and caveats: \`bench/README.md\`.`,
+      `Load average at start: ${result.machine.loadAtStart.join(' ')}. Raw data: \`${resultBaseName(result)}.json\`. How to run and caveats: \`bench/README.md\`.`,
     '',
   );
+  if (multi) {
+    lines.push(
+      `The ${levels} steps, as each tool's users run them: opsflow one task whose template has ${levels} levels (one SSH connection per host, ` +
+        `reused across its steps; hosts in parallel, each host's steps in order, no barrier across hosts); PyPI parallel-ssh one ParallelSSHClient, ` +
+        `${levels} \`run_command\` + \`join\` in sequence (sessions kept); Debian pssh ${levels} invocations in sequence (each connects again); ` +
+        `Ansible a playbook of ${levels} \`command\` tasks (strategy linear, no fact gathering, ssh connection defaults: ${result.versions['ansible ssh connection'] ?? 'see Versions'}). ` +
+        `The peers have a barrier between steps (every host finishes step k before any starts k + 1); opsflow does not.`,
+      '',
+    );
+  }
   const hasCol = (h: number): boolean => result.config.hosts.includes(h);
   const big = hasCol(500) ? 500 : Math.max(...result.config.hosts);
   const cols = [...new Set([100, 500, ...result.config.hosts])].filter(hasCol).sort((a, b) => a - b);
-  lines.push(`| tool | ${cols.map((h) => `${h} hosts`).join(' | ')} | client CPU (${big}) |`);
+  lines.push(`| ${multi ? `tool (${levels} steps per host)` : 'tool'} | ${cols.map((h) => `${h} hosts`).join(' | ')} | client CPU (${big}) |`);
   lines.push(`|---|${cols.map(() => '---|').join('')}---|`);
   for (const tool of result.config.tools) {
     lines.push(`| ${LABEL[tool] ?? tool} | ${cols.map((h) => cell(get(tool, h), 'medianWallS')).join(' | ')} | ${cell(get(tool, big), 'medianClientCpuS')} |`);
   }
-  for (const ref of REFERENCE) {
-    const vals = cols.map((h) => (h === 100 ? sec(ref.h100) : h === 500 ? sec(ref.h500) : '—'));
-    lines.push(`| ${ref.tool} | ${vals.join(' | ')} | ${big === 500 ? sec(ref.cpu500) : '—'} |`);
+  // DESIGN §9's figures and targets are for one step: not comparable with several.
+  if (!multi) {
+    for (const ref of REFERENCE) {
+      const vals = cols.map((h) => (h === 100 ? sec(ref.h100) : h === 500 ? sec(ref.h500) : '—'));
+      lines.push(`| ${ref.tool} | ${vals.join(' | ')} | ${big === 500 ? sec(ref.cpu500) : '—'} |`);
+    }
+    lines.push(
+      `| **target** (½ parallel-ssh, ⅕ Ansible, DESIGN §9 figures) | ${cols.map((h) => (h === 100 ? `≤ ${sec(TARGET.h100, 2)}` : h === 500 ? `≤ ${sec(TARGET.h500, 2)}` : '—')).join(' | ')} | — |`,
+    );
   }
-  lines.push(
-    `| **target** (½ parallel-ssh, ⅕ Ansible, DESIGN §9 figures) | ${cols.map((h) => (h === 100 ? `≤ ${sec(TARGET.h100, 2)}` : h === 500 ? `≤ ${sec(TARGET.h500, 2)}` : '—')).join(' | ')} | — |`,
-  );
   lines.push('');
+
+  if (multi) {
+    lines.push('## Per step (medians divided by the step count)', '');
+    lines.push('| tool | hosts | wall per step | client CPU per host-step | sshd CPU per host-step |');
+    lines.push('|---|---|---|---|---|');
+    const ms = (v: number | null | undefined, h: number): string => (v === null || v === undefined ? '—' : `${((1000 * v) / (h * levels)).toFixed(1)} ms`);
+    for (const tool of result.config.tools) {
+      for (const h of cols) {
+        const s = get(tool, h);
+        if (!s || s.okRuns === 0) continue;
+        lines.push(`| ${tool} | ${h} | ${sec(s.medianWallS === null ? null : s.medianWallS / levels, 2)} | ${ms(s.medianClientCpuS, h)} | ${ms(s.medianTargetsCpuS, h)} |`);
+      }
+    }
+    lines.push('');
+  }
 
   // The same targets against the peers as measured in this run.
   const ours = result.config.tools.includes('opsflow');
-  if (ours) {
+  if (ours && !multi) {
     lines.push('## opsflow against the targets', '');
     lines.push('| hosts | opsflow | ½ parallel-ssh (DESIGN) | ⅕ Ansible (DESIGN) | ½ parallel-ssh PyPI (here) | ½ Debian pssh (here) | ⅕ Ansible (here) | met? |');
     lines.push('|---|---|---|---|---|---|---|---|');
@@ -168,8 +201,14 @@ export function markdown(result: BenchResult): string {
       );
     }
     lines.push('');
+  }
+  if (ours) {
     lines.push('## opsflow detail (medians)', '');
-    lines.push('| hosts | wall | CPU: bench process (worker + activities) | CPU: Temporal dev server | CPU: PostgreSQL | client CPU total | sshd CPU | other CPU on the machine | peak RSS (bench process) | history events / host | SQL statements / host |');
+    const perHost = multi ? `/ host (${levels} steps)` : '/ host';
+    lines.push(
+      '| hosts | wall | CPU: bench process (worker + activities) | CPU: Temporal dev server | CPU: PostgreSQL | client CPU total | sshd CPU | other CPU on the machine ' +
+        `| peak RSS (bench process) | history events ${perHost} | SQL statements ${perHost} |`,
+    );
     lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const h of cols) {
       const s = get('opsflow', h);
@@ -187,7 +226,13 @@ export function markdown(result: BenchResult): string {
   lines.push('| tool | hosts | run | wall | client CPU | sshd CPU | other CPU | peak RSS | ok hosts | note |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of result.runs) {
-    const note = r.error ? r.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120) : r.peer?.cpu.detachedS ? `incl. ${r.peer.cpu.detachedS.toFixed(2)} s of detached ssh masters` : '';
+    const note = r.error
+      ? r.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120)
+      : r.peer?.cpu.detachedS
+        ? `incl. ${r.peer.cpu.detachedS.toFixed(2)} s of detached ssh masters`
+        : r.peer?.stepsWallS
+          ? `per invocation: ${r.peer.stepsWallS.map((w) => w.toFixed(2)).join(', ')} s`
+          : '';
     lines.push(
       `| ${r.tool} | ${r.hosts} | ${r.run} | ${sec(r.wallS, 2)} | ${sec(r.clientCpuS, 2)} | ${sec(r.targetsCpuS, 2)} | ${sec(r.machineOtherS, 2)} | ` +
         `${r.peakRssMiB.toFixed(0)} MiB | ${r.succeededHosts}/${r.hosts} | ${note} |`,
@@ -199,16 +244,20 @@ export function markdown(result: BenchResult): string {
   return lines.join('\n');
 }
 
-function resultFileName(result: BenchResult): string {
-  return `${result.date.slice(0, 10)}-engine.json`;
+/** <date>-engine for one step per host; several steps get their own name (latest.md is one step's). */
+export function resultBaseName(result: BenchResult): string {
+  const levels = result.config.levels ?? 1;
+  const date = result.date.slice(0, 10);
+  return levels === 1 ? `${date}-engine` : `${date}-multistep-${levels}steps-${result.config.hosts.join('-')}hosts`;
 }
 
 export function writeReports(dir: string, result: BenchResult): string[] {
   fs.mkdirSync(dir, { recursive: true });
   result.summary = summarize(result);
-  const json = path.join(dir, resultFileName(result));
+  const base = resultBaseName(result);
+  const json = path.join(dir, `${base}.json`);
   fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
-  const md = path.join(dir, 'latest.md');
+  const md = path.join(dir, (result.config.levels ?? 1) === 1 ? 'latest.md' : `${base}.md`);
   fs.writeFileSync(md, markdown(result));
   return [json, md];
 }
