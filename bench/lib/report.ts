@@ -138,11 +138,14 @@ export function markdown(result: BenchResult): string {
     '',
   );
   if (multi) {
+    const how: Record<string, string> = {
+      opsflow: `opsflow one task whose template has ${levels} levels (one SSH connection per host, reused across its steps; hosts in parallel, each host's steps in order, no barrier across hosts)`,
+      'parallel-ssh': `PyPI parallel-ssh one ParallelSSHClient, ${levels} \`run_command\` + \`join\` in sequence (sessions kept)`,
+      'pssh-debian': `Debian pssh ${levels} invocations in sequence (each connects again)`,
+      ansible: `Ansible a playbook of ${levels} \`command\` tasks (strategy linear, no fact gathering, ssh connection defaults: ${result.versions['ansible ssh connection'] ?? '?'})`,
+    };
     lines.push(
-      `The ${levels} steps, as each tool's users run them: opsflow one task whose template has ${levels} levels (one SSH connection per host, ` +
-        `reused across its steps; hosts in parallel, each host's steps in order, no barrier across hosts); PyPI parallel-ssh one ParallelSSHClient, ` +
-        `${levels} \`run_command\` + \`join\` in sequence (sessions kept); Debian pssh ${levels} invocations in sequence (each connects again); ` +
-        `Ansible a playbook of ${levels} \`command\` tasks (strategy linear, no fact gathering, ssh connection defaults: ${result.versions['ansible ssh connection'] ?? 'see Versions'}). ` +
+      `The ${levels} steps, as each tool's users run them: ${result.config.tools.map((t) => how[t] ?? t).join('; ')}. ` +
         `The peers have a barrier between steps (every host finishes step k before any starts k + 1); opsflow does not.`,
       '',
     );
