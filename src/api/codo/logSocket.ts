@@ -2,8 +2,9 @@
 // the client sends `<list_id>_<group>_<level>_<ip>`, the server sends that step's whole log every
 // 500 ms, lines joined by '----'. The lines are the order view's (taskViews.stepLogLines), so the
 // socket shows nothing GET check/ does not. Authentication is the routes' own (routing.authenticate);
-// a task the caller may not see is answered like one that does not exist. Unlike CODO, sending
-// stops once the step has finished and its final log was sent (send the key again to follow a rerun).
+// a task the caller may not see is answered like one that does not exist; the credential is checked
+// again every second while following. Unlike CODO, sending stops once the step has finished and its
+// final log was sent (send the key again to follow a rerun).
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { sql } from 'kysely';
@@ -18,6 +19,7 @@ import { stepLogLines } from '../taskViews';
 export const LOG_SOCKET_PATH = '/api/task/ws/v1/task/log/';
 export const LOG_SOCKET_INTERVAL_MS = 500; // CODO's PeriodicCallback(tail_data, 500)
 const SEPARATOR = '----';
+const CREDENTIAL_RECHECK_MS = 1000;
 // A client that stops reading is skipped rather than buffered for: each send is the whole log.
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const KEY = /^(\d{1,10})_(\d{1,4})_(\d{1,7})_(\S{1,253})$/;
@@ -76,6 +78,7 @@ function textOf(data: RawData): string {
 class LogFollower {
   private generation = 0;
   private timer: NodeJS.Timeout | null = null;
+  private credentialCheckedAt = 0;
   private cache: { marker: string; text: string } | null = null;
 
   constructor(
@@ -100,19 +103,26 @@ class LogFollower {
       return;
     }
     // The session may have ended since the upgrade: check the credential on every subscription.
-    const auth = await resolveCredential(this.deps.db, this.token);
-    if (!auth.ok) {
-      this.send({ code: 401, msg: `你没有登录: ${auth.reason}` });
-      this.ws.close(4401, 'not logged in');
-      return;
-    }
-    if (!(await this.visible(auth.user, key.listId))) {
+    const user = await this.stillLoggedIn();
+    if (!user) return;
+    if (!(await this.visible(user, key.listId))) {
       this.send({ code: -1, msg: `订单不存在 (list_id ${key.listId})` });
       this.ws.close(4404, 'task not found');
       return;
     }
     if (generation !== this.generation) return;
     await this.tick(generation, key);
+  }
+
+  /** The socket's user while its credential is valid; otherwise says so and closes the socket. */
+  private async stillLoggedIn(): Promise<AuthUser | null> {
+    const auth = await resolveCredential(this.deps.db, this.token);
+    this.credentialCheckedAt = Date.now();
+    if (auth.ok) return auth.user;
+    this.stop();
+    this.send({ code: 401, msg: `你没有登录: ${auth.reason}` });
+    this.ws.close(4401, 'not logged in');
+    return null;
   }
 
   private async visible(user: AuthUser, listId: number): Promise<boolean> {
@@ -122,6 +132,9 @@ class LogFollower {
   /** Sends the log now and schedules the next send until the step has finished. */
   private async tick(generation: number, key: LogKey): Promise<void> {
     if (generation !== this.generation || this.ws.readyState !== WebSocket.OPEN) return;
+    // A long follow ends with the session (logout, expiry, revocation), like the SSE log stream.
+    if (Date.now() - this.credentialCheckedAt >= CREDENTIAL_RECHECK_MS && !(await this.stillLoggedIn())) return;
+    if (generation !== this.generation) return;
     const runs = await this.deps.db
       .selectFrom('step_runs as r')
       .innerJoin('tasks as t', 't.id', 'r.task_id')

@@ -202,4 +202,20 @@ describe('the CODO log WebSocket', () => {
     // The server is fine after all that.
     expect((await stack.request('GET', '/healthz')).status).toBe(200);
   });
+
+  it('ends a long follow once its session is logged out (code 4401)', async () => {
+    const id = await submit(sam, 60_000); // starts in a minute: the step waits, the socket keeps following
+    const key = await stack.login(sam);
+    const s = await open({ cookie: `auth_key=${key}` });
+    s.ws.send(`${id}_1_1_${HOST}`);
+    await until('the first (empty) log message', () => (s.messages.length > 0 ? true : undefined));
+    const out = await stack.request('POST', '/api/accounts/logout/', { cookie: `auth_key=${key}` });
+    expect(out.json.code).toBe(0);
+    const loggedOut = Date.now();
+    const closed = await s.closed;
+    expect(closed.code).toBe(4401);
+    expect(Date.now() - loggedOut).toBeLessThan(3000);
+    expect(JSON.parse(s.messages[s.messages.length - 1]!)).toMatchObject({ code: 401 });
+    await stack.request('PUT', '/api/task/v2/task/list/', { token: sam.token, body: { list_id: id } });
+  });
 });
