@@ -1,6 +1,7 @@
 // Console views for what tasks are made of: #/templates (list), #/templates/<id|new> (edit a
-// template and its steps), #/exec-users (SSH accounts and pinned host keys). Keys and passwords
-// are write-only: the API never returns them, the page only ever shows fingerprints.
+// template and its steps), #/exec-users (SSH accounts and pinned host keys); and #/audit, the
+// operation records. Keys and passwords are write-only: the API never returns them, the page only
+// ever shows fingerprints.
 import { $, flash, fmtTime, h, request, showOnly } from './lib.js';
 
 const TRIGGERS = ['order', 'hand', 'timed'];
@@ -271,4 +272,75 @@ export function showExecUsers({ can, setCleanup }) {
     form.removeEventListener('submit', onCreate);
   });
   void load();
+}
+
+// --- audit -----------------------------------------------------------------------------------
+
+export function showAudit({ setCleanup }) {
+  showOnly('audit-view');
+  document.title = 'Audit · opsflow';
+  const form = $('audit-filter');
+  let stopped = false;
+  let cursor = null;
+  $('audit-verdict').textContent = '';
+
+  function auditRow(a) {
+    const detail = Object.keys(a.detail || {}).length ? JSON.stringify(a.detail) : '';
+    return h(
+      'tr',
+      { 'data-audit-id': a.id, class: a.result === 'ok' ? undefined : 'refused' },
+      h('td', { class: 'num' }, a.id),
+      h('td', { class: 'nowrap' }, fmtTime(a.at)),
+      h('td', {}, a.actor),
+      h('td', { class: 'mono' }, a.action),
+      h('td', { class: 'mono' }, a.target),
+      h('td', {}, a.result),
+      h('td', { class: 'mono' }, a.ip),
+      h('td', { class: 'mono small' }, detail),
+    );
+  }
+
+  async function load(more) {
+    const q = new URLSearchParams({ limit: '100' });
+    for (const name of ['actor', 'action', 'target', 'result']) if (form.elements[name].value) q.set(name, form.elements[name].value);
+    if (more && cursor !== null) q.set('cursor', String(cursor));
+    try {
+      const page = await request('GET', `/api/v1/audit?${q}`);
+      if (stopped) return;
+      const rows = page.items.map(auditRow);
+      if (more) $('audit-rows').append(...rows);
+      else $('audit-rows').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: '8', class: 'muted' }, 'No entries.'))]));
+      cursor = page.next_cursor;
+      $('audit-more').hidden = cursor === null;
+    } catch (e) {
+      if (!stopped && e.status !== 401) flash(`Could not load the audit trail: ${e.message}`, 'error');
+    }
+  }
+
+  async function onVerify() {
+    const verdict = $('audit-verdict');
+    try {
+      const r = await request('GET', '/api/v1/audit/verify');
+      verdict.textContent = r.ok ? `chain intact: ${r.rows} entries` : `TAMPERED at entry ${r.first_bad_id}: ${r.reason}`;
+      verdict.className = r.ok ? 'ok-text' : 'error-text';
+    } catch (e) {
+      if (e.status !== 401) flash(`Verify: ${e.message}`, 'error');
+    }
+  }
+
+  const onFilter = (ev) => {
+    ev.preventDefault();
+    void load(false);
+  };
+  const onMore = () => void load(true);
+  form.addEventListener('submit', onFilter);
+  $('audit-more').addEventListener('click', onMore);
+  $('audit-verify').addEventListener('click', onVerify);
+  setCleanup(() => {
+    stopped = true;
+    form.removeEventListener('submit', onFilter);
+    $('audit-more').removeEventListener('click', onMore);
+    $('audit-verify').removeEventListener('click', onVerify);
+  });
+  void load(false);
 }

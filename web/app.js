@@ -3,7 +3,7 @@
 // write carries a fresh one-use CSRF key (GET /api/task/v2/task/accept/ → header X-CSRF-Key).
 // All data reaches the page through textContent, never as HTML.
 import { $, badge, flash, fmtTime, h, request, setUnauthorizedHandler, showOnly, timeCell } from './lib.js';
-import { showExecUsers, showTemplateEditor, showTemplates } from './admin.js';
+import { showAudit, showExecUsers, showTemplateEditor, showTemplates } from './admin.js';
 import { showNewTask } from './newTask.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'rejected'];
@@ -49,6 +49,7 @@ async function loadMe() {
   $('nav-new').hidden = !can('task.submit');
   $('nav-templates').hidden = !can('template.read');
   $('nav-exec-users').hidden = !can('exec_user.read');
+  $('nav-audit').hidden = !can('audit.read');
   $('session').hidden = false;
   return true;
 }
@@ -105,7 +106,7 @@ async function onLogout() {
 
 // ---------------------------------------------------------------------------------------------
 // Views and routing (#/ = task list, #/new = submit a task, #/tasks/<id> = one task,
-// #/templates[/<id>|/new] and #/exec-users in admin.js)
+// #/templates[/<id>|/new], #/exec-users and #/audit in admin.js)
 
 let cleanup = null;
 const setCleanup = (fn) => {
@@ -127,6 +128,7 @@ function route() {
   else if (hash === '/templates') showTemplates({ can, setCleanup });
   else if (/^\/templates\/(\d+|new)$/.test(hash)) showTemplateEditor(hash.endsWith('/new') ? null : Number(hash.split('/')[2]), { can, setCleanup });
   else if (hash === '/exec-users') showExecUsers({ can, setCleanup });
+  else if (hash === '/audit') showAudit({ setCleanup });
   else showList(new URLSearchParams(hash.split('?')[1] || ''));
 }
 

@@ -401,7 +401,7 @@ describe('the operator console', () => {
     await context.close();
   }, 120_000);
 
-  it('builds what a task needs in the browser: an exec user from a pasted key, a template with steps, then runs it; the key is never shown back', async () => {
+  it('builds what a task needs in the browser: an exec user from a pasted key, a template with steps, then runs it; the key is never shown back; the audit page names who did it', async () => {
     const ada = await stack.addUser('ada', 'admin');
     const sshd = stack.sshd!;
     const { context, page, problems } = await openConsole();
@@ -473,6 +473,23 @@ describe('the operator console', () => {
       await page.getByRole('link', { name: 'Templates' }).click();
       await page.locator(`#template-rows tr[data-template-id="${templateId}"]`).waitFor();
       await screenshot(page, 'templates');
+
+      // The audit trail names who did it; the chain verifies, and an edited row is found.
+      await page.getByRole('link', { name: 'Audit' }).click();
+      const filter = page.locator('#audit-filter');
+      await filter.getByLabel('Target').fill('exec_user:deploy');
+      await filter.getByRole('button', { name: 'Filter' }).click();
+      const created = page.locator('#audit-rows tr[data-audit-id]').filter({ hasText: 'exec_user.write' });
+      await created.first().waitFor();
+      expect(await page.locator('#audit-rows tr[data-audit-id]').count()).toBe(1);
+      expect(await created.first().textContent()).toMatch(/ada.*exec_user\.write.*exec_user:deploy.*ok/);
+      await page.getByRole('button', { name: 'Verify the chain' }).click();
+      await page.locator('#audit-verdict', { hasText: 'chain intact' }).waitFor();
+      const auditId = Number(await created.first().getAttribute('data-audit-id'));
+      await stack.database.db.updateTable('audit_log').set({ actor: 'someone-else' }).where('id', '=', String(auditId)).execute();
+      await page.getByRole('button', { name: 'Verify the chain' }).click();
+      await page.locator('#audit-verdict', { hasText: `TAMPERED at entry ${auditId}` }).waitFor();
+      await screenshot(page, 'audit');
       expect(problems).toEqual([]);
     });
     await context.close();
