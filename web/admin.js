@@ -1,6 +1,6 @@
 // Console views for what tasks are made of: #/templates (list), #/templates/<id|new> (edit a
-// template and its steps), #/exec-users (SSH accounts and pinned host keys); and #/audit, the
-// operation records. Keys and passwords are write-only: the API never returns them, the page only
+// template and its steps), #/exec-users (SSH accounts and pinned host keys); #/users (accounts,
+// their one-time passwords and TOTP enrolment) and #/audit, the operation records. Keys and passwords are write-only: the API never returns them, the page only
 // ever shows fingerprints.
 import { $, flash, fmtTime, h, request, showOnly } from './lib.js';
 
@@ -343,4 +343,103 @@ export function showAudit({ setCleanup }) {
     $('audit-verify').removeEventListener('click', onVerify);
   });
   void load(false);
+}
+
+// --- users -----------------------------------------------------------------------------------
+
+export function showUsers({ setCleanup, me }) {
+  showOnly('users-view');
+  document.title = 'Users · opsflow';
+  const form = $('user-form');
+  const error = $('user-error');
+  let stopped = false;
+  form.reset();
+  error.hidden = true;
+  hideSecret();
+
+  /** A new password / TOTP secret, shown once; leaving the page forgets it. */
+  function showSecret(title, values, qrSvg) {
+    $('user-secret-title').textContent = title;
+    $('user-secret-values').replaceChildren(...values.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { class: 'mono', 'data-secret': k }, v)]));
+    const img = $('user-secret-qr');
+    img.hidden = !qrSvg;
+    img.src = qrSvg ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg)}` : '';
+    $('user-secret').hidden = false;
+  }
+  function hideSecret() {
+    $('user-secret').hidden = true;
+    $('user-secret-values').replaceChildren();
+    $('user-secret-qr').src = '';
+  }
+
+  async function act(label, method, path, body, reveal) {
+    if (reveal && !window.confirm(`${label}?`)) return;
+    try {
+      const r = await request(method, path, { body: body || {}, csrf: true });
+      flash(`${label}: done`, 'ok');
+      if (reveal) reveal(r);
+    } catch (e) {
+      if (e.status !== 401) flash(`${label}: ${e.message}`, 'error');
+    }
+    await load();
+  }
+
+  function userRow(u) {
+    const base = `/api/v1/users/${encodeURIComponent(u.username)}`;
+    const self = me && me.username === u.username;
+    const state = u.disabled ? 'disabled' : u.locked_until ? `locked until ${fmtTime(u.locked_until)}` : 'active';
+    const buttons = [
+      h('button', { class: 'small', onclick: () => void act(`Reset the password of ${u.username}`, 'POST', `${base}/reset-password`, {}, (r) => showSecret(`New password for ${u.username}`, [['Password', r.password]])) }, 'Reset password'),
+      h('button', { class: 'small', onclick: () => void act(`Reset the TOTP of ${u.username}`, 'POST', `${base}/reset-totp`, {}, (r) => showSecret(`New TOTP for ${u.username}`, [['TOTP secret', r.totp_secret], ['otpauth URL', r.otpauth_url]], r.otpauth_qr_svg)) }, 'Reset TOTP'),
+      u.locked_until ? h('button', { class: 'small', onclick: () => void act(`Unlock ${u.username}`, 'POST', `${base}/unlock`) }, 'Unlock') : null,
+      self ? null : h('button', { class: u.disabled ? 'small' : 'small danger', onclick: () => void act(`${u.disabled ? 'Enable' : 'Disable'} ${u.username}`, 'PATCH', base, { disabled: !u.disabled }) }, u.disabled ? 'Enable' : 'Disable'),
+    ];
+    return h(
+      'tr',
+      { 'data-username': u.username },
+      h('td', { class: 'mono' }, u.username),
+      h('td', {}, u.display_name),
+      h('td', {}, u.role),
+      h('td', {}, u.totp_enrolled ? 'enrolled' : '—'),
+      h('td', {}, state),
+      h('td', { class: 'nowrap' }, fmtTime(u.created_at)),
+      h('td', { class: 'nowrap' }, buttons),
+    );
+  }
+
+  async function load() {
+    try {
+      const page = await request('GET', '/api/v1/users');
+      if (!stopped) $('user-rows').replaceChildren(...page.items.map(userRow));
+    } catch (e) {
+      if (!stopped && e.status !== 401) flash(`Could not load the users: ${e.message}`, 'error');
+    }
+  }
+
+  async function onCreate(ev) {
+    ev.preventDefault();
+    error.hidden = true;
+    const f = form.elements;
+    const body = { username: f.username.value.trim(), role: f.role.value };
+    if (f.display_name.value.trim()) body.display_name = f.display_name.value.trim();
+    try {
+      const r = await request('POST', '/api/v1/users', { body, csrf: true });
+      form.reset();
+      showSecret(`New user ${r.username}`, [['Password', r.password], ['TOTP secret', r.totp_secret], ['otpauth URL', r.otpauth_url]], r.otpauth_qr_svg);
+      await load();
+    } catch (e) {
+      showError(error, e);
+    }
+  }
+
+  const onDone = () => hideSecret();
+  form.addEventListener('submit', onCreate);
+  $('user-secret-done').addEventListener('click', onDone);
+  setCleanup(() => {
+    stopped = true;
+    hideSecret();
+    form.removeEventListener('submit', onCreate);
+    $('user-secret-done').removeEventListener('click', onDone);
+  });
+  void load();
 }

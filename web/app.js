@@ -3,7 +3,7 @@
 // write carries a fresh one-use CSRF key (GET /api/task/v2/task/accept/ → header X-CSRF-Key).
 // All data reaches the page through textContent, never as HTML.
 import { $, badge, flash, fmtTime, h, request, setUnauthorizedHandler, showOnly, timeCell } from './lib.js';
-import { showAudit, showExecUsers, showTemplateEditor, showTemplates } from './admin.js';
+import { showAudit, showExecUsers, showTemplateEditor, showTemplates, showUsers } from './admin.js';
 import { showNewTask } from './newTask.js';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'rejected'];
@@ -50,6 +50,7 @@ async function loadMe() {
   $('nav-templates').hidden = !can('template.read');
   $('nav-exec-users').hidden = !can('exec_user.read');
   $('nav-audit').hidden = !can('audit.read');
+  $('nav-users').hidden = !can('user.write');
   $('session').hidden = false;
   return true;
 }
@@ -106,7 +107,7 @@ async function onLogout() {
 
 // ---------------------------------------------------------------------------------------------
 // Views and routing (#/ = task list, #/new = submit a task, #/tasks/<id> = one task,
-// #/templates[/<id>|/new], #/exec-users and #/audit in admin.js)
+// #/templates[/<id>|/new], #/exec-users, #/users and #/audit in admin.js)
 
 let cleanup = null;
 const setCleanup = (fn) => {
@@ -129,6 +130,7 @@ function route() {
   else if (/^\/templates\/(\d+|new)$/.test(hash)) showTemplateEditor(hash.endsWith('/new') ? null : Number(hash.split('/')[2]), { can, setCleanup });
   else if (hash === '/exec-users') showExecUsers({ can, setCleanup });
   else if (hash === '/audit') showAudit({ setCleanup });
+  else if (hash === '/users') showUsers({ setCleanup, me });
   else showList(new URLSearchParams(hash.split('?')[1] || ''));
 }
 

@@ -66,6 +66,11 @@ export function verifyTotp(
   return { ok: true, step: matched };
 }
 
+/** A QR code as an SVG document (for enrolment in the console, shown as an image). */
+export function renderQrToSvg(text: string): Promise<string> {
+  return qrToString(text, { type: 'svg', margin: 2 });
+}
+
 /** A QR code as terminal text (for `opsflow user` enrolment in a shell). */
 export function renderQrToTerminal(text: string): Promise<string> {
   return qrToString(text, { type: 'terminal', small: true });

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentTotp } from '../../src/security/totp';
 import { startApiStack, type ApiStack, type TestUser } from '../support/apiStack';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -493,5 +494,46 @@ describe('the operator console', () => {
       expect(problems).toEqual([]);
     });
     await context.close();
+  }, 120_000);
+
+  it('lets an admin create a user whose one-time password and TOTP (with a QR code) work at once, then disable it', async () => {
+    const root = await stack.addUser('rosa', 'admin');
+    const admin = await openConsole();
+    await withFailureShot(admin.page, 'users', async () => {
+      const page = admin.page;
+      await signIn(page, root, root.password, await stack.nextTotp(root));
+      await page.locator('#list-view').waitFor();
+      await page.getByRole('link', { name: 'Users', exact: true }).click();
+      const form = page.locator('#user-form');
+      await form.getByLabel('Username').fill('nina');
+      await form.getByLabel('Display name').fill('Nina Viewer');
+      await form.getByLabel('Role').selectOption('viewer');
+      await form.getByRole('button', { name: 'Create user' }).click();
+      await page.locator('#user-secret:not([hidden])').waitFor();
+      const password = (await page.locator('[data-secret="Password"]').textContent())!;
+      const secret = (await page.locator('[data-secret="TOTP secret"]').textContent())!;
+      expect(password.length).toBeGreaterThanOrEqual(16);
+      // The QR code is a real image the browser decoded (an SVG from the API, no external fetch).
+      expect(await page.locator('#user-secret-qr').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      await screenshot(page, 'users');
+      expect(await page.locator('#user-rows tr[data-username="nina"]').textContent()).toContain('viewer');
+
+      // The new user signs in with exactly what was shown.
+      const nina = await openConsole();
+      await signIn(nina.page, { username: 'nina' } as TestUser, password, currentTotp(secret));
+      await nina.page.locator('#who', { hasText: 'Nina Viewer (nina) · viewer' }).waitFor();
+      expect(await nina.page.locator('#nav-users').isHidden()).toBe(true); // a viewer manages no users
+      expect(nina.problems).toEqual([]);
+      await nina.context.close();
+
+      // Disabled: the next request of the session is refused, and signing in fails.
+      page.once('dialog', (d) => void d.accept());
+      await page.locator('#user-rows tr[data-username="nina"]').getByRole('button', { name: 'Disable' }).click();
+      await page.locator('#user-rows tr[data-username="nina"]', { hasText: 'disabled' }).waitFor();
+      const refused = await stack.request('POST', '/api/accounts/login/', { body: { username: 'nina', password, dynamic: currentTotp(secret, new Date(Date.now() + 30_000)) } });
+      expect(refused.json.code).not.toBe(0);
+      expect(admin.problems).toEqual([]);
+    });
+    await admin.context.close();
   }, 120_000);
 });

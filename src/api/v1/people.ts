@@ -5,7 +5,7 @@ import { AccountError, createUser, findUser, totpSecretContext } from '../../acc
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
 import { generatePassword, hashPassword, validatePasswordStrength } from '../../security/passwords';
-import { generateTotpSecret, totpUri } from '../../security/totp';
+import { generateTotpSecret, renderQrToSvg, totpUri } from '../../security/totp';
 import { HttpError } from '../errors';
 import { route, type AnyRoute } from '../routing';
 import { badInput, conflict, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
@@ -25,6 +25,7 @@ const UserOut = z
   .meta({ id: 'User' });
 
 const UsernameParams = z.object({ username: Username });
+const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
 function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
   return {
@@ -102,13 +103,14 @@ const createUserRoute = route({
   action: 'user.write',
   style: 'v1',
   body: NewUser,
-  response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string() }),
+  response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `user:${b.username}`, detail: { role: b.role } };
     try {
-      return await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
+      const created = await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
+      return { ...created, otpauth_qr_svg: await renderQrToSvg(created.otpauth_url) };
     } catch (err) {
       if (err instanceof AccountError) {
         const [field, ...rest] = err.message.split(': ');
@@ -198,7 +200,7 @@ const resetTotp = route({
   action: 'user.write',
   style: 'v1',
   params: UsernameParams,
-  response: z.object({ username: z.string(), totp_secret: z.string(), otpauth_url: z.string() }),
+  response: z.object({ username: z.string(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
     const u = await findUser(ctx.deps.db, ctx.params.username);
@@ -206,7 +208,8 @@ const resetTotp = route({
     const secret = generateTotpSecret();
     await ctx.deps.db.updateTable('users').set({ totp_secret: ctx.deps.box.seal(secret, totpSecretContext(u.username)), totp_last_step: null }).where('id', '=', u.id).execute();
     await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return { username: u.username, totp_secret: secret, otpauth_url: totpUri(u.username, secret) };
+    const otpauthUrl = totpUri(u.username, secret);
+    return { username: u.username, totp_secret: secret, otpauth_url: otpauthUrl, otpauth_qr_svg: await renderQrToSvg(otpauthUrl) };
   },
 });
 
