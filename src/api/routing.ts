@@ -254,7 +254,7 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
       // Unauthenticated requests have no actor to record; they are refused before doing anything.
       if (auditAction && authenticated && reply) {
         try {
-          await appendAudit(deps.db, {
+          await appendAudit(deps.db, deps.box, {
             actor: ctx.user.username || (typeof ctx.audit.detail?.username === 'string' ? ctx.audit.detail.username : '-'),
             action: auditAction,
             target: ctx.audit.target ?? '',

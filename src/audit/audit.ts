@@ -1,11 +1,13 @@
 // The audit trail ("操作记录"): append-only, hash-chained rows in audit_log.
-// hash = sha256(prev_hash + canonical JSON of the row's fields); the first row's prev_hash is
-// GENESIS. Appends are serialised with a transaction-scoped advisory lock, so the chain has no
+// hash = HMAC-SHA256(key, prev_hash + canonical JSON of the row's fields), the key derived from the
+// master key: someone who can write to the database but has no master key cannot recompute the
+// chain after editing a row. The first row's prev_hash is GENESIS. Appends are serialised with a transaction-scoped advisory lock, so the chain has no
 // forks even with several API replicas. `verifyAuditChain` recomputes it and names the first
 // row that does not check out (edited, inserted or deleted in the middle).
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database';
+import type { SecretBox } from '../security/secretBox';
 
 export const GENESIS_HASH = '0'.repeat(64);
 /** Arbitrary constant naming the audit lock among pg advisory locks. */
@@ -45,7 +47,12 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export function auditHash(prevHash: string, row: { at: Date; actor: string; action: string; target: string; detail: Record<string, unknown>; ip: string; result: string }): string {
+/** The chain's HMAC key (a purpose-bound derivation of the master key). */
+export function auditKey(box: SecretBox): Buffer {
+  return box.deriveKey('opsflow audit chain v1');
+}
+
+export function auditHash(key: Buffer, prevHash: string, row: { at: Date; actor: string; action: string; target: string; detail: Record<string, unknown>; ip: string; result: string }): string {
   const body = canonicalJson({
     at: row.at.toISOString(),
     actor: row.actor,
@@ -55,7 +62,7 @@ export function auditHash(prevHash: string, row: { at: Date; actor: string; acti
     ip: row.ip,
     result: row.result,
   });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return createHmac('sha256', key).update(prevHash).update('\n').update(body).digest('hex');
 }
 
 /** Makes detail JSON-safe and the same after a jsonb round trip (no undefined, no Dates). */
@@ -64,7 +71,8 @@ function normaliseDetail(detail: Record<string, unknown> | undefined): Record<st
 }
 
 /** Appends one row to the chain; returns its id. */
-export async function appendAudit(db: Db, input: AuditInput): Promise<number> {
+export async function appendAudit(db: Db, box: SecretBox, input: AuditInput): Promise<number> {
+  const key = auditKey(box);
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
     const last = await trx.selectFrom('audit_log').select(['hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
@@ -80,7 +88,7 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<number> {
       ip: input.ip ?? '',
       result: input.result,
     };
-    const hash = auditHash(prev, row);
+    const hash = auditHash(key, prev, row);
     const inserted = await trx
       .insertInto('audit_log')
       .values({ ...row, detail: JSON.stringify(row.detail), prev_hash: prev, hash })
@@ -95,7 +103,8 @@ export type VerifyResult =
   | { ok: false; rows: number; firstBadId: number; reason: string };
 
 /** Walks the chain in id order (in pages, any size) and reports the first row that does not check out. */
-export async function verifyAuditChain(db: Db, pageSize = 1000): Promise<VerifyResult> {
+export async function verifyAuditChain(db: Db, box: SecretBox, pageSize = 1000): Promise<VerifyResult> {
+  const key = auditKey(box);
   let prev = GENESIS_HASH;
   let lastId = 0;
   let rows = 0;
@@ -108,7 +117,7 @@ export async function verifyAuditChain(db: Db, pageSize = 1000): Promise<VerifyR
       if (raw.prev_hash !== prev) {
         return { ok: false, rows, firstBadId: id, reason: `prev_hash does not match the hash of the row before (a row was removed, inserted or edited)` };
       }
-      const expected = auditHash(prev, {
+      const expected = auditHash(key, prev, {
         at: raw.at,
         actor: raw.actor,
         action: raw.action,

@@ -6,6 +6,7 @@ import { AccountError } from '../accounts/users';
 import { appendAudit, listAudit, verifyAuditChain } from '../audit/audit';
 import { bootDatabase } from '../boot';
 import { ConfigError, type Config } from '../config';
+import { loadSecretBox } from '../masterKey';
 import type { Logger } from '../log';
 
 /** The audit actor for shell commands: the OS account that ran them. */
@@ -44,11 +45,12 @@ export async function runTokenCommand(config: Config, log: Logger, args: string[
   }
   const database = await bootDatabase(config, (l) => log.debug(l), { migrate: true });
   const { db } = database;
+  const box = loadSecretBox(config.OPSFLOW_MASTER_KEY, config.dataDir); // keys the audit chain
   try {
     switch (action) {
       case 'create': {
         const { token, info } = await createApiToken(db, { username: arg!, name: values.name ?? 'cli', expiresAt });
-        await appendAudit(db, { actor: cliActor(), action: 'token.create', target: `token:${info.id}`, detail: { owner: info.username, name: info.name }, result: 'ok' });
+        await appendAudit(db, box, { actor: cliActor(), action: 'token.create', target: `token:${info.id}`, detail: { owner: info.username, name: info.name }, result: 'ok' });
         const out = { id: info.id, name: info.name, username: info.username, expires_at: info.expires_at?.toISOString() ?? null, token };
         if (values.json) console.log(JSON.stringify(out));
         else {
@@ -72,7 +74,7 @@ export async function runTokenCommand(config: Config, log: Logger, args: string[
         const id = Number(arg);
         if (!Number.isSafeInteger(id) || id <= 0) throw new ConfigError('token revoke: the id is a positive number (see `opsflow token list`)');
         if (!(await revokeApiToken(db, id))) throw new AccountError(`token ${id}: no such active token`);
-        await appendAudit(db, { actor: cliActor(), action: 'token.revoke', target: `token:${id}`, result: 'ok' });
+        await appendAudit(db, box, { actor: cliActor(), action: 'token.revoke', target: `token:${id}`, result: 'ok' });
         console.log(values.json ? JSON.stringify({ id, revoked: true }) : `token ${id} revoked`);
         break;
       }
@@ -93,7 +95,7 @@ export async function runAuditCommand(config: Config, log: Logger, args: string[
   const database = await bootDatabase(config, (l) => log.debug(l), { migrate: true });
   try {
     if (action === 'verify') {
-      const result = await verifyAuditChain(database.db);
+      const result = await verifyAuditChain(database.db, loadSecretBox(config.OPSFLOW_MASTER_KEY, config.dataDir));
       if (values.json) console.log(JSON.stringify(result));
       else if (result.ok) console.log(`audit log intact: ${result.rows} rows, hash chain verified`);
       else console.log(`audit log TAMPERED: row ${result.firstBadId} is the first that does not check out (${result.reason}); ${result.rows - 1} rows before it verified`);

@@ -45,7 +45,7 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
   const { db } = database;
   // Every change made from the shell is in the audit trail too, attributed to the OS user.
   const audit = (what: string, target: string, detail: Record<string, unknown> = {}): Promise<number> =>
-    appendAudit(db, { actor: cliActor(), action: what, target: `user:${target}`, detail, result: 'ok' });
+    appendAudit(db, box, { actor: cliActor(), action: what, target: `user:${target}`, detail, result: 'ok' });
   try {
     switch (action) {
       case 'add': {

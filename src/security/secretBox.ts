@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 // AES-256-GCM for secrets at rest (exec user keys/passwords, TOTP secrets).
 // Sealed form: `v1.<iv>.<tag>.<ciphertext>`, each part base64url. The version prefix lets a
@@ -50,6 +50,11 @@ export class SecretBox {
     }
     // Own copy, so a caller zeroing or reusing its buffer cannot change ours.
     this.#key = Buffer.from(key);
+  }
+
+  /** A 32-byte key for another purpose, derived from the master key (HKDF-SHA256); the master key stays in here. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), purpose, KEY_BYTES));
   }
 
   /**

@@ -54,6 +54,8 @@ export interface ApiStack {
   database: TestDatabase;
   temporal: TestTemporal;
   box: SecretBox;
+  /** The master key behind `box` (hex), for CLI commands run against this stack's database. */
+  masterKey: string;
   deps: ApiDeps;
   sshd: SshdFixture | null;
   /** Every line the API logged (deps.log), in order. */
@@ -77,7 +79,8 @@ export async function startApiStack(
   // its task ids somewhere else, so two files never address each other's workflows.
   await sql`select setval('tasks_id_seq', ${randomInt(1_000, 2_000_000) * 1000})`.execute(database.db);
   const temporal = await connectTestTemporal();
-  const box = new SecretBox(parseMasterKey(generateMasterKey()));
+  const masterKey = generateMasterKey();
+  const box = new SecretBox(parseMasterKey(masterKey));
   const { db } = database;
   const sshd = opts.sshdAddresses ? await startSshd({ addresses: opts.sshdAddresses }) : null;
   if (sshd) {
@@ -115,6 +118,7 @@ export async function startApiStack(
     database,
     temporal,
     box,
+    masterKey,
     deps,
     sshd,
     logLines,

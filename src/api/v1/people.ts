@@ -401,7 +401,7 @@ const verifyAuditRoute = route({
   style: 'v1',
   response: z.object({ ok: z.boolean(), rows: z.number(), first_bad_id: z.number().optional(), reason: z.string().optional() }),
   handler: async (ctx) => {
-    const r = await verifyAuditChain(ctx.deps.db);
+    const r = await verifyAuditChain(ctx.deps.db, ctx.deps.box);
     return r.ok ? { ok: true, rows: r.rows } : { ok: false, rows: r.rows, first_bad_id: r.firstBadId, reason: r.reason };
   },
 });

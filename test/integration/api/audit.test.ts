@@ -22,7 +22,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: stack.database.url, OPSFLOW_DATA_DIR: path.join(os.tmpdir(), 'opsflow-cli-test'), LOG_LEVEL: 'error' },
+      // The stack's master key: the audit chain is keyed by it.
+      env: { ...process.env, DATABASE_URL: stack.database.url, OPSFLOW_MASTER_KEY: stack.masterKey, OPSFLOW_DATA_DIR: path.join(os.tmpdir(), 'opsflow-cli-test'), LOG_LEVEL: 'error' },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -84,8 +85,8 @@ describe('audit trail', () => {
   });
 
   it('keeps one unbroken chain under concurrent appends', async () => {
-    await Promise.all(Array.from({ length: 40 }, (_, i) => appendAudit(stack.database.db, { actor: 'load', action: 'test.concurrent', target: `n:${i}`, result: 'ok' })));
-    const v = await verifyAuditChain(stack.database.db);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => appendAudit(stack.database.db, stack.box, { actor: 'load', action: 'test.concurrent', target: `n:${i}`, result: 'ok' })));
+    const v = await verifyAuditChain(stack.database.db, stack.box);
     expect(v.ok).toBe(true);
   });
 

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_ROUTES } from '../../../src/api/routes';
-import { appendAudit, verifyAuditChain } from '../../../src/audit/audit';
+import { appendAudit, auditHash, auditKey, GENESIS_HASH, verifyAuditChain } from '../../../src/audit/audit';
+import { SecretBox, generateMasterKey, parseMasterKey } from '../../../src/security/secretBox';
 import { sql } from 'kysely';
 import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../../src/security/totp';
 import { cookieValue, startApiStack, type ApiStack, type HttpResult, type TestUser } from '../../support/apiStack';
@@ -157,8 +158,8 @@ describe('audit: every state-changing route writes exactly one attributed row', 
 describe('audit hash chain', () => {
   it('detects two rows swapped (reordering), naming the first row that moved', async () => {
     const db = stack.database.db;
-    for (const n of [1, 2, 3]) await appendAudit(db, { actor: 'order', action: 'test.order', target: `n:${n}`, result: 'ok' });
-    expect((await verifyAuditChain(db)).ok).toBe(true);
+    for (const n of [1, 2, 3]) await appendAudit(db, stack.box, { actor: 'order', action: 'test.order', target: `n:${n}`, result: 'ok' });
+    expect((await verifyAuditChain(db, stack.box)).ok).toBe(true);
     const rows = await db.selectFrom('audit_log').selectAll().where('actor', '=', 'order').orderBy('id').execute();
     const [a, b] = [rows[0]!, rows[1]!];
     // Swap every column but the ids: the rows now appear in the other order.
@@ -167,11 +168,32 @@ describe('audit hash chain', () => {
           ip = ${from.ip}, result = ${from.result}, prev_hash = ${from.prev_hash}, hash = ${from.hash} where id = ${into.id}`.execute(db);
     await swap(a, b);
     await swap(b, a);
-    const v = await verifyAuditChain(db);
+    const v = await verifyAuditChain(db, stack.box);
     expect(v).toMatchObject({ ok: false, firstBadId: Number(a.id) });
     await swap(a, a);
     await swap(b, b);
-    expect((await verifyAuditChain(db)).ok).toBe(true);
+    expect((await verifyAuditChain(db, stack.box)).ok).toBe(true);
+  });
+});
+
+describe('audit hash chain without the master key', () => {
+  it('an edited row whose chain was recomputed without the master key still fails verification', async () => {
+    const db = stack.database.db;
+    for (const n of [1, 2]) await appendAudit(db, stack.box, { actor: 'keyed', action: 'test.keyed', target: `n:${n}`, result: 'ok' });
+    expect((await verifyAuditChain(db, stack.box)).ok).toBe(true);
+    // What someone with write access to the database but no master key can do: edit a row and
+    // recompute every hash from there on, with any key they like (here: a key of their own).
+    const forger = new SecretBox(parseMasterKey(generateMasterKey()));
+    const rows = await db.selectFrom('audit_log').selectAll().orderBy('id').execute();
+    const first = rows.findIndex((r) => r.actor === 'keyed');
+    let prev = rows[first - 1]?.hash ?? GENESIS_HASH;
+    for (const r of rows.slice(first)) {
+      const actor = r.actor === 'keyed' ? 'nobody' : r.actor;
+      const hash = auditHash(auditKey(forger), prev, { at: r.at, actor, action: r.action, target: r.target, detail: r.detail, ip: r.ip, result: r.result });
+      await db.updateTable('audit_log').set({ actor, prev_hash: prev, hash }).where('id', '=', r.id).execute();
+      prev = hash;
+    }
+    expect(await verifyAuditChain(db, stack.box)).toMatchObject({ ok: false, firstBadId: Number(rows[first]!.id) });
   });
 });
 
