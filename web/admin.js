@@ -282,6 +282,7 @@ export function showAudit({ setCleanup }) {
   const form = $('audit-filter');
   let stopped = false;
   let cursor = null;
+  let latest = 0; // only the newest request's answer is shown (a filter may overtake the first load)
   $('audit-verdict').textContent = '';
 
   function auditRow(a) {
@@ -304,9 +305,10 @@ export function showAudit({ setCleanup }) {
     const q = new URLSearchParams({ limit: '100' });
     for (const name of ['actor', 'action', 'target', 'result']) if (form.elements[name].value) q.set(name, form.elements[name].value);
     if (more && cursor !== null) q.set('cursor', String(cursor));
+    const mine = ++latest;
     try {
       const page = await request('GET', `/api/v1/audit?${q}`);
-      if (stopped) return;
+      if (stopped || mine !== latest) return;
       const rows = page.items.map(auditRow);
       if (more) $('audit-rows').append(...rows);
       else $('audit-rows').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: '8', class: 'muted' }, 'No entries.'))]));

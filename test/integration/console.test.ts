@@ -481,8 +481,7 @@ describe('the operator console', () => {
       await filter.getByLabel('Target').fill('exec_user:deploy');
       await filter.getByRole('button', { name: 'Filter' }).click();
       const created = page.locator('#audit-rows tr[data-audit-id]').filter({ hasText: 'exec_user.write' });
-      await created.first().waitFor();
-      expect(await page.locator('#audit-rows tr[data-audit-id]').count()).toBe(1);
+      await expect.poll(() => page.locator('#audit-rows tr[data-audit-id]').count(), { timeout: UI_TIMEOUT_MS }).toBe(1);
       expect(await created.first().textContent()).toMatch(/ada.*exec_user\.write.*exec_user:deploy.*ok/);
       await page.getByRole('button', { name: 'Verify the chain' }).click();
       await page.locator('#audit-verdict', { hasText: 'chain intact' }).waitFor();
