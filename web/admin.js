@@ -2,17 +2,10 @@
 // template and its steps), #/exec-users (SSH accounts and pinned host keys); #/users (accounts,
 // their one-time passwords and TOTP enrolment) and #/audit, the operation records. Keys and passwords are write-only: the API never returns them, the page only
 // ever shows fingerprints.
-import { $, flash, fmtTime, h, request, showOnly } from './lib.js';
+import { $, flash, fmtTime, h, request, showError, showOnly } from './lib.js';
 
 const TRIGGERS = ['order', 'hand', 'timed'];
 const ON_FAILURE = ['hold', 'abort', 'continue'];
-
-/** The API's error message where the user is looking, and in the flash line. */
-function showError(el, e) {
-  if (e.status === 401) return;
-  el.textContent = e.message;
-  el.hidden = false;
-}
 
 // --- templates list ------------------------------------------------------------------------
 

@@ -7,6 +7,13 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+/** An API error's message in a form's error line (a 401 already sent the user to sign in). */
+export function showError(el, e) {
+  if (e.status === 401) return;
+  el.textContent = e.message;
+  el.hidden = false;
+}
+
 /** Shows one of main's sections and hides the others. */
 export function showOnly(id) {
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== id;

@@ -1,5 +1,5 @@
 // Console view #/new: submit a task from a template (hosts per group, arguments, schedule).
-import { $, flash, h, request, showOnly } from './lib.js';
+import { $, flash, h, request, showError, showOnly } from './lib.js';
 
 
 /** Argument names a template's steps use (FLOW_ID is filled in by opsflow), in step order. */
@@ -78,10 +78,8 @@ export function showNewTask(setCleanup) {
       flash(`Task #${created.id} submitted`, 'ok');
       location.hash = `#/tasks/${created.id}`;
     } catch (e) {
-      if (e.status === 401) return;
-      // The API names the field: "hosts.1: 999.1.1.1 is not a valid IPv4 address".
-      error.textContent = e.message;
-      error.hidden = false;
+      // The API names the field: "hosts.1: '999.1.1.1' is not an IP address or host name".
+      showError(error, e);
     } finally {
       button.disabled = false;
     }

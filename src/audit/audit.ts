@@ -47,9 +47,16 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The chain's HMAC key (a purpose-bound derivation of the master key). */
+const chainKeys = new WeakMap<SecretBox, Buffer>();
+
+/** The chain's HMAC key (a purpose-bound derivation of the master key), derived once per box. */
 export function auditKey(box: SecretBox): Buffer {
-  return box.deriveKey('opsflow audit chain v1');
+  let key = chainKeys.get(box);
+  if (!key) {
+    key = box.deriveKey('opsflow audit chain v1');
+    chainKeys.set(box, key);
+  }
+  return key;
 }
 
 export function auditHash(key: Buffer, prevHash: string, row: { at: Date; actor: string; action: string; target: string; detail: Record<string, unknown>; ip: string; result: string }): string {
