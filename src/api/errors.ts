@@ -17,9 +17,14 @@ export function zodDetails(err: ZodError): { field: string; problem: string }[] 
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
 }
 
+/** CODO's paths (task API, login): their errors carry a negative code, as CODO's did. */
+export function isCodoPath(path: string): boolean {
+  return path.startsWith('/api/task/') || path.startsWith('/api/accounts/');
+}
+
 /** Turns anything thrown into a JSON reply; unexpected errors are logged, not shown. */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+  return (err: unknown, req, res, _next) => {
     if (err instanceof HttpError) {
       res.status(err.status).json({ code: err.code, msg: err.message, details: err.details ?? null });
       return;
@@ -38,7 +43,7 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
         type === 'entity.parse.failed' ? 'body: not valid JSON'
         : type === 'entity.too.large' ? 'body: too large'
         : `request: ${(err as Error).message}`;
-      res.status(status).json({ code: status, msg, details: null });
+      res.status(status).json({ code: isCodoPath(req.path) ? -1 : status, msg, details: null });
       return;
     }
     log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

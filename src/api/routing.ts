@@ -10,6 +10,7 @@ import { ACTIONS, roleAllows, type Action } from '../domain/permissions';
 import { readCookie } from './cookies';
 import type { ApiDeps } from './deps';
 import { HttpError, zodDetails } from './errors';
+import { findInputProblem } from './inputLimits';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** `codo`: business errors as {code≠0,msg} in CODO's style; `v1`: ordinary HTTP statuses. */
@@ -49,6 +50,9 @@ export interface Ctx<P, Q, B> {
 
 export type CredentialSource = 'bearer' | 'query' | 'cookie';
 
+/** Error statuses a handler may declare (see RouteDef.errors). */
+export type ErrorStatus = 404 | 409 | 429;
+
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   method: Method;
   /** Express path (`/api/v1/tasks/:id`). */
@@ -62,9 +66,15 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** Documented success body. */
-  response?: z.ZodType;
+  /** Documented success body. On `codo` routes the document also allows CODO's HTTP-200 refusal {code≠0, msg, details?}. */
+  response: z.ZodType;
   successStatus?: number;
+  /**
+   * Error statuses the handler itself may answer, besides those every route of its kind can
+   * (400; 401, 403 when authenticated; 402 for cookie writes; 413, 415 with a body; 404 with
+   * path parameters): documented in the OpenAPI document.
+   */
+  errors?: readonly ErrorStatus[];
   /** CSRF for cookie-authenticated writes: 'required' (default for writes), 'none', or
    *  'idempotent' (CODO's accept POST: a used key that created a task is a retry, not a 402). */
   csrf?: 'required' | 'none' | 'idempotent';
@@ -183,6 +193,13 @@ export function errorReply(err: unknown, style: RouteStyle, log: (line: string) 
   return new Reply(500, { code: 500, msg: 'internal error', details: null });
 }
 
+/** Every error reply is {code, msg, details}: details null when there is nothing to add. */
+function withDetails(reply: Reply): unknown {
+  const body = reply.body;
+  if (reply.status < 400 || !body || typeof body !== 'object' || Array.isArray(body) || 'details' in body) return body;
+  return { ...body, details: null };
+}
+
 function resultOf(reply: Reply): string {
   const body = reply.body as { code?: unknown; msg?: unknown } | null;
   const code = body && typeof body === 'object' ? body.code : undefined;
@@ -200,13 +217,39 @@ function isWrite(method: Method): boolean {
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    // The limits every input obeys (inputLimits.ts), on what the handler gets: keys a schema
+    // does not declare were dropped by it and reach nothing.
+    const bad = findInputProblem(result.data);
+    if (bad) throw new ZodError([{ code: 'custom', path: where === 'body' ? bad.path : [where, ...bad.path], message: bad.problem, input: undefined }]);
+    return result.data;
+  }
   // Prefix paths with where the value came from, so `id` in the path and `id` in the body differ.
   const issues = result.error.issues.map((i) => ({ ...i, path: where === 'body' ? i.path : [where, ...i.path] }));
   throw new ZodError(issues);
 }
 
+/** The methods declared on each path, for 405 replies' Allow header (HEAD is served with GET). */
+export function allowedMethods(routes: readonly AnyRoute[]): Map<string, string[]> {
+  const byPath = new Map<string, string[]>();
+  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r.method.toUpperCase()]);
+  for (const [p, methods] of byPath) byPath.set(p, [...new Set(methods.includes('GET') ? [...methods, 'HEAD'] : methods)].sort());
+  return byPath;
+}
+
 export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyRoute[]): void {
+  mountHandlers(router, deps, routes);
+  // A known path with a method it does not declare: 405 naming the allowed ones (RFC 9110).
+  for (const [p, methods] of allowedMethods(routes)) {
+    router.all(p, (req: Request, res: Response) => {
+      const allow = methods.join(', ');
+      res.setHeader('Allow', allow);
+      res.status(405).json({ code: 405, msg: `method ${req.method} not allowed on ${req.path}; allowed: ${allow}`, details: { allow: methods } });
+    });
+  }
+}
+
+function mountHandlers(router: Router, deps: ApiDeps, routes: readonly AnyRoute[]): void {
   for (const def of routes) {
     router[def.method](def.path, async (req: Request, res: Response) => {
       const ctx: Ctx<unknown, unknown, unknown> = {
@@ -269,7 +312,7 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
       }
       if (reply && !res.headersSent) {
         if (reply.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="opsflow"');
-        res.status(reply.status).json(reply.body);
+        res.status(reply.status).json(withDetails(reply));
       }
     });
   }

@@ -58,6 +58,7 @@ const loginRoute = route({
   tags: ['accounts'],
   action: 'public',
   style: 'codo',
+  errors: [429],
   body: LoginBody,
   response: LoginReply,
   handler: async (ctx) => {
@@ -90,6 +91,7 @@ const logoutRoute = route({
   action: 'session.self',
   style: 'codo',
   csrf: 'none',
+  response: z.object({ code: z.literal(0), msg: z.string() }),
   handler: async (ctx) => {
     ctx.audit = { action: 'account.logout', target: `user:${ctx.user.username}` };
     if (ctx.user.via === 'session') await logout(ctx.deps.db, ctx.user.credentialId);

@@ -106,6 +106,7 @@ const updateCommand = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
+  errors: [404],
   body: NewCommand.omit({ command_name: true }).extend({ command_id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {
@@ -135,6 +136,7 @@ function deleteById(spec: { path: string; summary: string; idField: string; tabl
     tags: ['codo-layout'],
     action: 'template.write',
     style: 'codo',
+    errors: [404],
     body: z.object({ [spec.idField]: IdField.optional() }),
     response: OkReply,
     handler: async (ctx) => {
@@ -220,6 +222,7 @@ const updateArg = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
+  errors: [404],
   body: ArgBody.extend({ args_id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {

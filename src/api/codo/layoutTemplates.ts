@@ -73,6 +73,7 @@ const deleteTemplate = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
+  errors: [404, 409],
   body: z.object({ temp_id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {
@@ -112,7 +113,35 @@ const getDetails = route({
   tags: ['codo-layout'],
   action: 'template.read',
   style: 'codo',
+  errors: [404],
   query: z.object({ temp_id: z.string().max(20).optional() }),
+  response: z.object({
+    code: z.literal(0),
+    msg: z.string(),
+    data: z.object({
+      temp_list: z.array(
+        z.object({
+          id: z.number(),
+          temp_id: z.string(),
+          group: z.number(),
+          level: z.number(),
+          command_name: z.string(),
+          command: z.string(),
+          args: z.string(),
+          trigger: z.string(),
+          exec_user: z.string(),
+          force_host: z.string(),
+          creator: z.string(),
+          timeout_s: z.number(),
+          retries: z.number(),
+          idempotent: z.boolean(),
+          on_failure: z.string(),
+        }),
+      ),
+      temp_user: z.array(z.string()).describe('"<user_id>,,,<nickname>"'),
+    }),
+    temp_user: z.array(z.string()),
+  }),
   handler: async (ctx) => {
     const id = idOf(ctx.query.temp_id, 'temp_id');
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
@@ -188,6 +217,7 @@ const replaceSteps = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
+  errors: [404],
   body: z.object({ temp_id: IdField.optional(), new_temp_data: z.array(CodoStep).max(500).optional() }),
   response: OkReply,
   handler: async (ctx) => {
@@ -216,6 +246,7 @@ const replaceUsers = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
+  errors: [404],
   body: z.object({ temp_id: IdField.optional(), new_user_info: z.array(z.string().max(200)).max(1000).optional() }),
   response: OkReply,
   handler: async (ctx) => {

@@ -37,6 +37,25 @@ const listUsers = route({
   tags: ['codo-layout'],
   action: 'exec_user.read',
   style: 'codo',
+  response: z.object({
+    code: z.literal(0),
+    msg: z.string(),
+    data: z.array(
+      z.object({
+        id: z.number(),
+        alias_user: z.string(),
+        exec_user: z.string(),
+        ssh_port: z.number(),
+        password: z.literal('').describe('write-only: never shown'),
+        user_key: z.string().describe('the key fingerprint, never the key; empty without a key'),
+        remarks: z.string(),
+        update_time: z.string(),
+        key_fingerprint: z.string().nullable(),
+        has_password: z.boolean(),
+        host_key_policy: z.string(),
+      }),
+    ),
+  }),
   handler: async (ctx) => {
     const rows = await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute();
     return { code: 0, msg: '获取成功', data: rows.map((u) => view(u, ctx.deps.config.OPSFLOW_TIMEZONE)) };
@@ -111,6 +130,7 @@ const updateUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
+  errors: [404],
   body: UserBody.extend({ id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {
@@ -154,6 +174,7 @@ const deleteUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
+  errors: [404, 409],
   body: z.object({ exec_user_id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {

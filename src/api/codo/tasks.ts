@@ -26,6 +26,28 @@ const literalOrObject = z.union([z.string(), z.record(z.string(), z.unknown())])
 
 const OkReply = z.object({ code: z.number(), msg: z.string() });
 
+/** An order in CODO's list and history replies (taskViews.codoOrder), CODO's keys first. */
+const CodoOrder = z.object({
+  list_id: z.number(),
+  task_name: z.string(),
+  task_type: z.string(),
+  hosts: z.string().describe("Python literal {1: '10.0.0.1,10.0.0.2'}"),
+  args: z.string().describe('Python literal dict'),
+  details: z.string(),
+  description: z.string(),
+  associated_user: z.string().describe("Python literal {'admin': [...]}"),
+  creator: z.string(),
+  executor: z.string(),
+  status: z.string().describe('CODO status code 0-7'),
+  schedule: z.string().describe('new | ready | start | OK'),
+  temp_id: z.string(),
+  create_time: z.string(),
+  start_time: z.string(),
+  task_status: z.string().describe("opsflow's status"),
+  exec_time: z.string(),
+  finish_time: z.string(),
+});
+
 function codoInputError(err: InputError): HttpError {
   return new HttpError(400, -1, err.message, [{ field: err.field, problem: err.message.slice(err.field.length + 2) }]);
 }
@@ -128,6 +150,7 @@ const submitRoute = route({
   tags: ['codo'],
   action: 'task.submit',
   style: 'codo',
+  errors: [409],
   csrf: 'idempotent',
   body: AcceptBody,
   response: z.object({ code: z.number(), msg: z.string(), list_id: z.number().optional() }),
@@ -252,6 +275,7 @@ const listRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), list_id: z.union([z.number(), z.literal('')]).describe("the first order's id, '' when there is none") }),
   handler: async (ctx) => {
     const { data, count, ids } = await orders(ctx, false, 100);
     // CODO: the first order's id (its console opens that order), '' when there is none.
@@ -269,6 +293,7 @@ const approveRoute = route({
   tags: ['codo'],
   action: 'task.approve',
   style: 'codo',
+  errors: [404],
   body: ApproveBody,
   response: OkReply,
   handler: async (ctx) => {
@@ -306,6 +331,7 @@ const terminateRoute = route({
   tags: ['codo'],
   action: 'task.cancel',
   style: 'codo',
+  errors: [404],
   body: z.object({ list_id: scalar.optional() }),
   response: OkReply,
   handler: async (ctx) => {
@@ -331,6 +357,55 @@ const CheckQuery = z.object({
   list_id: z.string().max(20).optional(),
   get_run_group: z.string().max(20).optional(),
   get_run_host: z.string().max(300).optional(),
+});
+
+const CodoStepRow = z.object({
+  sched_id: z.number(),
+  list_id: z.string(),
+  task_group: z.number(),
+  task_level: z.number(),
+  task_name: z.string(),
+  task_cmd: z.string(),
+  task_args: z.string(),
+  trigger: z.string(),
+  exec_user: z.string(),
+  force_host: z.string(),
+  exec_ip: z.string(),
+  task_status: z.string(),
+  step_id: z.number(),
+  status: z.string(),
+  exit_code: z.number().nullable(),
+  attempt: z.number(),
+  error: z.string(),
+  task_log: z.string(),
+});
+
+const OrderView = z.object({
+  create_time: z.string(),
+  start_time: z.string(),
+  username: z.string(),
+  creator: z.string(),
+  executor: z.string(),
+  new_args: z.record(z.string(), z.string()),
+  new_args_list: z.array(z.object({ args_key: z.string(), args_value: z.string() })),
+  schedule: z.string(),
+  associated_user: z.string(),
+  approval_button: z.boolean(),
+  args_keys: z.array(z.string()),
+  hand_list: z.array(z.string()),
+  group_list: z.array(z.number()),
+  run_group: z.string(),
+  this_host_list: z.array(z.string()),
+  this_host: z.string(),
+  scheduler_list: z.array(CodoStepRow),
+  hosts_status: z.record(z.string(), z.string()),
+  list_id: z.string(),
+  task_name: z.string(),
+  status: z.string(),
+  task_status: z.string(),
+  approver: z.string().nullable(),
+  details: z.string(),
+  all_hosts_status: z.record(z.string(), z.record(z.string(), z.string())),
 });
 
 /** The order view, keys in CODO's order; null when the group has no hosts (CODO's -2). */
@@ -418,7 +493,9 @@ const checkRoute = route({
   tags: ['codo'],
   action: 'task.read',
   style: 'codo',
+  errors: [404],
   query: CheckQuery,
+  response: z.object({ code: z.literal(0), msg: z.string(), data: OrderView }),
   handler: async (ctx) => {
     const listId = listIdOf(ctx.query.list_id);
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
@@ -439,6 +516,7 @@ const releaseByNameRoute = route({
   tags: ['codo'],
   action: 'task.intervene',
   style: 'codo',
+  errors: [404],
   body: z.object({ list_id: scalar.optional(), hand_task: z.unknown().optional().describe('the hand step name') }),
   response: OkReply,
   handler: async (ctx) => {
@@ -482,6 +560,7 @@ const handRoute = route({
   tags: ['codo'],
   action: 'task.intervene',
   style: 'codo',
+  errors: [404],
   body: handBody,
   response: OkReply,
   handler: async (ctx) => {
@@ -535,6 +614,7 @@ const historyRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), history: z.literal(true) }),
   handler: async (ctx) => {
     const { data, count } = await orders(ctx, true, 500);
     return { code: 0, msg: '获取成功', data, count, history: true };

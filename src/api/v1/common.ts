@@ -15,6 +15,9 @@ export const IdString = z
 
 export const IdParams = z.object({ id: IdString.describe('numeric id') });
 
+/** What a DELETE (and other replies with nothing else to say) answers. */
+export const Done = z.object({ code: z.literal(0), msg: z.string() });
+
 export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const Username = z.string().regex(USERNAME_RE, 'a username: 1-64 letters, digits, . _ -, starting with a letter or digit');
 

@@ -7,7 +7,7 @@ import type { ExecUser } from '../../db/schema';
 import { isValidHost } from '../../domain/hosts';
 import { sealExecUserSecrets } from '../execUserSecrets';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+import { badInput, conflict, Done, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
 
 const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
@@ -107,6 +107,7 @@ const createExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409],
   body: ExecUserIn,
   response: ExecUserOut,
   successStatus: 201,
@@ -181,7 +182,9 @@ const deleteExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit.target = `exec_user:${current.alias}`;
@@ -273,6 +276,7 @@ const forgetKnownHost = route({
   action: 'known_host.write',
   style: 'v1',
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     const row = await ctx.deps.db.deleteFrom('known_hosts').where('id', '=', ctx.params.id).returningAll().executeTakeFirst();
     ctx.audit.target = row ? `known_host:${row.host}:${row.port}` : `known_host:${ctx.params.id}`;

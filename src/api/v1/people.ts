@@ -8,7 +8,7 @@ import { generatePassword, hashPassword, validatePasswordStrength } from '../../
 import { generateTotpSecret, renderQrToSvg, totpUri } from '../../security/totp';
 import { HttpError } from '../errors';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
+import { badInput, conflict, Done, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -51,6 +51,8 @@ const me = route({
   tags: ['users'],
   action: 'session.self',
   style: 'v1',
+  errors: [404],
+  response: UserOut.extend({ via: z.enum(['session', 'token']).describe('how this request was authenticated'), actions: z.array(z.enum(Object.keys(ACTIONS) as [Action, ...Action[]])) }),
   handler: async (ctx) => {
     const u = await findUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
@@ -102,6 +104,7 @@ const createUserRoute = route({
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
+  errors: [409],
   body: NewUser,
   response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
@@ -144,6 +147,7 @@ const updateUser = route({
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
+  errors: [409],
   params: UsernameParams,
   body: UserPatch,
   response: UserOut,
@@ -237,6 +241,10 @@ const roles = route({
   tags: ['users'],
   action: 'role.read',
   style: 'v1',
+  response: z.object({
+    items: z.array(z.object({ name: Role, description: z.string(), actions: z.array(z.string()) })),
+    actions: z.record(z.string(), z.object({ roles: z.array(Role), scope: z.string(), description: z.string() })),
+  }),
   handler: () =>
     Promise.resolve({
       items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: allowedActions(name) })),
@@ -293,6 +301,7 @@ const createToken = route({
   tags: ['tokens'],
   action: 'token.self',
   style: 'v1',
+  errors: [404],
   body: NewToken,
   response: TokenOut.extend({ token: z.string() }),
   successStatus: 201,
@@ -325,7 +334,9 @@ const revokeToken = route({
   tags: ['tokens'],
   action: 'token.self',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `token:${ctx.params.id}`;
     const t = await findApiToken(ctx.deps.db, ctx.params.id);

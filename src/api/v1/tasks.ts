@@ -69,6 +69,8 @@ const TaskOut = z
     start_time: z.string().nullable().describe('when it began running'),
     created_at: z.string(),
     finished_at: z.string().nullable(),
+    max_parallel: z.number().describe("hosts run at once (the template's max_parallel when submitted)"),
+    workflow_id: z.string().describe('the Temporal workflow running it'),
   })
   .meta({ id: 'Task' });
 
@@ -80,6 +82,7 @@ const submitRoute = route({
   tags: ['tasks'],
   action: 'task.submit',
   style: 'v1',
+  errors: [404, 409],
   body: SubmitBody,
   response: TaskOut.extend({ created: z.boolean() }),
   successStatus: 201,
@@ -221,6 +224,7 @@ function taskAction<B>(
     tags: ['tasks'],
     action,
     style: 'v1',
+    errors: [409],
     params: IdParams,
     body,
     response: Accepted,
@@ -267,6 +271,7 @@ function stepAction(name: 'retry' | 'skip' | 'restart' | 'abort' | 'release', su
     tags: ['tasks'],
     action: 'task.intervene',
     style: 'v1',
+    errors: [409],
     params: StepParams,
     body: name === 'release' ? OptionalHostBody : HostBody,
     response: Accepted,

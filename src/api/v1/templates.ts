@@ -4,7 +4,7 @@ import type { Db } from '../../db/database';
 import { isValidHost } from '../../domain/hosts';
 import { splitArgTokens } from '../../domain/shellQuote';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
+import { badInput, conflict, Done, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
 
 /** One template step; also what CODO's task_layout/details/ PUT is checked against. */
 export const StepIn = z
@@ -166,6 +166,7 @@ const createTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   body: TemplateIn,
   response: TemplateOut,
   successStatus: 201,
@@ -208,6 +209,7 @@ const replaceTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
   body: TemplateIn,
   response: TemplateOut,
@@ -251,7 +253,9 @@ const deleteTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   successStatus: 200,
   handler: async (ctx) => {
     const id = ctx.params.id;
@@ -278,7 +282,16 @@ const CommandIn = z
   })
   .strict()
   .meta({ id: 'CommandInput' });
-const CommandOut = z.object({ id: z.number(), name: z.string(), command: z.string(), args: z.string(), created_by: z.string(), created_at: z.string() });
+const CommandOut = z.object({
+  id: z.number(),
+  name: z.string(),
+  command: z.string(),
+  args: z.string(),
+  force_host: z.string().nullable().describe("CODO's force_host (set through task_layout/command/)"),
+  created_by: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
 
 const listCommands = route({
   method: 'get',
@@ -324,6 +337,7 @@ const createCommand = route({
   tags: ['commands'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   body: CommandIn,
   response: CommandOut,
   successStatus: 201,
@@ -343,6 +357,7 @@ const updateCommand = route({
   tags: ['commands'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
   body: CommandIn,
   response: CommandOut,
@@ -364,6 +379,7 @@ const deleteCommand = route({
   action: 'template.write',
   style: 'v1',
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `command:${ctx.params.id}`;
     const row = await ctx.deps.db.deleteFrom('commands').where('id', '=', ctx.params.id).returning('id').executeTakeFirst();

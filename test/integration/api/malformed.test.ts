@@ -179,7 +179,8 @@ function cases(): Case[] {
   c.push({ name: 'token: past expiry', method: 'POST', path: '/api/v1/tokens', body: { name: 'x', expires_at: '2001-01-01T00:00:00Z' }, mentions: 'expires_at' });
   c.push({ name: 'token: days', method: 'POST', path: '/api/v1/tokens', body: { name: 'x', expires_in_days: 0 }, mentions: 'expires_in_days' });
   c.push({ name: 'token: name', method: 'POST', path: '/api/v1/tokens', body: { name: '' }, mentions: 'name' });
-  c.push({ name: 'unknown route', method: 'DELETE', path: ACCEPT, mentions: 'no route', status: 404 });
+  c.push({ name: 'undeclared method', method: 'DELETE', path: ACCEPT, mentions: 'method DELETE not allowed on /api/task/v2/task/accept/; allowed: GET, HEAD, POST', status: 405 });
+  c.push({ name: 'unknown route', method: 'GET', path: '/api/task/v2/nothing/', mentions: 'no route', status: 404 });
   return c;
 }
 
