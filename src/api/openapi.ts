@@ -46,7 +46,7 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', components: Components): unknown[] {
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query' | 'header', components: Components): unknown[] {
   if (!schema) return [];
   const json = toSchema(schema, 'input', components);
   const props = (json.properties ?? {}) as Record<string, JsonSchema>;
@@ -93,6 +93,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'not found (or not visible to you)',
   409: 'conflict with the current state',
   413: 'body too large (over 1 MB)',
+  422: 'well-formed but not usable (a private key ssh2 cannot read, an expiry in the past)',
   415: 'unsupported body charset or encoding',
   429: 'too many attempts from this address',
 };
@@ -132,7 +133,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       summary: r.summary,
       description: [r.description, `Permission: ${permission}.`].filter(Boolean).join('\n\n'),
       tags: r.tags,
-      parameters: [...parameters(r.params, 'path', components), ...parameters(r.query, 'query', components)],
+      parameters: [...parameters(r.params, 'path', components), ...parameters(r.query, 'query', components), ...parameters(r.headers, 'header', components)],
       // A body is required when its schema refuses the empty object (a missing body is read as {}).
       ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(r.body, 'input', components) } } } } : {}),
       responses,

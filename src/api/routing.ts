@@ -41,6 +41,8 @@ export interface Ctx<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** The request headers the route declares (RouteDef.headers), parsed, by their declared names. */
+  headers: Record<string, unknown>;
   ip: string;
   /** How the credential arrived: cookie-authenticated writes need a CSRF key. */
   credentialSource: CredentialSource | null;
@@ -54,7 +56,7 @@ export interface Ctx<P, Q, B> {
 export type CredentialSource = 'bearer' | 'query' | 'cookie';
 
 /** Error statuses a handler may declare (see RouteDef.errors). */
-export type ErrorStatus = 404 | 409 | 429;
+export type ErrorStatus = 404 | 409 | 422 | 429;
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   method: Method;
@@ -68,6 +70,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   style: RouteStyle;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
+  /** Request headers the handler reads (an object keyed by header name), validated and documented. */
+  headers?: z.ZodObject;
   body?: z.ZodType<B>;
   /** Documented success body. On `codo` routes the document also allows CODO's HTTP-200 refusal {code≠0, msg, details?}. */
   response: z.ZodType;
@@ -167,6 +171,7 @@ async function checkCsrf(deps: ApiDeps, req: Request, user: AuthUser, source: Cr
     return null;
   }
   if (!viaCookie && mode === 'required') return null; // bearer writes need no key
+  if (key.includes('\0')) throw new HttpError(402, 402, CSRF_ERROR); // a cookie may carry %00
   if (!(await consumeCsrfKey(deps.db, user.id, key, mode === 'idempotent'))) throw new HttpError(402, 402, CSRF_ERROR);
   return key;
 }
@@ -255,6 +260,7 @@ function mountHandlers(router: Router, deps: ApiDeps, routes: readonly AnyRoute[
         params: undefined,
         query: undefined,
         body: undefined,
+        headers: {},
         ip: clientIp(req),
         credentialSource: null,
         csrfKey: null,
@@ -275,20 +281,24 @@ function mountHandlers(router: Router, deps: ApiDeps, routes: readonly AnyRoute[
             ctx.freshCsrfKey = await issueCsrfKey(deps.db, user.id);
             setCookie(req, res, 'csrf_key', ctx.freshCsrfKey, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
           }
+        }
+        // The input is checked before anything reads it (the CSRF key may come in the body).
+        ctx.params = parse(def.params, req.params, 'path');
+        ctx.query = parse(def.query, req.query, 'query');
+        if (def.headers) ctx.headers = parse(def.headers, Object.fromEntries(Object.keys(def.headers.shape).map((h) => [h, req.headers[h.toLowerCase()]])), 'header');
+        ctx.body = parse(def.body, req.body, 'body');
+        if (def.action !== 'public') {
           const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
-          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, user, source, csrf);
+          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, ctx.user, ctx.credentialSource as CredentialSource, csrf);
           // Task-scoped actions are decided per task (decideTask); the rest by role here.
           const rule = ACTIONS[def.action];
-          if (rule.scope === 'global' && !roleAllows(user, def.action)) {
+          if (rule.scope === 'global' && !roleAllows(ctx.user, def.action)) {
             throw new HttpError(403, def.style === 'codo' ? -2 : 403, `permission denied: ${def.action} (${rule.description}) needs role ${rule.roles.join(' or ')}`, {
               action: def.action,
-              role: user.role,
+              role: ctx.user.role,
             });
           }
         }
-        ctx.params = parse(def.params, req.params, 'path');
-        ctx.query = parse(def.query, req.query, 'query');
-        ctx.body = parse(def.body, req.body, 'body');
         const out = await def.handler(ctx);
         if (def.streams && out === undefined) reply = undefined;
         else reply = out instanceof Reply ? out : new Reply(def.successStatus ?? 200, out);

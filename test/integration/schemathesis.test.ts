@@ -4,7 +4,7 @@
 // stateful) with every check, against the real API (PostgreSQL, Temporal, a worker) holding seed
 // data, and must find nothing: no 5xx, no undocumented status or field, no valid request refused,
 // no invalid one accepted, 405 with Allow for undeclared methods. Config: test/schemathesis.toml.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ const RUN_TIMEOUT_MS = 10 * 60_000;
 let stack: ApiStack;
 let admin: TestUser;
 let reportDir: string;
+/** A private key for the fuzzer to send where one is asked for (see test/schemathesis.toml). */
+let privateKey: string;
 
 /** Seed data, so operations meet real ids: an exec user, a template, a command, an argument label, a pinned host, tasks. */
 async function seed(): Promise<void> {
@@ -88,6 +90,8 @@ beforeAll(async () => {
   admin = await stack.addUser('st-admin', 'admin');
   await seed();
   reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-schemathesis-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'schemathesis', '-f', path.join(reportDir, 'key')]);
+  privateKey = fs.readFileSync(path.join(reportDir, 'key'), 'utf8');
 });
 afterAll(async () => {
   await stack?.close();
@@ -100,7 +104,7 @@ it('schemathesis finds 0 failures over every operation, check and phase', async 
   const args = ['--no-color', '--config-file', CONFIG, 'run', `${stack.base}/api/v1/openapi.json`, '--report', 'json', '--report-json-path', report, ...(process.env.OPSFLOW_ST_ARGS?.split(/\s+/).filter(Boolean) ?? [])];
   console.log(`[schemathesis] ${exe} ${args.join(' ')}`);
   const stopKeeping = keepAdminAlive();
-  const { code, output } = await runSchemathesis(exe, args, { ...process.env, OPSFLOW_ST_TOKEN: admin.token }).finally(stopKeeping);
+  const { code, output } = await runSchemathesis(exe, args, { ...process.env, OPSFLOW_ST_TOKEN: admin.token, OPSFLOW_ST_PRIVATE_KEY: privateKey }).finally(stopKeeping);
   // The summary (and every failure with its reproduction) is schemathesis's own output.
   console.log(output);
   if (process.env.OPSFLOW_ST_DEBUG) {

@@ -2,17 +2,16 @@
 // CODO's keys, codes and messages (codo-task biz/handlers/templet_handler.py).
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { isValidHost } from '../../domain/hosts';
 import { route, type AnyRoute } from '../routing';
 import { isUniqueViolation } from '../v1/common';
-import { badField, codoRefusal, codoTime, IdField, idOf, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow, prefixPattern } from './layoutCommon';
+import { HOST_SOURCE } from '../wire';
+import { badField, blankOr, codoId, codoRefusal, codoTime, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow, prefixPattern } from './layoutCommon';
 
-const ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** A force_host: blank (none) or an address or host name. */
+const ForceHost = blankOr(253, HOST_SOURCE, 'force_host: blank, or a valid IP address or host name');
 
 function forceHostOf(value: string | null | undefined): string | null {
-  const host = value?.trim() || null;
-  if (host !== null && !isValidHost(host)) throw badField('force_host', 'not a valid address or host name');
-  return host;
+  return value?.trim() || null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,7 +67,7 @@ const NewCommand = z.object({
   command_name: optionalText(200),
   command: optionalText(10_000),
   args: optionalText(2000),
-  force_host: optionalText(253),
+  force_host: ForceHost,
 });
 
 const createCommand = route({
@@ -102,19 +101,19 @@ const updateCommand = route({
   method: 'put',
   path: `${LAYOUT}/command/`,
   summary: 'Edit a command: command, args, force_host (the name is fixed) (CODO)',
-  description: '0 编辑成功,名称不能修改; -1 ID不能为空.',
+  description: '0 编辑成功,名称不能修改; -1 ID不能为空; -1 参数不能为空 (command).',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
   errors: [404],
-  body: NewCommand.omit({ command_name: true }).extend({ command_id: IdField.optional() }),
+  body: NewCommand.omit({ command_name: true }).extend({ command_id: codoId('command_id') }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const id = idOf(b.command_id, 'command_id');
+    const id = b.command_id;
     ctx.audit = { target: id ? `command:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'command_id');
-    if (isBlank(b.command)) throw badField('command', 'must not be empty');
+    if (isBlank(b.command)) return codoRefusal(-1, '参数不能为空', 'command');
     const row = await ctx.deps.db
       .updateTable('commands')
       .set({ command: (b.command as string).trim(), args: b.args ?? '', force_host: forceHostOf(b.force_host), updated_at: new Date() })
@@ -137,10 +136,10 @@ function deleteById(spec: { path: string; summary: string; idField: string; tabl
     action: 'template.write',
     style: 'codo',
     errors: [404],
-    body: z.object({ [spec.idField]: IdField.optional() }),
+    body: z.object({ [spec.idField]: codoId(spec.idField) }),
     response: OkReply,
     handler: async (ctx) => {
-      const id = idOf((ctx.body as Record<string, unknown>)[spec.idField], spec.idField);
+      const id = (ctx.body as Record<string, number | undefined>)[spec.idField];
       ctx.audit = { target: id ? `${spec.target}:${id}` : '' };
       if (id === undefined) return codoRefusal(-1, 'ID不能为空', spec.idField);
       const row = await ctx.deps.db.deleteFrom(spec.table).where('id', '=', id).returning('id').executeTakeFirst();
@@ -181,12 +180,13 @@ const listArgs = route({
 });
 
 function argKeyOf(value: string): string {
-  const key = value.trim();
-  if (!ARG_KEY.test(key)) throw badField('args_self', 'a task argument name: letters, digits and _, not starting with a digit, at most 128');
-  return key;
+  return value.trim();
 }
 
-const ArgBody = z.object({ args_name: optionalText(100), args_self: optionalText(128) });
+const ArgBody = z.object({
+  args_name: optionalText(100),
+  args_self: blankOr(200, '[A-Za-z_][A-Za-z0-9_]{0,127}', 'args_self: a task argument name: letters, digits and _, not starting with a digit, at most 128'),
+});
 
 const createArg = route({
   method: 'post',
@@ -218,19 +218,19 @@ const updateArg = route({
   method: 'put',
   path: `${LAYOUT}/args/`,
   summary: 'Edit an argument label (CODO)',
-  description: '0 编辑成功; -1 ID不能为空 (args_id or args_self missing, as CODO); -2 名称不能重复.',
+  description: '0 编辑成功; -1 ID不能为空 (args_id or args_self missing, as CODO); -1 参数不能为空 (args_name); -2 名称不能重复.',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
   errors: [404],
-  body: ArgBody.extend({ args_id: IdField.optional() }),
+  body: ArgBody.extend({ args_id: codoId('args_id') }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const id = idOf(b.args_id, 'args_id');
+    const id = b.args_id;
     ctx.audit = { target: id ? `arg_label:${id}` : '' };
     if (id === undefined || isBlank(b.args_self)) return codoRefusal(-1, 'ID不能为空', id === undefined ? 'args_id' : 'args_self');
-    if (isBlank(b.args_name)) throw badField('args_name', 'must not be empty');
+    if (isBlank(b.args_name)) return codoRefusal(-1, '参数不能为空', 'args_name');
     const key = argKeyOf(b.args_self as string);
     ctx.audit.detail = { args_name: b.args_name, args_self: key };
     let row;

@@ -5,8 +5,9 @@ import { z, ZodError } from 'zod';
 import type { Db } from '../../db/database';
 import { route, type AnyRoute } from '../routing';
 import { checkSteps, StepIn, stepRows, type TemplateStepInput } from '../v1/templates';
-import { isForeignKeyViolation, isUniqueViolation } from '../v1/common';
-import { badField, codoErrors, codoRefusal, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { Alias, isForeignKeyViolation, isUniqueViolation, text } from '../v1/common';
+import { decimalRange, host, INT32_MAX, NOT_BLANK_RE, str, WS } from '../wire';
+import { badField, codoErrors, codoId, codoIdQuery, codoInt, codoRefusal, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
 
 async function templateExists(db: Db, id: number): Promise<void> {
   const row = await db.selectFrom('templates').select('id').where('id', '=', id).executeTakeFirst();
@@ -18,6 +19,12 @@ async function templateExists(db: Db, id: number): Promise<void> {
 
 const TEMP_KEYS = { temp_id: 'id', temp_name: 'name', creator: 'created_by' } as const;
 
+/** A temp_id to look for: text that is no id matches no template (0). */
+function idOrNone(value: string): number {
+  const n = /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : 0;
+  return n <= INT32_MAX ? n : 0;
+}
+
 const listTemplates = route({
   method: 'get',
   path: `${LAYOUT}/temp/`,
@@ -25,15 +32,17 @@ const listTemplates = route({
   tags: ['codo-layout'],
   action: 'template.read',
   style: 'codo',
-  query: z.object({ key: z.string().max(40).optional(), value: z.string().max(200).optional() }),
+  query: z.object({
+    key: z.enum([...(Object.keys(TEMP_KEYS) as (keyof typeof TEMP_KEYS)[]), '']).optional().describe('the column value is compared with (none: every template)'),
+    value: str(200).optional().describe('temp_id: an id (another text matches no template)'),
+  }),
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(z.object({ temp_id: z.number(), temp_name: z.string(), creator: z.string() })) }),
   handler: async (ctx) => {
     const { key, value } = ctx.query;
     let q = ctx.deps.db.selectFrom('templates').select(['id', 'name', 'created_by']);
     if (key && value) {
-      if (!Object.hasOwn(TEMP_KEYS, key)) throw badField('key', `must be one of ${Object.keys(TEMP_KEYS).join(', ')}`);
-      const column = TEMP_KEYS[key as keyof typeof TEMP_KEYS];
-      q = column === 'id' ? q.where('id', '=', idOf(value, 'value') ?? 0) : q.where(column, '=', value);
+      const column = TEMP_KEYS[key];
+      q = column === 'id' ? q.where('id', '=', idOrNone(value)) : q.where(column, '=', value);
     }
     const rows = await q.orderBy('id').execute();
     return { code: 0, msg: '获取成功', data: rows.map((t) => ({ temp_id: t.id, temp_name: t.name, creator: t.created_by })) };
@@ -74,10 +83,10 @@ const deleteTemplate = route({
   action: 'template.write',
   style: 'codo',
   errors: [404, 409],
-  body: z.object({ temp_id: IdField.optional() }),
+  body: z.object({ temp_id: codoId('temp_id') }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
+    const id = ctx.body.temp_id;
     ctx.audit = { target: id ? `template:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, '不能为空', 'temp_id');
     try {
@@ -114,7 +123,7 @@ const getDetails = route({
   action: 'template.read',
   style: 'codo',
   errors: [404],
-  query: z.object({ temp_id: z.string().max(20).optional() }),
+  query: z.object({ temp_id: codoIdQuery('temp_id') }),
   response: z.object({
     code: z.literal(0),
     msg: z.string(),
@@ -143,7 +152,7 @@ const getDetails = route({
     temp_user: z.array(z.string()),
   }),
   handler: async (ctx) => {
-    const id = idOf(ctx.query.temp_id, 'temp_id');
+    const id = ctx.query.temp_id;
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     const template = await ctx.deps.db.selectFrom('templates').select(['id', 'created_by', 'approvers']).where('id', '=', id).executeTakeFirst();
     if (!template) throw badField('temp_id', `no template ${id}`, 404);
@@ -171,27 +180,28 @@ const getDetails = route({
   },
 });
 
+/** CODO's step item; with its defaults it is what the native step schema (StepIn) accepts. */
 const CodoStep = z.object({
-  group: IdField.optional().describe('default 99, as CODO'),
-  level: IdField.optional().describe('default 99, as CODO'),
-  command_name: z.string().max(200).optional(),
-  command: z.string().max(10_000).optional(),
-  args: z.string().max(2000).nullable().optional(),
-  trigger: z.string().max(20).optional().describe('order | hand | timed (default order)'),
-  exec_user: z.union([z.string().max(64), z.number()]).optional().describe("exec user alias (default 'root')"),
-  force_host: z.string().max(253).nullable().optional(),
-  timeout_s: z.number().optional().describe('opsflow: default 1800'),
-  retries: z.number().optional().describe('opsflow: default 2'),
+  group: codoInt('group', 1, 1000).nullable().optional().describe('default 99, as CODO'),
+  level: codoInt('level', 0, 1_000_000).nullable().optional().describe('default 99, as CODO'),
+  command_name: str(200).regex(NOT_BLANK_RE, 'must not be empty'),
+  command: str(10_000).regex(NOT_BLANK_RE, 'must not be empty'),
+  args: text(2000).nullable().optional(),
+  trigger: z.enum(['order', 'hand', 'timed']).optional().describe('default order'),
+  exec_user: z.union([Alias, z.number().int().min(0).max(INT32_MAX)]).optional().describe("alias of an existing exec user (else 409; default 'root')"),
+  force_host: z.union([z.literal(''), host()]).nullable().optional(),
+  timeout_s: z.number().int().min(1).max(86_400).optional().describe('opsflow: default 1800'),
+  retries: z.number().int().min(0).max(10).optional().describe('opsflow: default 2'),
   idempotent: z.boolean().optional().describe('opsflow: default false'),
-  on_failure: z.string().max(20).optional().describe('opsflow: hold | abort | continue (default hold)'),
+  on_failure: z.enum(['hold', 'abort', 'continue']).optional().describe('opsflow: default hold'),
 });
 
 /** CODO's step item with its defaults, checked by the native step schema; errors name new_temp_data.<i>.<CODO key>. */
 function toStep(item: z.output<typeof CodoStep>, i: number): TemplateStepInput {
   const field = `new_temp_data.${i}`;
   const result = StepIn.safeParse({
-    group: intOf(item.group ?? 99, `${field}.group`, 1, 1000),
-    level: intOf(item.level ?? 99, `${field}.level`, 0, 1_000_000),
+    group: item.group ?? 99,
+    level: item.level ?? 99,
     name: item.command_name ?? '',
     command: item.command ?? '',
     args: item.args ?? '',
@@ -213,18 +223,18 @@ const replaceSteps = route({
   method: 'put',
   path: `${LAYOUT}/details/`,
   summary: 'Replace all steps of a template (CODO); submitted tasks keep their frozen copy',
-  description: '0 修改成功; 0 模板内容清空 (empty new_temp_data); -1 模板ID不能为空.',
+  description: '0 修改成功; 0 模板内容清空 (empty new_temp_data); -1 模板ID不能为空; -1 参数不能为空 (no new_temp_data).',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  errors: [404],
-  body: z.object({ temp_id: IdField.optional(), new_temp_data: z.array(CodoStep).max(500).optional() }),
+  errors: [404, 409],
+  body: z.object({ temp_id: codoId('temp_id'), new_temp_data: z.array(CodoStep).max(500).nullable().optional().describe('the steps ([] clears the template)') }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
+    const id = ctx.body.temp_id;
     ctx.audit = { target: id ? `template:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
-    if (ctx.body.new_temp_data === undefined) throw badField('new_temp_data', 'required: the list of steps ([] clears the template)');
+    if (ctx.body.new_temp_data === undefined || ctx.body.new_temp_data === null) return codoRefusal(-1, '参数不能为空', 'new_temp_data');
     const steps = ctx.body.new_temp_data.map(toStep);
     ctx.audit.detail = { steps: steps.length };
     await templateExists(ctx.deps.db, id);
@@ -242,28 +252,33 @@ const replaceUsers = route({
   method: 'patch',
   path: `${LAYOUT}/details/`,
   summary: "Replace a template's users (CODO): they become the template's approvers",
-  description: '0 修改成功; -1 模板ID不能为空. new_user_info items are "<user_id>,,,<nickname>" (the nickname is not checked).',
+  description:
+    '0 修改成功; -1 模板ID不能为空; -1 参数不能为空 (no new_user_info). new_user_info items are "<user_id>,,,<nickname>" (the nickname is not checked); ' +
+    'an id that is no user: HTTP 409.',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  errors: [404],
-  body: z.object({ temp_id: IdField.optional(), new_user_info: z.array(z.string().max(200)).max(1000).optional() }),
+  errors: [404, 409],
+  body: z.object({
+    temp_id: codoId('temp_id'),
+    new_user_info: z
+      .array(str(200).regex(new RegExp(`^${WS}*0*${decimalRange(1, INT32_MAX)}${WS}*(?:,,,[^\\u0000]*)?$`), 'expected "<user_id>,,,<nickname>"'))
+      .max(1000)
+      .nullable()
+      .optional(),
+  }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
+    const id = ctx.body.temp_id;
     ctx.audit = { target: id ? `template:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
-    if (ctx.body.new_user_info === undefined) throw badField('new_user_info', 'required: a list of "<user_id>,,,<nickname>"');
-    const ids = ctx.body.new_user_info.map((item, i) => {
-      const userId = idOf(item.split(',,,')[0], `new_user_info.${i}`);
-      if (userId === undefined) throw badField(`new_user_info.${i}`, 'expected "<user_id>,,,<nickname>"');
-      return userId;
-    });
+    if (ctx.body.new_user_info === undefined || ctx.body.new_user_info === null) return codoRefusal(-1, '参数不能为空', 'new_user_info');
+    const ids = ctx.body.new_user_info.map((item) => Number(item.split(',,,')[0]));
     await templateExists(ctx.deps.db, id);
     const users = ids.length ? await ctx.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute() : [];
     const byId = new Map(users.map((u) => [u.id, u.username]));
     const missing = ids.findIndex((u) => !byId.has(u));
-    if (missing >= 0) throw badField(`new_user_info.${missing}`, `no user with id ${ids[missing]}`);
+    if (missing >= 0) throw badField(`new_user_info.${missing}`, `no user with id ${ids[missing]}`, 409);
     const approvers = [...new Set(ids.map((u) => byId.get(u) as string))];
     ctx.audit.detail = { approvers };
     await ctx.deps.db.updateTable('templates').set({ approvers: JSON.stringify(approvers), updated_at: new Date() }).where('id', '=', id).execute();

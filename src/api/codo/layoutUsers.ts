@@ -8,10 +8,8 @@ import type { ExecUser } from '../../db/schema';
 import { sealExecUserSecrets } from '../execUserSecrets';
 import { route, type AnyRoute } from '../routing';
 import { isUniqueViolation, text } from '../v1/common';
-import { badField, codoErrors, codoRefusal, codoTime, hasChinese, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { badField, blankOrInt, codoErrors, codoId, codoRefusal, codoTime, hasChinese, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
 
-const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const POSIX_USER = /^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/;
 
 function view(u: ExecUser, tz: string) {
   return {
@@ -62,19 +60,17 @@ const listUsers = route({
   },
 });
 
+const ExecUserName = nameOrChinese(64, '[A-Za-z_][A-Za-z0-9._-]{0,31}\\$?', 'exec_user: a POSIX user name');
+
 const UserBody = z.object({
-  alias_user: optionalText(64),
-  exec_user: optionalText(32),
-  ssh_port: IdField.nullable().optional(),
+  alias_user: nameOrChinese(64, '[A-Za-z0-9][A-Za-z0-9._-]{0,63}', 'alias_user: an alias: 1-64 letters, digits, . _ -'),
+  exec_user: ExecUserName,
+  ssh_port: blankOrInt('ssh_port', 1, 65_535).describe('default 22'),
   user_key: text(16_384).nullable().optional().describe('OpenSSH or PEM private key, unencrypted (write-only)'),
   password: text(1024).nullable().optional().describe('opsflow: a login password instead of (or besides) the key (write-only)'),
   remarks: optionalText(1000),
 });
 
-function checkNames(alias: string | undefined, execUser: string): void {
-  if (alias !== undefined && !ALIAS.test(alias)) throw badField('alias_user', 'an alias: 1-64 letters, digits, . _ -');
-  if (!POSIX_USER.test(execUser)) throw badField('exec_user', 'a POSIX user name');
-}
 
 const createUser = route({
   method: 'post',
@@ -84,6 +80,7 @@ const createUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
+  errors: [422],
   body: UserBody,
   response: OkReply,
   handler: async (ctx) => {
@@ -95,8 +92,7 @@ const createUser = route({
     const alias = (b.alias_user as string).trim();
     const execUser = (b.exec_user as string).trim();
     if (hasChinese(alias) || hasChinese(execUser)) return codoRefusal(-1, '名称不能有汉字', hasChinese(alias) ? 'alias_user' : 'exec_user');
-    checkNames(alias, execUser);
-    const sshPort = intOf(port, 'ssh_port', 1, 65_535);
+    const sshPort = Number(port);
     ctx.audit = { target: `exec_user:${alias}`, detail: { alias, username: execUser, port: sshPort, auth: [b.user_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean) } };
     const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, alias, b.user_key || undefined, b.password || undefined, 'user_key')));
     try {
@@ -130,8 +126,8 @@ const updateUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
-  errors: [404],
-  body: UserBody.extend({ id: IdField.optional() }),
+  errors: [404, 422],
+  body: UserBody.extend({ alias_user: optionalText(64).describe('fixed: only checked for CJK (-2)'), id: codoId('id') }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
@@ -140,14 +136,13 @@ const updateUser = route({
     if (b.alias_user && hasChinese(b.alias_user)) return codoRefusal(-2, '项目代号或者英文名称不能有汉字', 'alias_user');
     const execUser = (b.exec_user as string).trim();
     if (hasChinese(execUser)) return codoRefusal(-1, '系统用户名称不能有汉字', 'exec_user');
-    const id = idOf(b.id, 'id');
-    if (id === undefined) throw badField('id', 'required: the exec user id');
-    checkNames(undefined, execUser);
+    const id = b.id;
+    if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'id');
     const current = await ctx.deps.db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
     if (!current) throw badField('id', `no exec user ${id}`, 404);
     const keyGiven = isBlank(b.user_key) ? undefined : (b.user_key as string);
     const keepKey = keyGiven === undefined || (current.private_key !== null && keyGiven.trim() === current.key_fingerprint);
-    const sshPort = isBlank(b.ssh_port) ? current.port : intOf(b.ssh_port, 'ssh_port', 1, 65_535);
+    const sshPort = isBlank(b.ssh_port) ? current.port : Number(b.ssh_port);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { username: execUser, port: sshPort, key_replaced: !keepKey, password_replaced: !isBlank(b.password) } };
     const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, current.alias, keepKey ? undefined : keyGiven, b.password || undefined, 'user_key')));
     await ctx.deps.db
@@ -175,10 +170,10 @@ const deleteUser = route({
   action: 'exec_user.write',
   style: 'codo',
   errors: [404, 409],
-  body: z.object({ exec_user_id: IdField.optional() }),
+  body: z.object({ exec_user_id: codoId('exec_user_id') }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.exec_user_id, 'exec_user_id');
+    const id = ctx.body.exec_user_id;
     ctx.audit = { target: id ? `exec_user:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'exec_user_id');
     const current = await ctx.deps.db.selectFrom('exec_users').select(['id', 'alias']).where('id', '=', id).executeTakeFirst();

@@ -9,20 +9,21 @@ import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import { setCookie } from '../cookies';
 import { HttpError } from '../errors';
 import { Reply, route, type AnyRoute, type Ctx } from '../routing';
-import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../submitInput';
+import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submitInput';
+import { codoFields } from '../submitSchemas';
+import { execTime, INT32_MAX, intParam, intParamOr, str } from '../wire';
 import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
 import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, orderExtras, stepLogTexts, taskSteps } from '../taskViews';
-import { prefixPattern } from './layoutCommon';
+import { codoId, codoIdQuery, codoInt, optionalCodoInt, optionalIntQuery, prefixPattern } from './layoutCommon';
 import type { AuthUser } from '../../accounts/sessions';
 import type { Database } from '../../db/schema';
 import type { ApiDeps } from '../deps';
 
 const BASE = '/api/task/v2/task';
 
-// CODO fields arrive as strings or numbers; schemas document them, handlers answer CODO's codes.
-const scalar = z.union([z.string(), z.number()]);
-const literalOrObject = z.union([z.string(), z.record(z.string(), z.unknown())]);
+// CODO fields arrive as strings or numbers; the schemas say which (ill-typed → 400 with code -1),
+// the handlers answer CODO's codes for what CODO itself refused.
 
 const OkReply = z.object({ code: z.number(), msg: z.string() });
 
@@ -54,21 +55,6 @@ function codoInputError(err: InputError): HttpError {
 
 function notFound(listId: number | string): HttpError {
   return new HttpError(404, -1, `订单不存在 (list_id ${String(listId)})`, { list_id: listId });
-}
-
-/** A list_id from a body or query: absent → undefined; present but not an id → 400. */
-function listIdOf(value: unknown): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw new HttpError(400, -1, 'list_id: must be a positive integer order id', [{ field: 'list_id', problem: 'not an id' }]);
-  return n;
-}
-
-function intOf(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw new HttpError(400, -1, `${field}: must be an integer`, [{ field, problem: 'not an integer' }]);
-  return n;
 }
 
 /** Maps an engine refusal to CODO's business-error style (HTTP 200, code -3). */
@@ -105,18 +91,18 @@ const csrfRoute = route({
 
 const AcceptBody = z
   .object({
-    temp_id: scalar.optional().describe('template id (required), number or string'),
-    task_name: z.unknown().optional().describe('task name (default: the template name)'),
-    task_type: z.unknown().optional().describe('default: the template name'),
-    submitter: z.unknown().optional().describe("shown as the order's creator; default: your nickname"),
-    associated_user: literalOrObject.optional().describe("Python-literal dict, e.g. \"{'admin': ['alice']}\""),
-    executor: z.unknown().optional(),
-    args: literalOrObject.optional().describe("Python-literal dict string or JSON object, e.g. \"{'HOSTNAME': 'web01'}\""),
-    hosts: literalOrObject.optional().describe("Python-literal dict string {1: '10.0.0.1,10.0.0.2'} or JSON {\"1\": [\"10.0.0.1\"]}"),
-    schedule: z.unknown().optional().describe("'new' (wait for approval, default) or 'ready' (run at exec_time)"),
-    details: z.unknown().optional(),
-    exec_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset"),
-    csrf_key: z.string().optional().describe('from GET accept: makes a repeated POST return the same list_id'),
+    temp_id: codoInt('temp_id', 1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 400)'),
+    task_name: str(200).nullable().optional().describe('task name (default: the template name)'),
+    task_type: str(200).nullable().optional().describe('default: the template name'),
+    submitter: str(100).nullable().optional().describe("shown as the order's creator; default: your nickname"),
+    associated_user: codoFields.associated_user,
+    executor: str(100).nullable().optional(),
+    args: codoFields.args,
+    hosts: codoFields.hosts,
+    schedule: z.enum(['new', 'ready', '']).nullable().optional().describe("'new' (wait for approval, default) or 'ready' (run at exec_time)"),
+    details: str(10_000).nullable().optional(),
+    exec_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset; blank: now"),
+    csrf_key: str(64).optional().describe('from GET accept (else 402): a repeated POST of the same request returns the same list_id'),
   })
   .describe('CODO submit body');
 
@@ -131,11 +117,12 @@ const submitRoute = route({
   description:
     'Success: {"code":0,"msg":"Task creation success, ID：<id>","list_id":<id>}. Validation answers HTTP 200 with CODO codes: ' +
     '-4 The exec host cannot be empty / Too many hosts, please execute in groups; 5 ip格式有误; -3 Host groupings and template groupings mismatch. ' +
-    'Unparsable literals, unknown template and missing fields: HTTP 400 with a negative code and a message naming the field.',
+    'Unparsable literals, ill-typed and missing fields: HTTP 400 with code -1 and a message naming the field; an unknown template: HTTP 404 (code -2); ' +
+    'a template without steps, or a csrf_key reused for another request: HTTP 409.',
   tags: ['codo'],
   action: 'task.submit',
   style: 'codo',
-  errors: [409],
+  errors: [404, 409],
   csrf: 'idempotent',
   body: AcceptBody,
   response: z.object({ code: z.number(), msg: z.string(), list_id: z.number().optional() }),
@@ -147,22 +134,18 @@ const submitRoute = route({
     ctx.audit = { action: 'task.submit', detail: { temp_id: b.temp_id ?? null } };
     let input;
     try {
-      const templateId = parseTemplateId(b.temp_id);
-      const given = b.schedule === undefined || b.schedule === null || b.schedule === '' ? 'new' : b.schedule;
-      if (given !== 'new' && given !== 'ready') throw new InputError('schedule', "must be 'new' or 'ready'");
-      const schedule: 'new' | 'ready' = given;
       input = {
-        templateId,
-        taskName: optionalString(b.task_name, 'task_name', 200) ?? '',
-        taskType: optionalString(b.task_type, 'task_type', 200) || undefined,
-        submitter: (optionalString(b.submitter, 'submitter', 100) ?? '').trim() || ctx.user.displayName,
-        schedule,
+        templateId: b.temp_id,
+        taskName: b.task_name ?? '',
+        taskType: b.task_type || undefined,
+        submitter: (b.submitter ?? '').trim() || ctx.user.displayName,
+        schedule: b.schedule || 'new',
         execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
         args: parseArgs(b.args),
         hosts: parseHosts(b.hosts),
-        details: optionalString(b.details, 'details', 10_000) ?? '',
+        details: b.details ?? '',
         associatedUser: parseAssociatedUser(b.associated_user),
-        executor: optionalString(b.executor, 'executor', 100) ?? '',
+        executor: b.executor ?? '',
         idempotencyKey: key ? `csrf:${key}` : null,
         idempotencyField: 'csrf_key',
       };
@@ -176,8 +159,10 @@ const submitRoute = route({
     } catch (err) {
       if (err instanceof TemplateForbiddenError) throw new HttpError(403, -2, `你没有该模板的提交权限: ${err.message}`);
       if (err instanceof SubmitError) {
-        // CODO's own validation codes come back as HTTP 200; what crashed CODO is a 400.
-        const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 409 ? 409 : 400;
+        // CODO's own validation codes come back as HTTP 200. What is left passed the schema and
+        // depends on stored state: an unknown template is 404, a template without steps or a
+        // reused key 409.
+        const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 400 ? 409 : err.httpStatus;
         if (err.field === 'csrf_key') ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
         return new Reply(status, { code: err.code, msg: err.message, details: [{ field: err.field, problem: err.message }] });
       }
@@ -194,9 +179,9 @@ const submitRoute = route({
 // list: GET orders, PATCH approve, PUT terminate
 
 const PageQuery = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  search_val: z.string().max(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
+  page: intParamOr(1, 1_000_000, 1),
+  limit: intParam(1, 1000).optional(),
+  search_val: str(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
 });
 
 /** CODO's history search: `value%` on its order columns (MySQL's LIKE ignored case). */
@@ -253,7 +238,10 @@ const listRoute = route({
   },
 });
 
-const ApproveBody = z.object({ list_id: scalar.optional(), start_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS'") });
+const ApproveBody = z.object({
+  list_id: codoId('list_id'),
+  start_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' (also ISO 8601 with an offset); blank: now"),
+});
 
 const approveRoute = route({
   method: 'patch',
@@ -267,7 +255,7 @@ const approveRoute = route({
   body: ApproveBody,
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.approve', target: listId ? `task:${listId}` : '' };
     if (listId === undefined || ctx.body.start_time === undefined || ctx.body.start_time === null || ctx.body.start_time === '') {
       return { code: -1, msg: '订单ID和开始时间不能为空' };
@@ -302,10 +290,10 @@ const terminateRoute = route({
   action: 'task.cancel',
   style: 'codo',
   errors: [404],
-  body: z.object({ list_id: scalar.optional() }),
+  body: z.object({ list_id: codoId('list_id') }),
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.cancel', target: listId ? `task:${listId}` : '' };
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.cancel');
@@ -324,9 +312,9 @@ const terminateRoute = route({
 // check: GET order view, PUT release a hand step by name, PATCH per-host interventions
 
 const CheckQuery = z.object({
-  list_id: z.string().max(20).optional(),
-  get_run_group: z.string().max(20).optional(),
-  get_run_host: z.string().max(300).optional(),
+  list_id: codoIdQuery('list_id'),
+  get_run_group: optionalIntQuery('get_run_group', -INT32_MAX, INT32_MAX).describe('the group to show'),
+  get_run_host: str(300).optional().describe('the host to show'),
 });
 
 const CodoStepRow = z.object({
@@ -467,9 +455,9 @@ const checkRoute = route({
   query: CheckQuery,
   response: z.object({ code: z.literal(0), msg: z.string(), data: OrderView }),
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.query.list_id);
+    const listId = ctx.query.list_id;
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
-    const group = intOf(ctx.query.get_run_group, 'get_run_group');
+    const group = ctx.query.get_run_group;
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.read');
     if (access.kind !== 'ok') throw notFound(listId);
     const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host?.trim() || undefined);
@@ -487,14 +475,14 @@ const releaseByNameRoute = route({
   action: 'task.intervene',
   style: 'codo',
   errors: [404],
-  body: z.object({ list_id: scalar.optional(), hand_task: z.unknown().optional().describe('the hand step name') }),
+  body: z.object({ list_id: codoId('list_id'), hand_task: str(200).nullable().optional().describe('the hand step name') }),
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.release', target: listId ? `task:${listId}` : '', detail: { hand_task: ctx.body.hand_task ?? null } };
     if (listId === undefined) return { code: -1, msg: '订单ID 不能为空' };
     // As CODO: a missing name is refused before the order is looked at.
-    const name = typeof ctx.body.hand_task === 'string' ? ctx.body.hand_task : '';
+    const name = ctx.body.hand_task ?? '';
     if (name === '') return { code: -2, msg: '任务名称不正确' };
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
@@ -512,12 +500,12 @@ const releaseByNameRoute = route({
 });
 
 const handBody = z.object({
-  list_id: scalar.optional(),
-  task_group: scalar.optional(),
-  task_level: scalar.optional(),
-  exec_ip: z.unknown().optional(),
-  hand_type: z.unknown().optional().describe('execute | restart | stop_one'),
-  scheduler_id: scalar.optional().describe('sched_id of the step row (execute)'),
+  list_id: codoId('list_id'),
+  task_group: optionalCodoInt('task_group', -INT32_MAX, INT32_MAX),
+  task_level: optionalCodoInt('task_level', -INT32_MAX, INT32_MAX),
+  exec_ip: str(300).nullable().optional(),
+  hand_type: str(20).nullable().optional().describe('execute | restart | stop_one (another: CODO -5)'),
+  scheduler_id: optionalCodoInt('scheduler_id', -INT32_MAX, INT32_MAX).describe('sched_id of the step row (execute)'),
 });
 
 const handRoute = route({
@@ -535,14 +523,14 @@ const handRoute = route({
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const listId = listIdOf(b.list_id);
-    const group = intOf(b.task_group, 'task_group');
-    const level = intOf(b.task_level, 'task_level');
-    const ip = typeof b.exec_ip === 'string' ? b.exec_ip.trim() : '';
-    ctx.audit = { action: `task.hand.${typeof b.hand_type === 'string' ? b.hand_type.slice(0, 20) : '?'}`, target: listId ? `task:${listId}` : '', detail: { group: group ?? null, level: level ?? null, host: ip } };
+    const listId = b.list_id;
+    const group = b.task_group;
+    const level = b.task_level;
+    const ip = (b.exec_ip ?? '').trim();
+    ctx.audit = { action: `task.hand.${b.hand_type ?? '?'}`, target: listId ? `task:${listId}` : '', detail: { group: group ?? null, level: level ?? null, host: ip } };
     if (listId === undefined || group === undefined || level === undefined || ip === '') return { code: -1, msg: '缺少必要参数' };
     if (b.hand_type === undefined || b.hand_type === null || b.hand_type === '') return { code: -1, msg: '执行类型不能为空' };
-    if (!['execute', 'restart', 'stop_one'].includes(b.hand_type as string)) return { code: -5, msg: '错误任务类型' };
+    if (!['execute', 'restart', 'stop_one'].includes(b.hand_type)) return { code: -5, msg: '错误任务类型' };
     const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
@@ -550,7 +538,7 @@ const handRoute = route({
     try {
       switch (b.hand_type) {
         case 'execute': {
-          const schedId = intOf(b.scheduler_id, 'scheduler_id');
+          const schedId = b.scheduler_id;
           const row = schedId === undefined ? undefined : steps.find((s) => s.id === schedId);
           if (!row) return { code: -2, msg: '审批执行任务参数缺失' };
           const what: Intervention = row.status === 'waiting_hand' ? { action: 'release', stepId: row.step_id, host: row.host } : { action: 'retry', stepId: row.step_id, host: row.host };

@@ -4,15 +4,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../../db/database';
 import type { ExecUser } from '../../db/schema';
-import { isValidHost } from '../../domain/hosts';
 import { sealExecUserSecrets } from '../execUserSecrets';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, Done, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+import { host, PUBLIC_KEY_LINE_RE, SSH_KEY_TYPES, str } from '../wire';
+import { Alias, conflict, Done, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
 
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
-const PrivateKey = text(16_384).describe('OpenSSH or PEM private key, unencrypted (write-only)');
-const Password = text(1024).pipe(z.string().min(1)).describe('write-only');
+const PrivateKey = str(16_384, 1).describe('OpenSSH or PEM private key, unencrypted (write-only); one ssh2 cannot read is refused');
+const Password = str(1024, 1).describe('write-only');
 const Policy = z.enum(['tofu', 'strict', 'off']).describe('tofu: pin on first use; strict: must be pinned; off: no check (audited)');
 
 const ExecUserIn = z
@@ -26,7 +25,8 @@ const ExecUserIn = z
     remarks: text(1000).default(''),
   })
   .strict()
-  .meta({ id: 'ExecUserInput' });
+  .refine((b) => b.private_key !== undefined || b.password !== undefined, { message: 'give a private_key or a password (or both)', path: ['private_key'] })
+  .meta({ id: 'ExecUserInput', anyOf: [{ required: ['private_key'] }, { required: ['password'] }] });
 
 const ExecUserPatch = z
   .object({
@@ -37,7 +37,9 @@ const ExecUserPatch = z
     host_key_policy: Policy.optional(),
     remarks: text(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => !(b.private_key === null && b.password === null), { message: 'an exec user needs a private key or a password: remove one, not both', path: ['private_key'] })
+  .meta({ not: { properties: { private_key: { type: 'null' }, password: { type: 'null' } }, required: ['private_key', 'password'] } });
 
 const ExecUserOut = z
   .object({
@@ -107,14 +109,13 @@ const createExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
-  errors: [409],
+  errors: [409, 422],
   body: ExecUserIn,
   response: ExecUserOut,
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
-    if (!b.private_key && !b.password) throw badInput('private_key', 'give a private_key or a password (or both)');
     const sealed = sealExecUserSecrets(ctx.deps.box, b.alias, b.private_key, b.password);
     try {
       const row = await ctx.deps.db
@@ -146,6 +147,7 @@ const updateExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409, 422],
   params: IdParams,
   body: ExecUserPatch,
   response: ExecUserOut,
@@ -156,7 +158,7 @@ const updateExecUser = route({
     const sealed = sealExecUserSecrets(ctx.deps.box, current.alias, b.private_key, b.password);
     const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
     const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
-    if (!hasKey && !hasPassword) throw badInput('private_key', 'an exec user needs a private key or a password');
+    if (!hasKey && !hasPassword) throw conflict('private_key: the exec user would have neither a private key nor a password', [{ field: 'private_key', problem: 'would leave no secret' }]);
     const row = await ctx.deps.db
       .updateTable('exec_users')
       .set({
@@ -202,28 +204,22 @@ const KnownHostOut = z
   .object({ id: z.number(), host: z.string(), port: z.number(), key_type: z.string(), fingerprint: z.string(), first_seen: z.string(), pinned_by: z.string() })
   .meta({ id: 'KnownHost' });
 
-const KNOWN_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
-
 const PinIn = z
   .object({
-    host: z.string().min(1).max(253).refine(isValidHost, 'not a valid address or host name'),
+    host: host(),
     port: z.number().int().min(1).max(65_535).default(22),
-    public_key: z.string().max(16_384).optional().describe('an OpenSSH public key line: "ssh-ed25519 AAAA…"'),
-    key_type: z.string().regex(KNOWN_KEY_TYPES, 'an SSH key type such as ssh-ed25519').optional(),
+    public_key: str(16_384).regex(PUBLIC_KEY_LINE_RE, 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA…" whose data starts with its type').optional(),
+    key_type: z.enum(SSH_KEY_TYPES).optional(),
     fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "'SHA256:' and 43 base64 characters, as ssh-keygen -l prints").optional(),
   })
   .strict()
-  .meta({ id: 'PinHostKey' });
+  .refine((b) => b.public_key !== undefined || (b.key_type !== undefined && b.fingerprint !== undefined), { message: 'give public_key, or key_type and fingerprint', path: ['public_key'] })
+  .meta({ id: 'PinHostKey', anyOf: [{ required: ['public_key'] }, { required: ['key_type', 'fingerprint'] }] });
 
+/** The type and fingerprint of a key line PUBLIC_KEY_LINE_RE accepted. */
 function fromPublicKey(line: string): { key_type: string; fingerprint: string } {
-  const [type, b64] = line.trim().split(/\s+/);
-  if (!type || !b64 || !KNOWN_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
-    throw badInput('public_key', 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA…"');
-  }
-  const blob = Buffer.from(b64, 'base64');
-  const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  if (len <= 0 || 4 + len > blob.length || blob.toString('ascii', 4, 4 + len) !== type) throw badInput('public_key', 'the key data does not match its type');
-  return { key_type: type, fingerprint: 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '') };
+  const [type, b64] = line.trim().split(/\s+/) as [string, string];
+  return { key_type: type, fingerprint: 'SHA256:' + createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '') };
 }
 
 const listKnownHosts = route({
@@ -233,7 +229,7 @@ const listKnownHosts = route({
   tags: ['known-hosts'],
   action: 'known_host.read',
   style: 'v1',
-  query: z.object({ host: z.string().max(253).optional() }).strict(),
+  query: z.object({ host: str(253).optional() }).strict(),
   response: z.object({ items: z.array(KnownHostOut) }),
   handler: async (ctx) => {
     let q = ctx.deps.db.selectFrom('known_hosts').selectAll();
@@ -254,10 +250,7 @@ const pinKnownHost = route({
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
-    let key: { key_type: string; fingerprint: string };
-    if (b.public_key) key = fromPublicKey(b.public_key);
-    else if (b.key_type && b.fingerprint) key = { key_type: b.key_type, fingerprint: b.fingerprint };
-    else throw badInput('public_key', 'give public_key, or key_type and fingerprint');
+    const key = b.public_key !== undefined ? fromPublicKey(b.public_key) : { key_type: b.key_type as string, fingerprint: b.fingerprint as string };
     ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: key };
     return ctx.deps.db
       .insertInto('known_hosts')

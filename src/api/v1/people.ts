@@ -4,11 +4,12 @@ import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../
 import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
-import { generatePassword, hashPassword, validatePasswordStrength } from '../../security/passwords';
+import { generatePassword, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
 import { generateTotpSecret, renderQrToSvg, totpUri } from '../../security/totp';
 import { HttpError } from '../errors';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, Done, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
+import { intParam, intParamOr, nonBlank, NOT_BLANK_RE, str } from '../wire';
+import { badInput, conflict, Done, IdParams, IsoTime, notFound, Username, V1 } from './common';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -25,6 +26,9 @@ const UserOut = z
   .meta({ id: 'User' });
 
 const UsernameParams = z.object({ username: Username });
+
+/** A password opsflow accepts (security/passwords.ts validatePasswordStrength): 12-1024 characters, not only spaces. */
+const StrongPassword = str(MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH).regex(NOT_BLANK_RE, 'password must not be only whitespace');
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
 function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
@@ -91,8 +95,8 @@ const NewUser = z
   .object({
     username: Username,
     role: Role,
-    display_name: text(100).pipe(z.string().trim().min(1)).optional(),
-    password: z.string().max(1024).optional().describe('absent: one is generated and shown once'),
+    display_name: nonBlank(100).optional(),
+    password: StrongPassword.optional().describe('absent: one is generated and shown once'),
   })
   .strict()
   .meta({ id: 'NewUser' });
@@ -137,7 +141,7 @@ async function activeAdmins(ctx: { deps: { db: import('../../db/database').Db } 
 }
 
 const UserPatch = z
-  .object({ role: Role.optional(), display_name: text(100).pipe(z.string().trim().min(1)).optional(), disabled: z.boolean().optional() })
+  .object({ role: Role.optional(), display_name: nonBlank(100).optional(), disabled: z.boolean().optional() })
   .strict();
 
 const updateUser = route({
@@ -156,6 +160,7 @@ const updateUser = route({
     ctx.audit = { target: `user:${ctx.params.username}`, detail: { ...b } };
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
+    if (b.role === undefined && b.display_name === undefined && b.disabled === undefined) return userView(u);
     const losesAdmin = u.role === 'admin' && !u.disabled && ((b.role !== undefined && b.role !== 'admin') || b.disabled === true);
     if (losesAdmin && (await activeAdmins(ctx, u.id)) === 0) throw conflict('the last active admin cannot be demoted or disabled');
     const row = await ctx.deps.db
@@ -181,15 +186,13 @@ const resetPassword = route({
   action: 'user.write',
   style: 'v1',
   params: UsernameParams,
-  body: z.object({ password: z.string().max(1024).optional() }).strict(),
+  body: z.object({ password: StrongPassword.optional().describe('absent: one is generated and shown once') }).strict(),
   response: z.object({ username: z.string(), password: z.string().optional() }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
     const next = ctx.body.password ?? generatePassword();
-    const weak = validatePasswordStrength(next);
-    if (weak) throw badInput('password', weak);
     await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null }).where('id', '=', u.id).execute();
     await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
     return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
@@ -286,13 +289,14 @@ const listTokens = route({
 
 const NewToken = z
   .object({
-    name: z.string().min(1).max(100),
-    expires_at: IsoTime.optional(),
+    name: z.string().regex(/^[\p{L}\p{N} ._:@/-]{1,100}$/u, '1-100 letters, digits, spaces or . _ : @ / -'),
+    expires_at: IsoTime.optional().describe('must lie in the future (else 422)'),
     expires_in_days: z.number().int().min(1).max(3650).optional(),
     username: Username.optional().describe('admins: create for another user'),
   })
   .strict()
-  .meta({ id: 'NewApiToken' });
+  .refine((b) => b.expires_at === undefined || b.expires_in_days === undefined, { message: 'give expires_at or expires_in_days, not both', path: ['expires_at'] })
+  .meta({ id: 'NewApiToken', not: { required: ['expires_at', 'expires_in_days'] } });
 
 const createToken = route({
   method: 'post',
@@ -301,7 +305,7 @@ const createToken = route({
   tags: ['tokens'],
   action: 'token.self',
   style: 'v1',
-  errors: [404],
+  errors: [404, 422],
   body: NewToken,
   response: TokenOut.extend({ token: z.string() }),
   successStatus: 201,
@@ -310,8 +314,9 @@ const createToken = route({
     const owner = b.username ?? ctx.user.username;
     ctx.audit = { target: `user:${owner}`, detail: { name: b.name } };
     if (owner !== ctx.user.username && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, 'permission denied: only admins create tokens for other users');
-    if (b.expires_at && b.expires_in_days) throw badInput('expires_at', 'give expires_at or expires_in_days, not both');
     const expiresAt = b.expires_at ? new Date(b.expires_at) : b.expires_in_days ? new Date(Date.now() + b.expires_in_days * 86_400_000) : null;
+    // Whether a time is in the future is no matter of form: 422, not 400.
+    if (expiresAt && expiresAt.getTime() <= Date.now()) throw new HttpError(422, 422, 'expires_at: must be in the future', [{ field: 'expires_at', problem: 'not in the future' }]);
     try {
       const { token, info } = await createApiToken(ctx.deps.db, { username: owner, name: b.name, expiresAt });
       ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
@@ -366,14 +371,14 @@ const AuditOut = z
 
 const AuditQuery = z
   .object({
-    actor: z.string().max(100).optional(),
-    action: z.string().max(100).optional().describe('exact, or a prefix ending in * (task.*)'),
-    target: z.string().max(300).optional().describe('e.g. task:12, user:alice'),
+    actor: str(100).optional(),
+    action: str(100).optional().describe('exact, or a prefix ending in * (task.*)'),
+    target: str(300).optional().describe('e.g. task:12, user:alice'),
     result: z.enum(['ok', 'refused', 'error']).optional(),
     since: IsoTime.optional(),
     until: IsoTime.optional(),
-    cursor: z.coerce.number().int().positive().optional().describe('next_cursor of the previous page'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: intParam(1, Number.MAX_SAFE_INTEGER, 'an audit entry id').optional().describe('next_cursor of the previous page'),
+    limit: intParamOr(1, 1000, 100),
   })
   .strict();
 

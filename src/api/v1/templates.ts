@@ -1,22 +1,22 @@
 // /api/v1/templates (with their steps) and /api/v1/commands (CODO's command library).
 import { z } from 'zod';
 import type { Db } from '../../db/database';
-import { isValidHost } from '../../domain/hosts';
 import { splitArgTokens } from '../../domain/shellQuote';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, Done, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
+import { host, nonBlank, str, TOKEN_RE } from '../wire';
+import { Alias, conflict, Done, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
 
 /** One template step; also what CODO's task_layout/details/ PUT is checked against. */
 export const StepIn = z
   .object({
     group: z.number().int().min(1).max(1000),
     level: z.number().int().min(0).max(1_000_000),
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
-    command: text(10_000).pipe(z.string().trim().min(1, 'must not be empty')),
-    args: z.union([text(2000), z.array(z.string().min(1).max(200).regex(/^\S+$/, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
+    name: nonBlank(200),
+    command: nonBlank(10_000),
+    args: z.union([text(2000), z.array(str(200, 1).regex(TOKEN_RE, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
     trigger: z.enum(['order', 'timed', 'hand']).default('order'),
-    exec_user: z.string().min(1).max(64).describe('alias of an exec user'),
-    force_host: z.string().max(253).nullable().optional(),
+    exec_user: Alias.describe('alias of an existing exec user (else 409)'),
+    force_host: z.union([z.literal(''), host()]).nullable().optional().describe('run this step on this host instead ("" or null: no)'),
     timeout_s: z.number().int().min(1).max(86_400).default(1800),
     retries: z.number().int().min(0).max(10).default(2).describe('transport retries (connect/handshake)'),
     idempotent: z.boolean().default(false).describe('may be rerun automatically when a worker died mid-step'),
@@ -26,7 +26,7 @@ export const StepIn = z
 
 const TemplateIn = z
   .object({
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
+    name: nonBlank(200),
     description: text(10_000).default(''),
     allowed_submitters: z.array(Username).max(1000).default([]).describe('usernames that may submit; [] = anyone whose role may'),
     approvers: z.array(Username).max(1000).default([]).describe('usernames that may approve besides admins and approvers'),
@@ -70,18 +70,16 @@ const TemplateOut = z
   })
   .meta({ id: 'Template' });
 
-/** Exec users exist, force hosts are addresses, (group, level, name) unique; `field` names the list in errors. */
+/** Every step's exec user exists (409 naming the step when not); `field` names the list in errors. */
 export async function checkSteps(db: Db, steps: readonly TemplateStepInput[], field = 'steps'): Promise<void> {
   const aliases = [...new Set(steps.map((s) => s.exec_user))];
   const found = aliases.length ? await db.selectFrom('exec_users').select('alias').where('alias', 'in', aliases).execute() : [];
   const known = new Set(found.map((r) => r.alias));
-  const seen = new Set<string>();
   for (const [i, s] of steps.entries()) {
-    if (!known.has(s.exec_user)) throw badInput(`${field}.${i}.exec_user`, `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`);
-    if (s.force_host && !isValidHost(s.force_host)) throw badInput(`${field}.${i}.force_host`, 'not a valid address or host name');
-    const key = `${s.group}|${s.level}|${s.name}`;
-    if (seen.has(key)) throw badInput(`${field}.${i}`, `group ${s.group} level ${s.level} already has a step named '${s.name}'`);
-    seen.add(key);
+    if (!known.has(s.exec_user)) {
+      const problem = `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`;
+      throw conflict(`${field}.${i}.exec_user: ${problem}`, [{ field: `${field}.${i}.exec_user`, problem }]);
+    }
   }
 }
 
@@ -276,8 +274,8 @@ const deleteTemplate = route({
 
 const CommandIn = z
   .object({
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
-    command: text(10_000).pipe(z.string().trim().min(1, 'must not be empty')),
+    name: nonBlank(200),
+    command: nonBlank(10_000),
     args: text(2000).default(''),
   })
   .strict()
