@@ -1,6 +1,7 @@
 // The route registry: every API route is declared once with its permission action and zod
-// schemas. From the same declarations come the Express handlers (authenticate → CSRF → role
-// guard → validate → handler → audit → reply), the OpenAPI document and the tests' route list.
+// schemas. From the same declarations come the Express handlers (authenticate → role guard →
+// validate → CSRF → handler → audit → reply), the OpenAPI document and the tests' route list.
+// Undeclared methods on a declared path answer 405 with Allow.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
@@ -281,23 +282,23 @@ function mountHandlers(router: Router, deps: ApiDeps, routes: readonly AnyRoute[
             ctx.freshCsrfKey = await issueCsrfKey(deps.db, user.id);
             setCookie(req, res, 'csrf_key', ctx.freshCsrfKey, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
           }
+          // Task-scoped actions are decided per task (decideTask); the rest by role here.
+          const rule = ACTIONS[def.action];
+          if (rule.scope === 'global' && !roleAllows(user, def.action)) {
+            throw new HttpError(403, def.style === 'codo' ? -2 : 403, `permission denied: ${def.action} (${rule.description}) needs role ${rule.roles.join(' or ')}`, {
+              action: def.action,
+              role: user.role,
+            });
+          }
         }
         // The input is checked before anything reads it (the CSRF key may come in the body).
         ctx.params = parse(def.params, req.params, 'path');
         ctx.query = parse(def.query, req.query, 'query');
         if (def.headers) ctx.headers = parse(def.headers, Object.fromEntries(Object.keys(def.headers.shape).map((h) => [h, req.headers[h.toLowerCase()]])), 'header');
         ctx.body = parse(def.body, req.body, 'body');
-        if (def.action !== 'public') {
+        if (ctx.credentialSource !== null) {
           const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
-          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, ctx.user, ctx.credentialSource as CredentialSource, csrf);
-          // Task-scoped actions are decided per task (decideTask); the rest by role here.
-          const rule = ACTIONS[def.action];
-          if (rule.scope === 'global' && !roleAllows(ctx.user, def.action)) {
-            throw new HttpError(403, def.style === 'codo' ? -2 : 403, `permission denied: ${def.action} (${rule.description}) needs role ${rule.roles.join(' or ')}`, {
-              action: def.action,
-              role: ctx.user.role,
-            });
-          }
+          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, ctx.user, ctx.credentialSource, csrf);
         }
         const out = await def.handler(ctx);
         if (def.streams && out === undefined) reply = undefined;

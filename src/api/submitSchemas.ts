@@ -6,7 +6,7 @@
 // promises nothing the server refuses. Host *addresses* inside CODO's hosts are not checked here:
 // CODO answers a bad one with its own code 5 (HTTP 200).
 import { z } from 'zod';
-import { decimalRange, HOST_SOURCE, INT32_MAX, str, WS } from './wire';
+import { decimalRange, HOST_RE, HOST_SOURCE, INT32_MAX, str, WS } from './wire';
 
 // ---------------------------------------------------------------------------------------------
 // Pieces of Python literal syntax (no comments, line continuations, prefixes or adjacent strings).
@@ -73,6 +73,16 @@ const HOSTS_LITERAL_RE = new RegExp(`(?:${pyDict(GROUP, HOSTS_VALUE)})|(?:${pyDi
 /** One piece of a group's hosts as v1 takes it: addresses or names, comma-separated, blanks ignored. */
 const HOST_LIST_RE = new RegExp(`^${WS}*(?:${HOST_SOURCE})?${WS}*(?:,${WS}*(?:${HOST_SOURCE})?${WS}*)*$`);
 
+/** The refusal of a host list, naming its first bad host. */
+function badHostMessage(input: unknown): string {
+  const bad = typeof input === 'string' ? input.split(',').map((h) => h.trim()).find((h) => h !== '' && !HOST_RE.test(h)) : undefined;
+  return bad === undefined ? 'IP addresses or host names, comma-separated' : `'${bad.slice(0, 100)}' is not an IP address or host name`;
+}
+
+function hostList(max: number) {
+  return str(max).regex(HOST_LIST_RE, { error: (issue) => badHostMessage(issue.input) });
+}
+
 // ---------------------------------------------------------------------------------------------
 // associated_user: role → usernames (a comma-separated string or a list).
 
@@ -102,10 +112,7 @@ export const v1Fields = {
   hosts: z
     .record(
       z.string().regex(GROUP_KEY_RE, 'a group number'),
-      z.union([
-        z.array(str(300).regex(HOST_LIST_RE, 'IP addresses or host names, comma-separated')).max(10_000),
-        str(1_000_000).regex(HOST_LIST_RE, 'IP addresses or host names, comma-separated'),
-      ]),
+      z.union([z.array(hostList(300)).max(10_000), hostList(1_000_000)]),
     )
     .describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}'),
   associated_user: AssocObject,

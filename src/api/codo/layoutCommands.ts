@@ -8,7 +8,7 @@ import { HOST_SOURCE } from '../wire';
 import { badField, blankOr, codoId, codoRefusal, codoTime, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow, prefixPattern } from './layoutCommon';
 
 /** A force_host: blank (none) or an address or host name. */
-const ForceHost = blankOr(253, HOST_SOURCE, 'force_host: blank, or a valid IP address or host name');
+const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
 
 function forceHostOf(value: string | null | undefined): string | null {
   return value?.trim() || null;
@@ -106,7 +106,7 @@ const updateCommand = route({
   action: 'template.write',
   style: 'codo',
   errors: [404],
-  body: NewCommand.omit({ command_name: true }).extend({ command_id: codoId('command_id') }),
+  body: NewCommand.omit({ command_name: true }).extend({ command_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
@@ -136,7 +136,7 @@ function deleteById(spec: { path: string; summary: string; idField: string; tabl
     action: 'template.write',
     style: 'codo',
     errors: [404],
-    body: z.object({ [spec.idField]: codoId(spec.idField) }),
+    body: z.object({ [spec.idField]: codoId() }),
     response: OkReply,
     handler: async (ctx) => {
       const id = (ctx.body as Record<string, number | undefined>)[spec.idField];
@@ -185,7 +185,7 @@ function argKeyOf(value: string): string {
 
 const ArgBody = z.object({
   args_name: optionalText(100),
-  args_self: blankOr(200, '[A-Za-z_][A-Za-z0-9_]{0,127}', 'args_self: a task argument name: letters, digits and _, not starting with a digit, at most 128'),
+  args_self: blankOr(200, '[A-Za-z_][A-Za-z0-9_]{0,127}', 'a task argument name: letters, digits and _, not starting with a digit, at most 128'),
 });
 
 const createArg = route({
@@ -223,7 +223,7 @@ const updateArg = route({
   action: 'template.write',
   style: 'codo',
   errors: [404],
-  body: ArgBody.extend({ args_id: codoId('args_id') }),
+  body: ArgBody.extend({ args_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;

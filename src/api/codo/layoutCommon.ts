@@ -16,10 +16,10 @@ const BLANK_OR = (source: string): RegExp => new RegExp(`^${WS}*(?:${source})?${
  * A CODO id, a number or a string of digits (spaces and leading zeros allowed), as the handler's
  * number; blank (absent, null, 0, '', spaces) → undefined, which routes answer with CODO's refusal.
  */
-export function codoId(field: string) {
+export function codoId() {
   return z
     .union([z.number().int().min(0).max(INT32_MAX), z.string().regex(BLANK_OR(`0*${decimalRange(1, INT32_MAX)}`))], {
-      error: `${field}: a positive integer id (a number or a string of digits), or blank`,
+      error: 'a positive integer id (a number or a string of digits), or blank',
     })
     .nullable()
     .optional()
@@ -27,19 +27,19 @@ export function codoId(field: string) {
 }
 
 /** codoId in a query string: digits, or blank. */
-export function codoIdQuery(field: string) {
+export function codoIdQuery() {
   return z
     .string()
-    .regex(BLANK_OR(`0*${decimalRange(1, INT32_MAX)}`), `${field}: a positive integer id, or blank`)
+    .regex(BLANK_OR(`0*${decimalRange(1, INT32_MAX)}`), 'a positive integer id, or blank')
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : Number(v)));
 }
 
 /** An integer min..max in a query string (spaces allowed); absent or '' → undefined. */
-export function optionalIntQuery(field: string, min: number, max: number) {
+export function optionalIntQuery(min: number, max: number) {
   return z
     .string()
-    .regex(new RegExp(`^(?:${WS}*${intSource(min, max)}${WS}*)?$`), `${field}: an integer from ${min} to ${max}`)
+    .regex(new RegExp(`^(?:${WS}*${intSource(min, max)}${WS}*)?$`), `an integer from ${min} to ${max}`)
     .optional()
     .transform((v) => (v === undefined || v === '' ? undefined : Number(v)));
 }
@@ -50,10 +50,10 @@ export function blankOr(max: number, source: string, what: string) {
 }
 
 /** A CODO integer min..max that may be blank (0, '', spaces, null): left as sent, for isBlank and Number. */
-export function blankOrInt(field: string, min: number, max: number) {
+export function blankOrInt(min: number, max: number) {
   return z
     .union([z.number().int().min(0).max(max), z.string().regex(BLANK_OR(intSource(min, max)))], {
-      error: `${field}: an integer from ${min} to ${max} (a number or a string of digits), or blank`,
+      error: `an integer from ${min} to ${max} (a number or a string of digits), or blank`,
     })
     .nullable()
     .optional();
@@ -77,16 +77,16 @@ function intSource(min: number, max: number): string {
 }
 
 /** A CODO integer min..max, a number or a string of digits (spaces allowed), as a number. */
-export function codoInt(field: string, min: number, max: number) {
+export function codoInt(min: number, max: number) {
   return z.union([z.number().int().min(min).max(max), z.string().regex(new RegExp(`^${WS}*${intSource(min, max)}${WS}*$`)).transform(Number)], {
-    error: `${field}: an integer from ${min} to ${max} (a number or a string of digits)`,
+    error: `an integer from ${min} to ${max} (a number or a string of digits)`,
   });
 }
 
 /** Like codoInt, absent, null or '' → undefined. */
-export function optionalCodoInt(field: string, min: number, max: number) {
+export function optionalCodoInt(min: number, max: number) {
   return z
-    .union([codoInt(field, min, max), z.literal('')], { error: `${field}: an integer from ${min} to ${max} (a number or a string of digits), or ''` })
+    .union([codoInt(min, max), z.literal('')], { error: `an integer from ${min} to ${max} (a number or a string of digits), or ''` })
     .nullable()
     .optional()
     .transform((v) => (v === undefined || v === null || v === '' ? undefined : v));

@@ -33,7 +33,7 @@ const listTemplates = route({
   action: 'template.read',
   style: 'codo',
   query: z.object({
-    key: z.enum([...(Object.keys(TEMP_KEYS) as (keyof typeof TEMP_KEYS)[]), '']).optional().describe('the column value is compared with (none: every template)'),
+    key: z.enum([...(Object.keys(TEMP_KEYS) as (keyof typeof TEMP_KEYS)[]), ''], { error: `must be one of ${Object.keys(TEMP_KEYS).join(', ')}` }).optional().describe('the column value is compared with (none: every template)'),
     value: str(200).optional().describe('temp_id: an id (another text matches no template)'),
   }),
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(z.object({ temp_id: z.number(), temp_name: z.string(), creator: z.string() })) }),
@@ -83,7 +83,7 @@ const deleteTemplate = route({
   action: 'template.write',
   style: 'codo',
   errors: [404, 409],
-  body: z.object({ temp_id: codoId('temp_id') }),
+  body: z.object({ temp_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const id = ctx.body.temp_id;
@@ -123,7 +123,7 @@ const getDetails = route({
   action: 'template.read',
   style: 'codo',
   errors: [404],
-  query: z.object({ temp_id: codoIdQuery('temp_id') }),
+  query: z.object({ temp_id: codoIdQuery() }),
   response: z.object({
     code: z.literal(0),
     msg: z.string(),
@@ -182,8 +182,8 @@ const getDetails = route({
 
 /** CODO's step item; with its defaults it is what the native step schema (StepIn) accepts. */
 const CodoStep = z.object({
-  group: codoInt('group', 1, 1000).nullable().optional().describe('default 99, as CODO'),
-  level: codoInt('level', 0, 1_000_000).nullable().optional().describe('default 99, as CODO'),
+  group: codoInt(1, 1000).nullable().optional().describe('default 99, as CODO'),
+  level: codoInt(0, 1_000_000).nullable().optional().describe('default 99, as CODO'),
   command_name: str(200).regex(NOT_BLANK_RE, 'must not be empty'),
   command: str(10_000).regex(NOT_BLANK_RE, 'must not be empty'),
   args: text(2000).nullable().optional(),
@@ -228,7 +228,7 @@ const replaceSteps = route({
   action: 'template.write',
   style: 'codo',
   errors: [404, 409],
-  body: z.object({ temp_id: codoId('temp_id'), new_temp_data: z.array(CodoStep).max(500).nullable().optional().describe('the steps ([] clears the template)') }),
+  body: z.object({ temp_id: codoId(), new_temp_data: z.array(CodoStep).max(500).nullable().optional().describe('the steps ([] clears the template)') }),
   response: OkReply,
   handler: async (ctx) => {
     const id = ctx.body.temp_id;
@@ -260,7 +260,7 @@ const replaceUsers = route({
   style: 'codo',
   errors: [404, 409],
   body: z.object({
-    temp_id: codoId('temp_id'),
+    temp_id: codoId(),
     new_user_info: z
       .array(str(200).regex(new RegExp(`^${WS}*0*${decimalRange(1, INT32_MAX)}${WS}*(?:,,,[^\\u0000]*)?$`), 'expected "<user_id>,,,<nickname>"'))
       .max(1000)

@@ -60,12 +60,12 @@ const listUsers = route({
   },
 });
 
-const ExecUserName = nameOrChinese(64, '[A-Za-z_][A-Za-z0-9._-]{0,31}\\$?', 'exec_user: a POSIX user name');
+const ExecUserName = nameOrChinese(64, '[A-Za-z_][A-Za-z0-9._-]{0,31}\\$?', 'a POSIX user name');
 
 const UserBody = z.object({
-  alias_user: nameOrChinese(64, '[A-Za-z0-9][A-Za-z0-9._-]{0,63}', 'alias_user: an alias: 1-64 letters, digits, . _ -'),
+  alias_user: nameOrChinese(64, '[A-Za-z0-9][A-Za-z0-9._-]{0,63}', 'an alias: 1-64 letters, digits, . _ -'),
   exec_user: ExecUserName,
-  ssh_port: blankOrInt('ssh_port', 1, 65_535).describe('default 22'),
+  ssh_port: blankOrInt(1, 65_535).describe('default 22'),
   user_key: text(16_384).nullable().optional().describe('OpenSSH or PEM private key, unencrypted (write-only)'),
   password: text(1024).nullable().optional().describe('opsflow: a login password instead of (or besides) the key (write-only)'),
   remarks: optionalText(1000),
@@ -127,7 +127,7 @@ const updateUser = route({
   action: 'exec_user.write',
   style: 'codo',
   errors: [404, 422],
-  body: UserBody.extend({ alias_user: optionalText(64).describe('fixed: only checked for CJK (-2)'), id: codoId('id') }),
+  body: UserBody.extend({ alias_user: optionalText(64).describe('fixed: only checked for CJK (-2)'), id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
@@ -170,7 +170,7 @@ const deleteUser = route({
   action: 'exec_user.write',
   style: 'codo',
   errors: [404, 409],
-  body: z.object({ exec_user_id: codoId('exec_user_id') }),
+  body: z.object({ exec_user_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const id = ctx.body.exec_user_id;

@@ -91,7 +91,7 @@ const csrfRoute = route({
 
 const AcceptBody = z
   .object({
-    temp_id: codoInt('temp_id', 1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 400)'),
+    temp_id: codoInt(1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 400)'),
     task_name: str(200).nullable().optional().describe('task name (default: the template name)'),
     task_type: str(200).nullable().optional().describe('default: the template name'),
     submitter: str(100).nullable().optional().describe("shown as the order's creator; default: your nickname"),
@@ -239,7 +239,7 @@ const listRoute = route({
 });
 
 const ApproveBody = z.object({
-  list_id: codoId('list_id'),
+  list_id: codoId(),
   start_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' (also ISO 8601 with an offset); blank: now"),
 });
 
@@ -290,7 +290,7 @@ const terminateRoute = route({
   action: 'task.cancel',
   style: 'codo',
   errors: [404],
-  body: z.object({ list_id: codoId('list_id') }),
+  body: z.object({ list_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const listId = ctx.body.list_id;
@@ -312,8 +312,8 @@ const terminateRoute = route({
 // check: GET order view, PUT release a hand step by name, PATCH per-host interventions
 
 const CheckQuery = z.object({
-  list_id: codoIdQuery('list_id'),
-  get_run_group: optionalIntQuery('get_run_group', -INT32_MAX, INT32_MAX).describe('the group to show'),
+  list_id: codoIdQuery(),
+  get_run_group: optionalIntQuery(-INT32_MAX, INT32_MAX).describe('the group to show'),
   get_run_host: str(300).optional().describe('the host to show'),
 });
 
@@ -475,7 +475,7 @@ const releaseByNameRoute = route({
   action: 'task.intervene',
   style: 'codo',
   errors: [404],
-  body: z.object({ list_id: codoId('list_id'), hand_task: str(200).nullable().optional().describe('the hand step name') }),
+  body: z.object({ list_id: codoId(), hand_task: str(200).nullable().optional().describe('the hand step name') }),
   response: OkReply,
   handler: async (ctx) => {
     const listId = ctx.body.list_id;
@@ -500,12 +500,12 @@ const releaseByNameRoute = route({
 });
 
 const handBody = z.object({
-  list_id: codoId('list_id'),
-  task_group: optionalCodoInt('task_group', -INT32_MAX, INT32_MAX),
-  task_level: optionalCodoInt('task_level', -INT32_MAX, INT32_MAX),
+  list_id: codoId(),
+  task_group: optionalCodoInt(-INT32_MAX, INT32_MAX),
+  task_level: optionalCodoInt(-INT32_MAX, INT32_MAX),
   exec_ip: str(300).nullable().optional(),
   hand_type: str(20).nullable().optional().describe('execute | restart | stop_one (another: CODO -5)'),
-  scheduler_id: optionalCodoInt('scheduler_id', -INT32_MAX, INT32_MAX).describe('sched_id of the step row (execute)'),
+  scheduler_id: optionalCodoInt(-INT32_MAX, INT32_MAX).describe('sched_id of the step row (execute)'),
 });
 
 const handRoute = route({
