@@ -111,6 +111,34 @@ export function errorStatuses(r: AnyRoute): number[] {
   return [...set].sort((a, b) => a - b);
 }
 
+export function operationId(r: { method: string; path: string }): string {
+  return `${r.method}${openApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`;
+}
+
+function objectKeys(schema: z.ZodType): Record<string, z.ZodType> {
+  return schema instanceof z.ZodObject ? (schema.shape) : {};
+}
+
+/**
+ * Links from a route's success reply: declared ones, and by rule on /api/v1 — a created resource's
+ * `id` (201) and a list's first `items[].id` lead to the routes under `<path>/:id`.
+ */
+function linksOf(r: AnyRoute, routes: readonly AnyRoute[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const add = (target: { method: string; path: string }, link: { parameters?: Record<string, string>; requestBody?: Record<string, string> }): void => {
+    if (!routes.some((t) => t.method === target.method && t.path === target.path)) throw new Error(`link from ${r.method} ${r.path} to unknown route ${target.method} ${target.path}`);
+    out[operationId(target)] = { operationId: operationId(target), ...link };
+  };
+  const keys = objectKeys(r.response);
+  const items = keys.items instanceof z.ZodArray ? objectKeys(keys.items.element as z.ZodType) : {};
+  const idFrom = r.method === 'post' && r.successStatus === 201 && keys.id ? '$response.body#/id' : r.method === 'get' && items.id ? '$response.body#/items/0/id' : null;
+  if (idFrom !== null) {
+    for (const t of routes) if (t.path.startsWith(`${r.path}/:id`)) add(t, { parameters: { 'path.id': idFrom } });
+  }
+  for (const l of r.links ?? []) add(l, { ...(l.parameters ? { parameters: l.parameters } : {}), ...(l.requestBody ? { requestBody: l.requestBody } : {}) });
+  return out;
+}
+
 export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
   const components: Components = {};
   const paths: Record<string, Record<string, unknown>> = {};
@@ -118,9 +146,11 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
     const p = (paths[openApiPath(r.path)] ??= {});
     const success = toSchema(r.response, 'output', components);
     const body = r.style === 'codo' ? { anyOf: [success, { $ref: '#/components/schemas/CodoRefusal' }] } : success;
+    const links = linksOf(r, routes);
     const responses: Record<string, unknown> = {
       [String(r.successStatus ?? 200)]: {
         description: r.style === 'codo' ? "success (code 0), or CODO's refusal (a non-zero code)" : 'success',
+        ...(Object.keys(links).length ? { links } : {}),
         content: r.streams ? { 'application/json': { schema: body }, 'text/event-stream': { schema: { type: 'string' } } } : { 'application/json': { schema: body } },
       },
     };
@@ -129,7 +159,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
     }
     const permission = r.action === 'public' ? 'public' : `\`${r.action}\`: ${ACTIONS[r.action].description} (roles: ${ACTIONS[r.action].roles.join(', ')})`;
     p[r.method] = {
-      operationId: `${r.method}${openApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+      operationId: operationId(r),
       summary: r.summary,
       description: [r.description, `Permission: ${permission}.`].filter(Boolean).join('\n\n'),
       tags: r.tags,

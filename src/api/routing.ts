@@ -89,9 +89,25 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   csrf?: 'required' | 'none' | 'idempotent';
   /** Audit action name; default: the permission action for writes; false: not audited. */
   audit?: string | false;
+  /** Routes whose input comes from this route's success reply, besides those found by rule (openapi.ts). */
+  links?: readonly LinkDecl[];
   /** Server-Sent Events or other self-written replies: the handler answers itself. */
   streams?: boolean;
   handler: (ctx: Ctx<P, Q, B>) => Promise<unknown>;
+}
+
+/**
+ * An OpenAPI link from a route's success reply to another route: where the values of the next
+ * request come from (runtime expressions such as `$response.body#/list_id`). Documented so that
+ * clients and testing tools can follow a resource from the reply that made it.
+ */
+export interface LinkDecl {
+  method: Method;
+  path: string;
+  /** `path.id`, `query.list_id` → expression. */
+  parameters?: Record<string, string>;
+  /** Body fields → expressions (merged into the rest of the body). */
+  requestBody?: Record<string, string>;
 }
 
 /** Anything the registry can hold, whatever its schema types. */

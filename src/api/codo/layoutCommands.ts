@@ -36,6 +36,10 @@ const listCommands = route({
   action: 'template.read',
   style: 'codo',
   query: ListQuery,
+  links: [
+    { method: 'put', path: `${LAYOUT}/command/`, requestBody: { command_id: '$response.body#/data/0/command_id' } },
+    { method: 'delete', path: `${LAYOUT}/command/`, requestBody: { command_id: '$response.body#/data/0/command_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(CommandRow), count: z.number() }),
   handler: async (ctx) => {
     const search = ctx.query.search_value?.trim();
@@ -161,6 +165,10 @@ const listArgs = route({
   action: 'template.read',
   style: 'codo',
   query: ListQuery,
+  links: [
+    { method: 'put', path: `${LAYOUT}/args/`, requestBody: { args_id: '$response.body#/data/0/args_id' } },
+    { method: 'delete', path: `${LAYOUT}/args/`, requestBody: { args_id: '$response.body#/data/0/args_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(ArgRow), count: z.number() }),
   handler: async (ctx) => {
     const search = ctx.query.search_value?.trim();

@@ -58,6 +58,12 @@ const createTemplate = route({
   action: 'template.write',
   style: 'codo',
   body: z.object({ temp_name: optionalText(200) }),
+  links: [
+    { method: 'get', path: `${LAYOUT}/details/`, parameters: { 'query.temp_id': '$response.body#/temp_id' } },
+    { method: 'put', path: `${LAYOUT}/details/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+    { method: 'patch', path: `${LAYOUT}/details/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+    { method: 'delete', path: `${LAYOUT}/temp/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), temp_id: z.number().optional() }),
   handler: async (ctx) => {
     if (isBlank(ctx.body.temp_name)) return codoRefusal(-1, '编排模板名称不能为空', 'temp_name');

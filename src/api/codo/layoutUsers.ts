@@ -35,6 +35,10 @@ const listUsers = route({
   tags: ['codo-layout'],
   action: 'exec_user.read',
   style: 'codo',
+  links: [
+    { method: 'put', path: `${LAYOUT}/user/`, requestBody: { id: '$response.body#/data/0/id' } },
+    { method: 'delete', path: `${LAYOUT}/user/`, requestBody: { exec_user_id: '$response.body#/data/0/id' } },
+  ],
   response: z.object({
     code: z.literal(0),
     msg: z.string(),

@@ -125,6 +125,13 @@ const submitRoute = route({
   errors: [404, 409],
   csrf: 'idempotent',
   body: AcceptBody,
+  links: [
+    { method: 'get', path: `${BASE}/check/`, parameters: { 'query.list_id': '$response.body#/list_id' } },
+    { method: 'patch', path: `${BASE}/list/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'put', path: `${BASE}/list/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'put', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'patch', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/list_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), list_id: z.number().optional() }),
   handler: async (ctx) => {
     const b = ctx.body;
@@ -453,6 +460,20 @@ const checkRoute = route({
   style: 'codo',
   errors: [404],
   query: CheckQuery,
+  links: [
+    {
+      method: 'patch',
+      path: `${BASE}/check/`,
+      requestBody: {
+        list_id: '$response.body#/data/list_id',
+        task_group: '$response.body#/data/scheduler_list/0/task_group',
+        task_level: '$response.body#/data/scheduler_list/0/task_level',
+        exec_ip: '$response.body#/data/scheduler_list/0/exec_ip',
+        scheduler_id: '$response.body#/data/scheduler_list/0/sched_id',
+      },
+    },
+    { method: 'put', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/data/list_id', hand_task: '$response.body#/data/hand_list/0' } },
+  ],
   response: z.object({ code: z.literal(0), msg: z.string(), data: OrderView }),
   handler: async (ctx) => {
     const listId = ctx.query.list_id;

@@ -71,6 +71,13 @@ const listUsers = route({
   tags: ['users'],
   action: 'user.read',
   style: 'v1',
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+  ],
   response: z.object({ items: z.array(UserOut) }),
   handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute()).map(userView) }),
 });
@@ -110,6 +117,13 @@ const createUserRoute = route({
   style: 'v1',
   errors: [409],
   body: NewUser,
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/username' } },
+  ],
   response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
   handler: async (ctx) => {

@@ -195,6 +195,14 @@ const getRoute = route({
   action: 'task.read',
   style: 'v1',
   params: IdParams,
+  links: [
+    { method: 'get', path: `${V1}/tasks/:id/logs`, parameters: { 'path.id': '$response.body#/id', 'query.step_run_id': '$response.body#/steps/0/id' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/retry`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/skip`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/restart`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/abort`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/release`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+  ],
   response: TaskOut.extend({ steps: z.array(StepOut) }),
   handler: async (ctx) => {
     const { task } = await requireTask(ctx, 'task.read');

@@ -166,6 +166,7 @@ const createTemplate = route({
   style: 'v1',
   errors: [409],
   body: TemplateIn,
+  links: [{ method: 'post', path: `${V1}/tasks`, requestBody: { template_id: '$response.body#/id' } }],
   response: TemplateOut,
   successStatus: 201,
   handler: async (ctx) => {
