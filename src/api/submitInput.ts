@@ -106,19 +106,3 @@ export function parseTime(value: unknown, field: string, timeZone: string, now =
     throw err;
   }
 }
-
-/** A template id given as a number or a string of digits. */
-export function parseTemplateId(value: unknown, field = 'temp_id'): number {
-  if (value === undefined || value === null || value === '') throw new InputError(field, 'required (the template id)');
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw new InputError(field, 'must be a positive integer template id (number or string)');
-  return n;
-}
-
-export function optionalString(value: unknown, field: string, max: number): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new InputError(field, 'must be a string');
-  if (value.length > max) throw new InputError(field, `at most ${max} characters`);
-  if (value.includes('\0')) throw new InputError(field, 'may not contain a NUL byte');
-  return value;
-}
