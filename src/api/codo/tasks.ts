@@ -104,7 +104,22 @@ const AcceptBody = z
     exec_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset; blank: now"),
     csrf_key: str(64).optional().describe('from GET accept (else 402): a repeated POST of the same request returns the same list_id'),
   })
-  .describe('CODO submit body');
+  .describe('CODO submit body')
+  .meta({
+    // CODO's own example request.
+    examples: [
+      {
+        task_name: '这是任务名字',
+        submitter: '杨红飞',
+        temp_id: '35',
+        schedule: 'ready',
+        exec_time: '2019-03-22 16:09:50',
+        args: "{'HOSTNAME': 'FT-VA-01-web01,FT-VA-01-web02', 'INSTANCE_TYPE': 'c5.2xlarge', 'RDS_TYPE': 'None', 'END_TIME': ''}",
+        details: '这是自动化购买AWS资源组',
+        hosts: "{1: '172.16.0.101'}",
+      },
+    ],
+  });
 
 function successReply(id: number): Record<string, unknown> {
   return { code: 0, msg: `Task creation success, ID：${id}`, list_id: id };

@@ -310,7 +310,7 @@ const NewToken = z
   })
   .strict()
   .refine((b) => b.expires_at === undefined || b.expires_in_days === undefined, { message: 'give expires_at or expires_in_days, not both', path: ['expires_at'] })
-  .meta({ id: 'NewApiToken', not: { required: ['expires_at', 'expires_in_days'] } });
+  .meta({ id: 'NewApiToken', not: { required: ['expires_at', 'expires_in_days'] }, examples: [{ name: 'ci pipeline', expires_in_days: 30 }] });
 
 const createToken = route({
   method: 'post',

@@ -28,7 +28,10 @@ const SubmitBody = z
     associated_user: v1Fields.associated_user.optional(),
   })
   .strict()
-  .meta({ id: 'SubmitTask' });
+  .meta({
+    id: 'SubmitTask',
+    examples: [{ template_id: 1, task_name: 'deploy web', schedule: 'new', args: { VERSION: '1.2.3' }, hosts: { '1': ['10.0.0.1', '10.0.0.2'] } }],
+  });
 
 const SubmitHeaders = z.object({
   'Idempotency-Key': str(64, 1).optional().describe('makes a retry return the same task (200 instead of 201)'),

@@ -35,7 +35,20 @@ const TemplateIn = z
     steps: z.array(StepIn).min(1).max(500),
   })
   .strict()
-  .meta({ id: 'TemplateInput' });
+  .meta({
+    id: 'TemplateInput',
+    examples: [
+      {
+        name: 'deploy web',
+        description: 'fetch, then restart after a hand check',
+        steps: [
+          { group: 1, level: 1, name: 'fetch', command: '/opt/deploy/fetch.sh', args: 'VERSION', exec_user: 'deploy' },
+          { group: 1, level: 2, name: 'check', command: 'true', trigger: 'hand', exec_user: 'deploy' },
+          { group: 1, level: 3, name: 'restart', command: 'systemctl restart web', exec_user: 'deploy', on_failure: 'abort' },
+        ],
+      },
+    ],
+  });
 
 export type TemplateStepInput = z.output<typeof StepIn>;
 
@@ -280,7 +293,7 @@ const CommandIn = z
     args: text(2000).default(''),
   })
   .strict()
-  .meta({ id: 'CommandInput' });
+  .meta({ id: 'CommandInput', examples: [{ name: 'disk usage', command: 'df -h', args: '' }] });
 const CommandOut = z.object({
   id: z.number(),
   name: z.string(),
