@@ -204,8 +204,12 @@ export interface AuditLogTable {
   detail: Json<Record<string, unknown>>;
   ip: string;
   result: string;
-  prev_hash: string;
-  hash: string;
+  /** HMAC of the row's content, set by the writer (null: chained before migration 0008). */
+  row_mac: string | null;
+  /** Set by the sealer (null: not chained yet); seal_seq is the chain's order. */
+  prev_hash: string | null;
+  hash: string | null;
+  seal_seq: string | null;
 }
 
 export interface Database {

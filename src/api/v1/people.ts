@@ -348,8 +348,8 @@ const AuditOut = z
     detail: z.record(z.string(), z.unknown()),
     ip: z.string(),
     result: z.string(),
-    prev_hash: z.string(),
-    hash: z.string(),
+    prev_hash: z.string().nullable().describe('null until the sealer has chained the row (a fraction of a second)'),
+    hash: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
 
