@@ -28,11 +28,24 @@ export function identify(pid: number): ProcessId {
   return { pid, started: statFields(pid)?.[19] ?? null };
 }
 
-/** The process exists, is not a zombie and (where known) started when it did before. */
+/**
+ * Some thread of it still runs. A process whose main thread has exited shows as a zombie ('Z')
+ * while its other threads shut down (a Go program after SIGTERM): that is still running.
+ */
+function hasLiveThreads(pid: number, state: string | undefined): boolean {
+  if (state !== 'Z') return true;
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** The process exists, is not (wholly) a zombie and (where known) started when it did before. */
 export function isRunning(id: ProcessId): boolean {
   if (!Number.isInteger(id.pid) || id.pid <= 0) return false;
   const fields = statFields(id.pid);
-  if (fields) return fields[0] !== 'Z' && (id.started === null || fields[19] === id.started);
+  if (fields) return (id.started === null || fields[19] === id.started) && hasLiveThreads(id.pid, fields[0]);
   if (canInspectProcesses()) return false; // no /proc entry: gone
   try {
     process.kill(id.pid, 0);
@@ -42,7 +55,7 @@ export function isRunning(id: ProcessId): boolean {
   }
 }
 
-/** argv of a running process; null when it is gone, a zombie, or unknowable here. */
+/** argv of a running process; null when it is gone, exiting (zombie main thread), or unknowable here. */
 export function commandLine(pid: number): string[] | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {

@@ -44,11 +44,12 @@ export type Leftover =
  */
 export function findLeftover(pid: number | undefined, recordFile: string, isOurs: (argv: string[]) => boolean): Leftover | null {
   if (pid === undefined) return null;
-  const argv = commandLine(pid);
-  if (!argv || !isOurs(argv)) return null;
   const running = identify(pid);
   const record = readServiceRecord(recordFile);
-  const recorded = record !== null && record.service.pid === pid && record.service.started === running.started;
+  const recorded = record !== null && record.service.pid === pid && running.started !== null && record.service.started === running.started;
+  const argv = commandLine(pid);
+  // While it exits its command line is gone; pid and start time as recorded still identify it.
+  if (argv ? !isOurs(argv) : !(recorded && isRunning(running))) return null;
   if (recorded && isRunning(record.owner)) {
     return { kind: 'owned', process: running, ownerPid: record.owner.pid };
   }

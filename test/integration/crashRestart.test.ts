@@ -120,7 +120,7 @@ describe('opsflow after a crash', () => {
     taskId = task.id;
     await waitUntil(async () => (await firstStep())?.status === 'running' && fs.existsSync(marker), 60_000, 'the step to run');
 
-    // Kill opsflow and its watchdog together: nothing stops PostgreSQL and Temporal now.
+    // Kill its watchdog, then opsflow: nothing stops PostgreSQL and Temporal now.
     const tree = descendants(first.child.pid!);
     const watchdog = tree.filter((pid) => commandLine(pid).includes(WATCHDOG_NAME));
     expect(watchdog).toHaveLength(1);
@@ -128,7 +128,9 @@ describe('opsflow after a crash', () => {
     expect(services).toHaveLength(2);
     expect(services.map(commandLine).join('\n')).toContain('postgres -D');
     expect(services.map(commandLine).join('\n')).toContain('start-dev');
-    for (const pid of [first.child.pid!, ...watchdog]) process.kill(pid, 'SIGKILL');
+    process.kill(watchdog[0]!, 'SIGKILL');
+    await waitUntil(() => !alive(watchdog[0]!), 5_000, 'the watchdog to die');
+    process.kill(first.child.pid!, 'SIGKILL');
     await first.exited;
     await sleep(500);
     expect(services.filter(alive)).toEqual(services); // orphaned, still running

@@ -128,11 +128,12 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** A process that exists and is not a zombie. */
+/** A process that exists and is not a zombie (a zombie main thread with other threads still running counts as alive). */
 export function alive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') return true;
+    return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) > 1;
   } catch {
     return false;
   }
