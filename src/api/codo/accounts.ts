@@ -1,5 +1,5 @@
 // CODO's login (`POST /api/accounts/login/`) with opsflow's lockout, rate limit and one-use TOTP;
-// logout. Codes and messages exactly as CODO-CONTRACT.md says.
+// logout. Codes and messages exactly as docs/codo-contract.md#login and #logout say.
 import { z } from 'zod';
 import { login, logout, SESSION_TTL_MS, type LoginOutcome } from '../../accounts/sessions';
 import { formatCodoTime } from '../../domain/execTime';
