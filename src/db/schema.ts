@@ -172,6 +172,8 @@ export interface TasksTable {
   status: string;
   max_parallel: Generated<number>;
   idempotency_key: string | null;
+  /** sha256 of the submission (null: submitted without a key, or before migration 0006). */
+  request_digest: ColumnType<string | null, string | null | undefined, string | null>;
   workflow_id: Generated<string>;
   created_at: CreatedAt;
   finished_at: Timestamp | null;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { login, logout, SESSION_TTL_MS, type LoginOutcome } from '../../accounts/sessions';
 import { formatCodoTime } from '../../domain/execTime';
+import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import { clearCookie, setCookie } from '../cookies';
 import { LoginLimiter } from '../rateLimit';
 import { Reply, route, type AnyRoute } from '../routing';
@@ -78,6 +79,9 @@ const loginRoute = route({
       return { code: r.code, msg: r.msg };
     }
     setCookie(ctx.req, ctx.res, 'auth_key', outcome.token, { maxAgeMs: SESSION_TTL_MS, httpOnly: true });
+    // A fresh key of the new user's, as on every cookie-authenticated reply: a browser or Postman
+    // that switches accounts would otherwise send the previous user's key with its first write.
+    setCookie(ctx.req, ctx.res, 'csrf_key', await issueCsrfKey(ctx.deps.db, outcome.user.id), { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
     return { code: 0, auth_key: outcome.token, username: outcome.user.username, nickname: outcome.user.display_name, msg: '登录成功' };
   },
 });

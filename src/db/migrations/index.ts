@@ -5,7 +5,8 @@ import * as m0002 from './0002_api_indexes';
 import * as m0003 from './0003_task_args_order';
 import * as m0004 from './0004_codo_layout';
 import * as m0005 from './0005_task_planned_start';
-import * as m0006 from './0006_login_failures';
+import * as m0006 from './0006_task_request_fingerprint';
+import * as m0007 from './0007_login_failures';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -13,5 +14,6 @@ export const migrations: Record<string, Migration> = {
   '0003_task_args_order': m0003,
   '0004_codo_layout': m0004,
   '0005_task_planned_start': m0005,
-  '0006_login_failures': m0006,
+  '0006_task_request_fingerprint': m0006,
+  '0007_login_failures': m0007,
 };
