@@ -147,7 +147,7 @@ const USAGE = `usage: opsflow <command>
   worker                   the Temporal worker only
   migrate [latest|down|status]
   user add <username> --role <role> [--password-stdin] [--json]
-  user list | disable <username> | enable <username> | reset-password <username> | reset-totp <username>
+  user list | disable <username> | enable <username> | unlock <username> | reset-password <username> | reset-totp <username>
   token create <username> [--name N] [--expires-in-days D] [--json] | token list [username] | token revoke <id>
   audit verify [--json] | audit list [--limit N] [--json]`;
 

@@ -23,6 +23,16 @@ export interface UsersTable {
   created_at: CreatedAt;
 }
 
+/** Failed logins per (account, client address); a row with locked_until ahead is a lock. */
+export interface LoginFailuresTable {
+  user_id: number;
+  /** An IPv4 address or an IPv6 /64 prefix. */
+  address: string;
+  failures: number;
+  last_failure_at: Timestamp;
+  locked_until: Timestamp | null;
+}
+
 export interface SessionsTable {
   id: Generated<number>;
   token_hash: string;
@@ -214,6 +224,7 @@ export interface AuditLogTable {
 
 export interface Database {
   users: UsersTable;
+  login_failures: LoginFailuresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   csrf_keys: CsrfKeysTable;
