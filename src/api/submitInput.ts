@@ -3,7 +3,6 @@
 import { parseHostGroups } from '../domain/hosts';
 import { parsePythonDict, PythonLiteralError } from '../domain/pythonLiteral';
 import { ExecTimeError, parseExecTime } from '../domain/execTime';
-import { ARG_KEY_RE, MAX_ARG_VALUE } from './submitSchemas';
 import { codePoints } from './wire';
 
 export class InputError extends Error {
@@ -17,6 +16,10 @@ export class InputError extends Error {
 
 // How many arguments and names a submission may hold is bounded by the request schemas
 // (submitSchemas.ts): by count for JSON objects, by length for literals.
+
+/** Characters of an argument value (a CODO literal as a whole is bounded by this too). */
+export const MAX_ARG_VALUE = 64 * 1024;
+export const ARG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /**
  * The parser's reason without the input text it quotes (`unexpected name 'hunter2'`): task

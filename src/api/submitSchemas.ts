@@ -6,6 +6,7 @@
 // promises nothing the server refuses. Host *addresses* inside CODO's hosts are not checked here:
 // CODO answers a bad one with its own code 5 (HTTP 200).
 import { z } from 'zod';
+import { ARG_KEY_RE, InputError, MAX_ARG_VALUE, parseArgs, parseAssociatedUser, parseHosts } from './submitInput';
 import { decimalRange, HOST_RE, HOST_SOURCE, INT32_MAX, str, WS } from './wire';
 
 // ---------------------------------------------------------------------------------------------
@@ -39,14 +40,27 @@ function pyDict(key: string, value: string): string {
   return `^${PY_WS}(?:\\{${PY_WS}(?:${entry}(?:,${PY_WS}${entry})*(?:,${PY_WS})?)?\\})?${PY_WS}$`;
 }
 
+/**
+ * Why the field's parser refuses a literal the pattern refused (with the position, never the
+ * argument text, which may be secret); undefined when the parser would take it (the pattern is
+ * narrower than the parser: it keeps to what CODO clients write).
+ */
+function whyNot(input: unknown, parse: (value: unknown) => unknown): string | undefined {
+  try {
+    parse(input);
+    return undefined;
+  } catch (err) {
+    // `args.KEY: problem` keeps the key: the reply says `args: KEY: problem`.
+    if (err instanceof InputError) return err.field.includes('.') ? err.message.slice(err.field.indexOf('.') + 1) : err.message.slice(err.field.length + 2);
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // args: argument name → str, int, float, bool or None (sent as Python's str() of it).
 
 /** Arguments of a JSON object (a literal is bounded by its length). */
 export const MAX_ARGS = 200;
-/** Characters of an argument value; a literal as a whole is bounded by this too. */
-export const MAX_ARG_VALUE = 64 * 1024;
-export const ARG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const ARG_KEY = '[A-Za-z_][A-Za-z0-9_]{0,127}';
 
 const ARGS_LITERAL_RE = new RegExp(pyDict(quoted(ARG_KEY), PY_SCALAR));
@@ -56,10 +70,11 @@ const ArgsObject = z
   .refine((o) => Object.keys(o).length <= MAX_ARGS, `at most ${MAX_ARGS} arguments`)
   .meta({ maxProperties: MAX_ARGS });
 
-const ArgsLiteral = str(MAX_ARG_VALUE).regex(
-  ARGS_LITERAL_RE,
-  `a Python or JSON dict literal of at most ${MAX_ARG_VALUE} characters, like "{'HOSTNAME': 'web01', 'COUNT': 3}" (names: letters, digits and _; values: quoted strings with no escapes but \\\\ \\' \\" \\n \\r \\t, numbers, True, False, None)`,
-);
+const ArgsLiteral = str(MAX_ARG_VALUE).regex(ARGS_LITERAL_RE, {
+  error: (issue) =>
+    whyNot(issue.input, parseArgs) ??
+    `a Python or JSON dict literal like "{'HOSTNAME': 'web01', 'COUNT': 3}" (names: letters, digits and _; values: quoted strings with no escapes but \\\\ \\' \\" \\n \\r \\t, numbers, True, False, None)`,
+});
 
 // ---------------------------------------------------------------------------------------------
 // hosts: group number → hosts (a comma-separated string or a list of strings).
@@ -101,7 +116,9 @@ const AssocObject = z.record(
   ]),
 );
 
-const AssocLiteral = str(10_000).regex(ASSOC_LITERAL_RE, `a Python or JSON dict literal like "{'admin': ['alice', 'bob']}" or "{'admin': 'alice,bob'}"`);
+const AssocLiteral = str(10_000).regex(ASSOC_LITERAL_RE, {
+  error: (issue) => whyNot(issue.input, parseAssociatedUser) ?? `a Python or JSON dict literal like "{'admin': ['alice', 'bob']}" or "{'admin': 'alice,bob'}"`,
+});
 
 // ---------------------------------------------------------------------------------------------
 // The fields as each dialect takes them.
@@ -127,7 +144,11 @@ export const codoFields = {
     .describe("Python-literal dict string or JSON object, e.g. \"{'HOSTNAME': 'web01'}\""),
   hosts: z
     .union([
-      str(1_000_000).regex(HOSTS_LITERAL_RE, "a Python or JSON dict literal of group number → hosts, like \"{1: '10.0.0.1,10.0.0.2'}\" or {\"1\": [\"10.0.0.1\"]}"),
+      str(1_000_000).regex(HOSTS_LITERAL_RE, {
+        error: (issue) =>
+          whyNot(issue.input, parseHosts) ??
+          "a Python or JSON dict literal of group number → hosts, like \"{1: '10.0.0.1,10.0.0.2'}\" (group keys all numbers or all quoted; strings with no escapes but \\\\ \\' \\\" \\n \\r \\t)",
+      }),
       z.record(z.string().regex(GROUP_KEY_RE, 'a group number'), z.union([str(1_000_000), z.array(str(300)).max(10_000)])),
     ])
     .nullable()

@@ -1,4 +1,5 @@
-// CODO's task API (/api/task/v2/task/…), answering exactly as CODO-CONTRACT.md says.
+// CODO's task API (/api/task/v2/task/…), answering exactly as docs/codo-contract.md says
+// (#csrf-key, #submit, #orders, #order-view-and-interventions, #history).
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
 import { hostStatusToCodo, TASK_STATUSES, taskStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';

@@ -1,6 +1,7 @@
 // /api/v1/me, /users, /roles, /tokens, /audit.
 import { z } from 'zod';
 import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../../accounts/apiTokens';
+import { unlockAccount, withLock, withLocks, type LockView } from '../../accounts/lockout';
 import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
@@ -19,7 +20,8 @@ const UserOut = z
     display_name: z.string(),
     role: z.string(),
     disabled: z.boolean(),
-    locked_until: z.string().nullable(),
+    locked_until: z.string().nullable().describe('latest end of a login lock, for any client address (null: none)'),
+    locked_addresses: z.array(z.string()).describe('client addresses (IPv4, or an IPv6 /64) the account is locked for'),
     totp_enrolled: z.boolean(),
     created_at: z.string(),
   })
@@ -31,14 +33,15 @@ const UsernameParams = z.object({ username: Username });
 const StrongPassword = str(MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH).regex(NOT_BLANK_RE, 'password must not be only whitespace');
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
-function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
+function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
   return {
     id: u.id,
     username: u.username,
     display_name: u.display_name,
     role: u.role,
     disabled: u.disabled,
-    locked_until: u.locked_until && u.locked_until.getTime() > Date.now() ? u.locked_until : null,
+    locked_until: u.locked_until,
+    locked_addresses: u.locked_addresses,
     totp_enrolled: u.totp_secret !== null,
     created_at: u.created_at,
   };
@@ -60,7 +63,7 @@ const me = route({
   handler: async (ctx) => {
     const u = await findUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
-    return { ...userView(u), via: ctx.user.via, actions: allowedActions(u.role) };
+    return { ...userView(await withLock(ctx.deps.db, u)), via: ctx.user.via, actions: allowedActions(u.role) };
   },
 });
 
@@ -79,7 +82,7 @@ const listUsers = route({
     { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/items/0/username' } },
   ],
   response: z.object({ items: z.array(UserOut) }),
-  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute()).map(userView) }),
+  handler: async (ctx) => ({ items: (await withLocks(ctx.deps.db, await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute())).map(userView) }),
 });
 
 const getUser = route({
@@ -94,7 +97,7 @@ const getUser = route({
   handler: async (ctx) => {
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
-    return userView(u);
+    return userView(await withLock(ctx.deps.db, u));
   },
 });
 
@@ -174,7 +177,7 @@ const updateUser = route({
     ctx.audit = { target: `user:${ctx.params.username}`, detail: { ...b } };
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
-    if (b.role === undefined && b.display_name === undefined && b.disabled === undefined) return userView(u);
+    if (b.role === undefined && b.display_name === undefined && b.disabled === undefined) return userView(await withLock(ctx.deps.db, u));
     const losesAdmin = u.role === 'admin' && !u.disabled && ((b.role !== undefined && b.role !== 'admin') || b.disabled === true);
     if (losesAdmin && (await activeAdmins(ctx, u.id)) === 0) throw conflict('the last active admin cannot be demoted or disabled');
     const row = await ctx.deps.db
@@ -188,7 +191,7 @@ const updateUser = route({
       .returningAll()
       .executeTakeFirstOrThrow();
     if (b.disabled === true || (b.role !== undefined && b.role !== u.role)) await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return userView(row);
+    return userView(await withLock(ctx.deps.db, row));
   },
 });
 
@@ -207,7 +210,8 @@ const resetPassword = route({
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
     const next = ctx.body.password ?? generatePassword();
-    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null }).where('id', '=', u.id).execute();
+    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', u.id).execute();
+    await unlockAccount(ctx.deps.db, u.id);
     await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
     return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
   },
@@ -237,7 +241,7 @@ const resetTotp = route({
 const unlockUser = route({
   method: 'post',
   path: `${V1}/users/:username/unlock`,
-  summary: 'Lift a lockout after failed logins',
+  summary: 'Lift the login locks of every client address and reset the failure count',
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
@@ -245,9 +249,10 @@ const unlockUser = route({
   response: UserOut,
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const row = await ctx.deps.db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', ctx.params.username).returningAll().executeTakeFirst();
-    if (!row) throw notFound(`user '${ctx.params.username}'`);
-    return userView(row);
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    await unlockAccount(ctx.deps.db, u.id);
+    return userView(await withLock(ctx.deps.db, u));
   },
 });
 
@@ -378,8 +383,8 @@ const AuditOut = z
     detail: z.record(z.string(), z.unknown()),
     ip: z.string(),
     result: z.string(),
-    prev_hash: z.string(),
-    hash: z.string(),
+    prev_hash: z.string().nullable().describe('null until the sealer has chained the row (a fraction of a second)'),
+    hash: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
 
