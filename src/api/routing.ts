@@ -79,8 +79,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   successStatus?: number;
   /**
    * Error statuses the handler itself may answer, besides those every route of its kind can
-   * (400; 401, 403 when authenticated; 402 for cookie writes; 413, 415 with a body; 404 with
-   * path parameters): documented in the OpenAPI document.
+   * (400, 413, 415; 401, 403 when authenticated; 402 when it takes a CSRF key; 404 with path
+   * parameters): documented in the OpenAPI document (openapi.ts errorStatuses).
    */
   errors?: readonly ErrorStatus[];
   /** CSRF for cookie-authenticated writes: 'required' (default for writes), 'none', or

@@ -48,6 +48,31 @@ function run(cmd: string, args: string[], log: (line: string) => void): Promise<
   });
 }
 
+/**
+ * A Python that can make venvs. Debian splits venv support into python3-venv: as root with apt-get
+ * it is installed (like the tests' other system packages), elsewhere the error says what to run.
+ */
+function ensurePythonVenv(python: string, log: (line: string) => void): void {
+  const works = (): boolean => {
+    try {
+      execFileSync(python, ['-c', 'import ensurepip, venv'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (works()) return;
+  const command = 'apt-get install -y --no-install-recommends python3 python3-venv';
+  if (python !== 'python3' || process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) {
+    throw new Error(`schemathesis needs ${python} with venv support: install it (on Debian: \`${command}\` as root) or set PYTHON`);
+  }
+  log(`installing Python's venv support: ${command}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update'], { env, stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3', 'python3-venv'], { env, stdio: 'inherit' });
+  if (!works()) throw new Error(`${python} still cannot make venvs after ${command}`);
+}
+
 /** The path of the `schemathesis` executable, building the venv if it is not there yet. */
 export async function ensureSchemathesis(log: (line: string) => void = console.log): Promise<string> {
   const dir = schemathesisDir();
@@ -69,6 +94,7 @@ export async function ensureSchemathesis(log: (line: string) => void = console.l
   }
   try {
     const python = process.env.PYTHON ?? 'python3';
+    ensurePythonVenv(python, log);
     log(`installing schemathesis ${SCHEMATHESIS_VERSION} from PyPI into ${dir} (first run only, about a minute)`);
     // A venv's scripts name their interpreter by absolute path, so it is built where it lives.
     fs.rmSync(dir, { recursive: true, force: true });
