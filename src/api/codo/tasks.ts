@@ -253,6 +253,7 @@ const listRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  links: [{ method: 'get', path: `${BASE}/check/`, parameters: { 'query.list_id': '$response.body#/data/0/list_id' } }],
   response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), list_id: z.union([z.number(), z.literal('')]).describe("the first order's id, '' when there is none") }),
   handler: async (ctx) => {
     const { data, count, ids } = await orders(ctx, false, 100);
@@ -609,6 +610,7 @@ const historyRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  links: [{ method: 'get', path: `${BASE}/check/`, parameters: { 'query.list_id': '$response.body#/data/0/list_id' } }],
   response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), history: z.literal(true) }),
   handler: async (ctx) => {
     const { data, count } = await orders(ctx, true, 500);
