@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database';
 import type { User } from '../db/schema';
+import type { Role } from '../domain/permissions';
 import { hashPassword, verifyPassword } from '../security/passwords';
 import type { SecretBox } from '../security/secretBox';
 import { generateToken, hashToken } from '../security/tokens';
@@ -18,7 +19,7 @@ export interface AuthUser {
   id: number;
   username: string;
   displayName: string;
-  role: string;
+  role: Role;
   /** How the credential arrived and what it was. */
   via: 'session' | 'token';
   credentialId: number;

@@ -62,7 +62,7 @@ export function isAction(value: string): value is Action {
 export interface Principal {
   username: string;
   displayName: string;
-  role: string;
+  role: Role;
 }
 
 /** Whether the caller's role may attempt `action` at all (task actions then also ask decideTask). */

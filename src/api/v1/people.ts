@@ -40,7 +40,7 @@ function userView(u: { id: number; username: string; display_name: string; role:
   };
 }
 
-function allowedActions(role: string): Action[] {
+function allowedActions(role: z.infer<typeof Role>): Action[] {
   return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
 }
 

@@ -164,7 +164,7 @@ const listRoute = route({
   handler: async (ctx) => {
     const f = ctx.query;
     let q = ctx.deps.db.selectFrom('tasks').selectAll('tasks').where(visibleTo(ctx.user));
-    if (f.status) q = q.where('tasks.status', 'in', f.status.split(',').map((s) => s.trim()));
+    if (f.status) q = q.where('tasks.status', 'in', f.status.split(',').map((s) => s.trim()).filter(isTaskStatus));
     if (f.template_id) q = q.where('tasks.template_id', '=', f.template_id);
     if (f.creator) q = q.where('tasks.creator', '=', f.creator);
     if (f.submitter) q = q.where('tasks.submitter', '=', f.submitter);
