@@ -400,6 +400,9 @@ export class TaskRun {
       state.attempt += 1;
       state.status = 'running';
       const outcome = await this.execute(group, step, host, state.attempt);
+      // A decision left from the previous hold (e.g. a second retry sent while paused) is stale;
+      // one sent from here on, even while the `held` write below is in flight, is for this hold.
+      this.decisions.delete(key);
       state.status = outcome.outcome;
       switch (outcome.outcome) {
         case 'succeeded':
@@ -446,7 +449,6 @@ export class TaskRun {
   }
 
   private async awaitDecision(key: string): Promise<Decision> {
-    this.decisions.delete(key);
     await condition(() => this.decisions.has(key));
     const decision = this.decisions.get(key) as Decision;
     this.decisions.delete(key);
