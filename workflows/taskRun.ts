@@ -177,8 +177,10 @@ export class TaskRun {
 
   async resume(_args: ActorArgs): Promise<InterventionResult> {
     this.paused = false;
-    if (this.status === 'paused') await this.setStatus('running');
-    return accepted(this.status);
+    // Answer with the status resuming sets: by the time the write lands, the task may have ended.
+    if (this.status !== 'paused') return accepted(this.status);
+    await this.setStatus('running');
+    return accepted('running');
   }
 
   validateCancel(_args: ActorArgs): void {
