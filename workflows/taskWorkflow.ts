@@ -1,4 +1,4 @@
-// The task workflow: a thin shell around TaskRun, the task's state
+// The task workflow (docs/engine.md#task-lifecycle): a thin shell around TaskRun, the task's state
 // machine. It builds the state, lets every Update and the progress Query reach it, runs the
 // main loop, and finishes only after the last handler has.
 import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';

@@ -1,6 +1,7 @@
 // /api/v1/me, /users, /roles, /tokens, /audit.
 import { z } from 'zod';
 import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../../accounts/apiTokens';
+import { unlockAccount, withLock, withLocks, type LockView } from '../../accounts/lockout';
 import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
@@ -18,7 +19,8 @@ const UserOut = z
     display_name: z.string(),
     role: z.string(),
     disabled: z.boolean(),
-    locked_until: z.string().nullable(),
+    locked_until: z.string().nullable().describe('latest end of a login lock, for any client address (null: none)'),
+    locked_addresses: z.array(z.string()).describe('client addresses (IPv4, or an IPv6 /64) the account is locked for'),
     totp_enrolled: z.boolean(),
     created_at: z.string(),
   })
@@ -27,14 +29,15 @@ const UserOut = z
 const UsernameParams = z.object({ username: Username });
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
-function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
+function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
   return {
     id: u.id,
     username: u.username,
     display_name: u.display_name,
     role: u.role,
     disabled: u.disabled,
-    locked_until: u.locked_until && u.locked_until.getTime() > Date.now() ? u.locked_until : null,
+    locked_until: u.locked_until,
+    locked_addresses: u.locked_addresses,
     totp_enrolled: u.totp_secret !== null,
     created_at: u.created_at,
   };
@@ -54,7 +57,7 @@ const me = route({
   handler: async (ctx) => {
     const u = await findUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
-    return { ...userView(u), via: ctx.user.via, actions: allowedActions(u.role) };
+    return { ...userView(await withLock(ctx.deps.db, u)), via: ctx.user.via, actions: allowedActions(u.role) };
   },
 });
 
@@ -66,7 +69,7 @@ const listUsers = route({
   action: 'user.read',
   style: 'v1',
   response: z.object({ items: z.array(UserOut) }),
-  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute()).map(userView) }),
+  handler: async (ctx) => ({ items: (await withLocks(ctx.deps.db, await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute())).map(userView) }),
 });
 
 const getUser = route({
@@ -81,7 +84,7 @@ const getUser = route({
   handler: async (ctx) => {
     const u = await findUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
-    return userView(u);
+    return userView(await withLock(ctx.deps.db, u));
   },
 });
 
@@ -165,7 +168,7 @@ const updateUser = route({
       .returningAll()
       .executeTakeFirstOrThrow();
     if (b.disabled === true || (b.role !== undefined && b.role !== u.role)) await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return userView(row);
+    return userView(await withLock(ctx.deps.db, row));
   },
 });
 
@@ -186,7 +189,8 @@ const resetPassword = route({
     const next = ctx.body.password ?? generatePassword();
     const weak = validatePasswordStrength(next);
     if (weak) throw badInput('password', weak);
-    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null }).where('id', '=', u.id).execute();
+    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', u.id).execute();
+    await unlockAccount(ctx.deps.db, u.id);
     await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
     return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
   },
@@ -216,7 +220,7 @@ const resetTotp = route({
 const unlockUser = route({
   method: 'post',
   path: `${V1}/users/:username/unlock`,
-  summary: 'Lift a lockout after failed logins',
+  summary: 'Lift the login locks of every client address and reset the failure count',
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
@@ -224,9 +228,10 @@ const unlockUser = route({
   response: UserOut,
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const row = await ctx.deps.db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', ctx.params.username).returningAll().executeTakeFirst();
-    if (!row) throw notFound(`user '${ctx.params.username}'`);
-    return userView(row);
+    const u = await findUser(ctx.deps.db, ctx.params.username);
+    if (!u) throw notFound(`user '${ctx.params.username}'`);
+    await unlockAccount(ctx.deps.db, u.id);
+    return userView(await withLock(ctx.deps.db, u));
   },
 });
 
@@ -348,8 +353,8 @@ const AuditOut = z
     detail: z.record(z.string(), z.unknown()),
     ip: z.string(),
     result: z.string(),
-    prev_hash: z.string(),
-    hash: z.string(),
+    prev_hash: z.string().nullable().describe('null until the sealer has chained the row (a fraction of a second)'),
+    hash: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
 
