@@ -6,7 +6,7 @@ import { intervene, type Intervention } from '../tasks/interventions';
 import { submitTask, type SubmitTaskInput } from '../tasks/submit';
 import { taskServiceDeps, type ApiDeps } from './deps';
 import { principal } from './taskAccess';
-import type { Actor } from '../../workflows/messages';
+import type { Actor, InterventionResult } from '../../workflows/messages';
 
 export class TemplateForbiddenError extends Error {}
 
@@ -23,6 +23,6 @@ export async function submitAs(deps: ApiDeps, user: AuthUser, input: SubmitTaskI
   return submitTask(taskServiceDeps(deps), input, actorOf(user));
 }
 
-export async function interveneAs(deps: ApiDeps, user: AuthUser, taskId: number, what: Intervention): Promise<{ accepted: true; status: string }> {
+export async function interveneAs(deps: ApiDeps, user: AuthUser, taskId: number, what: Intervention): Promise<InterventionResult> {
   return intervene(deps.client, taskId, actorOf(user), what);
 }
