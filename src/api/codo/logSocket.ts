@@ -12,7 +12,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveCredential, type AuthUser } from '../../accounts/sessions';
 import { TERMINAL_STEP_STATUSES, TERMINAL_TASK_STATUSES } from '../../domain/statuses';
 import type { ApiDeps } from '../deps';
-import { authenticate, errorReply, Reply } from '../routing';
+import { errorReply } from '../errors';
+import { authenticate, Reply } from '../routing';
 import { accessTask } from '../taskAccess';
 import { stepLogLines } from '../taskViews';
 

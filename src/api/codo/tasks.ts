@@ -13,7 +13,7 @@ import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts,
 import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, isUniqueViolation, submitAs, TemplateForbiddenError } from '../taskService';
 import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, orderExtras, stepLogTexts, taskSteps } from '../taskViews';
-import { prefixPattern } from './layoutCommon';
+import { prefixPattern } from '../../db/queryHelpers';
 import type { AuthUser } from '../../accounts/sessions';
 import type { Database } from '../../db/schema';
 import type { ApiDeps } from '../deps';
