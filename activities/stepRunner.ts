@@ -1,4 +1,5 @@
-// The SSH step runner (DESIGN §5): one step on one host, at most once.
+// The SSH step runner: one step on one host, at most once
+// (docs/engine.md#executing-a-step-over-ssh and #at-most-once).
 // Throws only for transport errors before the command started (Temporal retries those
 // with backoff); every other ending is returned as a StepOutcome and recorded in step_runs.
 import { Context } from '@temporalio/activity';

@@ -1,6 +1,6 @@
-// `npm run bench`: opsflow's task engine against its peers (DESIGN §9). One step `uname -a`
-// (or --levels N steps) per host on N loopback sshd targets, parallelism 50; wall time and
-// client CPU, medians of --runs.
+// `npm run bench`: opsflow's task engine against its peers (docs/engine.md#performance).
+// One step `uname -a` (or --levels N steps) per host on N loopback sshd targets, parallelism
+// 50; wall time and client CPU, medians of --runs.
 //
 //   npm run bench -- [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible]
 //                    [--levels 1] [--ansible-runs 1] [--parallel 50] [--max-minutes 45] [--quiet-wait 60]

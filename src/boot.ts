@@ -75,7 +75,9 @@ export async function bootTemporal(config: Config, log: Log): Promise<TemporalHa
       port: config.OPSFLOW_TEMPORAL_PORT,
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: path.join(config.dataDir, 'temporal.db'),
+      pidFile: path.join(config.dataDir, 'temporal.pid'),
       namespace: config.TEMPORAL_NAMESPACE,
+      onNotice: log,
     });
     log(`Temporal dev server started on ${server.address}`);
     address = server.address;

@@ -15,15 +15,22 @@ import { runAuditCommand, runTokenCommand } from './cli/tokenAuditCommands';
 
 type Stopper = { name: string; stop: () => Promise<void> };
 
-/** Stops parts in reverse start order on SIGINT/SIGTERM; a second signal forces exit. */
+/**
+ * Stops parts in reverse start order on SIGINT, SIGTERM or SIGHUP (the terminal closed).
+ * A second SIGINT/SIGTERM forces the exit; a second SIGHUP does not, because closing a terminal
+ * delivers one from the kernel and another from the shell.
+ */
 function stopOnSignals(stoppers: Stopper[], log: Logger): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      if (signal === 'SIGHUP') return;
       log.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
     stopping = true;
+    // After a hangup the terminal is gone: a failed log write must not end the shutdown half way.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
     log.info(`${signal} received: shutting down`);
     void (async () => {
       for (const part of [...stoppers].reverse()) {
@@ -37,8 +44,7 @@ function stopOnSignals(stoppers: Stopper[], log: Logger): void {
       process.exit(0);
     })();
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, handler);
 }
 
 function listen(server: http.Server, config: Config): Promise<http.Server> {
@@ -141,7 +147,7 @@ const USAGE = `usage: opsflow <command>
   worker                   the Temporal worker only
   migrate [latest|down|status]
   user add <username> --role <role> [--password-stdin] [--json]
-  user list | disable <username> | enable <username> | reset-password <username> | reset-totp <username>
+  user list | disable <username> | enable <username> | unlock <username> | reset-password <username> | reset-totp <username>
   token create <username> [--name N] [--expires-in-days D] [--json] | token list [username] | token revoke <id>
   audit verify [--json] | audit list [--limit N] [--json]`;
 

@@ -382,7 +382,7 @@ export function showUsers({ setCleanup, me }) {
   function userRow(u) {
     const base = `/api/v1/users/${encodeURIComponent(u.username)}`;
     const self = me && me.username === u.username;
-    const state = u.disabled ? 'disabled' : u.locked_until ? `locked until ${fmtTime(u.locked_until)}` : 'active';
+    const state = u.disabled ? 'disabled' : u.locked_until ? `locked for ${u.locked_addresses.join(', ')} until ${fmtTime(u.locked_until)}` : 'active';
     const buttons = [
       h('button', { class: 'small', onclick: () => void act(`Reset the password of ${u.username}`, 'POST', `${base}/reset-password`, {}, (r) => showSecret(`New password for ${u.username}`, [['Password', r.password]])) }, 'Reset password'),
       h('button', { class: 'small', onclick: () => void act(`Reset the TOTP of ${u.username}`, 'POST', `${base}/reset-totp`, {}, (r) => showSecret(`New TOTP for ${u.username}`, [['TOTP secret', r.totp_secret], ['otpauth URL', r.otpauth_url]], r.otpauth_qr_svg)) }, 'Reset TOTP'),

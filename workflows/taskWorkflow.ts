@@ -1,6 +1,6 @@
-// The task workflow (DESIGN §4): approval, start time, groups in order, hosts in parallel,
-// steps by level, and every intervention as an Update. Deterministic code only: all I/O is
-// in activities, which read commands, arguments and secrets from PostgreSQL themselves.
+// The task workflow (docs/engine.md#task-lifecycle): approval, start time, groups in order,
+// hosts in parallel, steps by level, and every intervention as an Update. Deterministic code
+// only: all I/O is in activities, which read commands, arguments and secrets from PostgreSQL themselves.
 import {
   ActivityCancellationType,
   ActivityFailure,

@@ -1,8 +1,8 @@
 // The peers, run on the same sshd targets: parallel-ssh (PyPI `parallel-ssh`, its Python
 // ParallelSSHClient), Debian's `parallel-ssh` CLI (package pssh 2.3.4, one `ssh` per host —
-// the tool DESIGN §9's reference figures name) when installed, and Ansible core (ad hoc for one
-// step, a playbook for several). Each peer runs under /usr/bin/time, which reports the CPU of
-// its whole (reaped) process tree.
+// the tool the reference figures of docs/engine.md#performance name) when installed, and
+// Ansible core (ad hoc for one step, a playbook for several). Each peer runs under
+// /usr/bin/time, which reports the CPU of its whole (reaped) process tree.
 //
 // Several steps per host (`levels`), each peer as its users would write it: the PyPI client
 // runs them in sequence on one ParallelSSHClient (sessions kept), Debian pssh is invoked once

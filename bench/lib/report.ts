@@ -1,7 +1,7 @@
 // Results: bench/results/<date>-engine.json (every run, raw) and bench/results/latest.md
-// (medians side by side with DESIGN §9's reference figures and targets). A run of several
-// steps per host (--levels N > 1) writes <date>-multistep-<N>steps-<hosts>hosts.json and .md
-// instead: DESIGN's figures and latest.md are for one step.
+// (medians side by side with the reference figures and targets of docs/engine.md#performance).
+// A run of several steps per host (--levels N > 1) writes <date>-multistep-<N>steps-<hosts>hosts.json
+// and .md instead: the reference figures and latest.md are for one step.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OpsflowRun } from './opsflow';
@@ -54,7 +54,7 @@ export interface Summary {
   opsflowPerHost?: { historyEvents: number | null; sqlStatements: number | null };
 }
 
-/** DESIGN §9, measured on a machine of this size (medians of 3). */
+/** docs/engine.md#performance's reference figures, from a machine of this size (medians of 3). */
 export const REFERENCE = [
   { tool: 'parallel-ssh 2.3.4 (DESIGN §9)', h100: 5.8, h500: 28.9, cpu500: 42.8 },
   { tool: 'Ansible core 2.14, defaults (DESIGN §9)', h100: 21.0, h500: 107.8, cpu500: 85.5 },
@@ -158,7 +158,7 @@ export function markdown(result: BenchResult): string {
   for (const tool of result.config.tools) {
     lines.push(`| ${LABEL[tool] ?? tool} | ${cols.map((h) => cell(get(tool, h), 'medianWallS')).join(' | ')} | ${cell(get(tool, big), 'medianClientCpuS')} |`);
   }
-  // DESIGN §9's figures and targets are for one step: not comparable with several.
+  // The reference figures and targets are for one step: not comparable with several.
   if (!multi) {
     for (const ref of REFERENCE) {
       const vals = cols.map((h) => (h === 100 ? sec(ref.h100) : h === 500 ? sec(ref.h500) : '—'));

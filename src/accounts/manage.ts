@@ -1,5 +1,5 @@
 // Managing accounts after creation: role, display name, disabling, new password or TOTP secret,
-// lifting a lockout. Changes that take rights away end the account's sessions.
+// lifting login locks (the lock rules themselves are lockout.ts's). Changes that take rights away end the account's sessions.
 import type { Db } from '../db/database';
 import type { User } from '../db/schema';
 import { Refusal } from '../domain/errors';
@@ -7,10 +7,20 @@ import type { Role } from '../domain/permissions';
 import { generatePassword, hashPassword, validatePasswordStrength } from '../security/passwords';
 import type { SecretBox } from '../security/secretBox';
 import { generateTotpSecret, totpUri } from '../security/totp';
+import { unlockAccount, withLock, withLocks, type LockView } from './lockout';
 import { findUser, totpSecretContext } from './users';
 
-export async function listUsers(db: Db): Promise<User[]> {
-  return db.selectFrom('users').selectAll().orderBy('id').execute();
+/** An account as administrators see it: its row and its current login locks. */
+export type ManagedUser = User & LockView;
+
+export async function listUsers(db: Db): Promise<ManagedUser[]> {
+  return withLocks(db, await db.selectFrom('users').selectAll().orderBy('id').execute());
+}
+
+/** One account with its login locks; undefined when there is no such user. */
+export async function getUser(db: Db, username: string): Promise<ManagedUser | undefined> {
+  const u = await findUser(db, username);
+  return u && withLock(db, u);
 }
 
 async function endSessions(db: Db, userId: number): Promise<void> {
@@ -38,7 +48,7 @@ export interface UserChange {
  * Changes role, display name or disabled; undefined when there is no such user. The last active
  * admin may not be demoted or disabled; disabling or a new role ends the account's sessions.
  */
-export async function updateUser(db: Db, username: string, change: UserChange): Promise<User | undefined> {
+export async function updateUser(db: Db, username: string, change: UserChange): Promise<ManagedUser | undefined> {
   const u = await findUser(db, username);
   if (!u) return undefined;
   const losesAdmin = u.role === 'admin' && !u.disabled && ((change.role !== undefined && change.role !== 'admin') || change.disabled === true);
@@ -54,7 +64,7 @@ export async function updateUser(db: Db, username: string, change: UserChange): 
     .returningAll()
     .executeTakeFirstOrThrow();
   if (change.disabled === true || (change.role !== undefined && change.role !== u.role)) await endSessions(db, u.id);
-  return row;
+  return withLock(db, row);
 }
 
 /**
@@ -67,7 +77,8 @@ export async function resetPassword(db: Db, username: string, password?: string)
   const next = password ?? generatePassword();
   const weak = validatePasswordStrength(next);
   if (weak) throw new Refusal('invalid', 'password', weak);
-  await db.updateTable('users').set({ password_hash: await hashPassword(next), failed_logins: 0, locked_until: null }).where('id', '=', u.id).execute();
+  await db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', u.id).execute();
+  await unlockAccount(db, u.id);
   await endSessions(db, u.id);
   return { username: u.username, ...(password === undefined ? { password: next } : {}) };
 }
@@ -82,7 +93,10 @@ export async function resetTotp(db: Db, box: SecretBox, username: string): Promi
   return { username: u.username, totp_secret: secret, otpauth_url: totpUri(u.username, secret) };
 }
 
-/** Lifts a lockout after failed logins; undefined when there is no such user. */
-export async function unlockUser(db: Db, username: string): Promise<User | undefined> {
-  return db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', username).returningAll().executeTakeFirst();
+/** Lifts every login lock of the account; undefined when there is no such user. */
+export async function unlockUser(db: Db, username: string): Promise<ManagedUser | undefined> {
+  const u = await findUser(db, username);
+  if (!u) return undefined;
+  await unlockAccount(db, u.id);
+  return withLock(db, u);
 }

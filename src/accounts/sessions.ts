@@ -1,17 +1,15 @@
-// Logging in (password + TOTP, lockout) and resolving credentials: sessions (`ofs_…`, CODO's
-// auth_key) and API tokens (`oft_…`). Only SHA-256 hashes of tokens are stored.
-import { sql } from 'kysely';
+// Logging in (password + TOTP, with the lockout of ./lockout.ts) and resolving credentials:
+// sessions (`ofs_…`, CODO's auth_key) and API tokens (`oft_…`). Only SHA-256 hashes of tokens are stored.
 import type { Db } from '../db/database';
 import type { User } from '../db/schema';
 import { hashPassword, verifyPassword } from '../security/passwords';
 import type { SecretBox } from '../security/secretBox';
 import { generateToken, hashToken } from '../security/tokens';
 import { verifyTotp } from '../security/totp';
+import { addressLock, awaitAccountPace, clearAfterSuccess, lockoutAddress, recordFailure } from './lockout';
 import { totpSecretContext } from './users';
 
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000; // CODO's auth_key cookie lived one day
-export const MAX_FAILED_LOGINS = 5;
-export const LOCKOUT_MS = 15 * 60 * 1000;
 
 /** The authenticated caller of a request. */
 export interface AuthUser {
@@ -27,38 +25,17 @@ export interface AuthUser {
 export type LoginOutcome =
   | { kind: 'ok'; user: User; token: string; expiresAt: Date }
   | { kind: 'empty' } // -1 账号密码不能为空
-  | { kind: 'bad_password'; user?: User; lockedUntil?: Date } // -4 账号密码错误
+  | { kind: 'bad_password'; user?: User; lockedUntil?: Date } // -4 账号密码错误 (-6 when this failure locked the address)
   | { kind: 'disabled'; user: User } // -4 账号被禁用
   | { kind: 'need_totp'; user: User } // 1 跳转二次认证
   | { kind: 'bad_totp'; user: User; replayed: boolean; lockedUntil?: Date } // -5 MFA错误
-  | { kind: 'locked'; user: User; lockedUntil: Date }; // -6
+  | { kind: 'locked'; user: User; lockedUntil: Date }; // -6: locked for the caller's address
 
 // A real hash to verify against when the user does not exist, so timing does not reveal it.
 let dummyHash: Promise<string> | undefined;
 function dummy(): Promise<string> {
   dummyHash ??= hashPassword('opsflow-dummy-password-for-timing');
   return dummyHash;
-}
-
-/** Counts a failure; returns the lock end if this failure locked the account. */
-async function recordFailure(db: Db, user: User, now: Date): Promise<Date | undefined> {
-  const lockUntil = new Date(now.getTime() + LOCKOUT_MS);
-  const row = await db
-    .updateTable('users')
-    .set({
-      failed_logins: sql`failed_logins + 1`,
-      locked_until: sql`case when failed_logins + 1 >= ${MAX_FAILED_LOGINS} then ${lockUntil}::timestamptz else locked_until end`,
-    })
-    .where('id', '=', user.id)
-    .returning(['failed_logins', 'locked_until'])
-    .executeTakeFirst();
-  return row && row.failed_logins >= MAX_FAILED_LOGINS && row.locked_until ? row.locked_until : undefined;
-}
-
-/** The account's lock end if it is locked at `now` (read fresh, not from the row read at the start). */
-async function currentLock(db: Db, userId: number, now: Date): Promise<Date | undefined> {
-  const row = await db.selectFrom('users').select('locked_until').where('id', '=', userId).executeTakeFirst();
-  return row?.locked_until && row.locked_until.getTime() > now.getTime() ? row.locked_until : undefined;
 }
 
 export function normaliseDynamic(value: unknown): string | number | undefined {
@@ -70,8 +47,7 @@ export function normaliseDynamic(value: unknown): string | number | undefined {
 export async function login(
   db: Db,
   box: SecretBox,
-  input: { username: unknown; password: unknown; dynamic: unknown },
-  now: Date = new Date(),
+  input: { username: unknown; password: unknown; dynamic: unknown; /** the client's IP address */ address: string },
 ): Promise<LoginOutcome> {
   const username = typeof input.username === 'string' ? input.username.trim() : '';
   const password = typeof input.password === 'string' ? input.password : '';
@@ -82,15 +58,18 @@ export async function login(
     await verifyPassword(await dummy(), password);
     return { kind: 'bad_password' };
   }
-  if (user.locked_until && user.locked_until.getTime() > now.getTime()) return { kind: 'locked', user, lockedUntil: user.locked_until };
+  const address = lockoutAddress(input.address);
+  const lockedUntil = await addressLock(db, user.id, address, new Date());
+  if (lockedUntil) return { kind: 'locked', user, lockedUntil };
+  await awaitAccountPace(db, user, new Date());
 
   if (!(await verifyPassword(user.password_hash, password))) {
-    const lockedUntil = await recordFailure(db, user, now);
-    return { kind: 'bad_password', user, lockedUntil };
+    return { kind: 'bad_password', user, lockedUntil: await recordFailure(db, user.id, address, new Date()) };
   }
-  // Verifying took a while: parallel wrong guesses may have locked the account meanwhile. Say
-  // nothing about this password (right, disabled, TOTP needed) to a locked account.
-  const lockedMeanwhile = await currentLock(db, user.id, now);
+  // Verifying took a while: parallel wrong guesses may have locked this address meanwhile. Say
+  // nothing about this password (right, disabled, TOTP needed) to a locked address.
+  const now = new Date();
+  const lockedMeanwhile = await addressLock(db, user.id, address, now);
   if (lockedMeanwhile) return { kind: 'locked', user, lockedUntil: lockedMeanwhile };
   if (user.disabled) return { kind: 'disabled', user };
 
@@ -101,8 +80,7 @@ export async function login(
     const lastStep = user.totp_last_step === null ? null : Number(user.totp_last_step);
     const result = verifyTotp(secret, dynamic, lastStep, now);
     if (!result.ok) {
-      const lockedUntil = await recordFailure(db, user, now);
-      return { kind: 'bad_totp', user, replayed: result.reason === 'replayed', lockedUntil };
+      return { kind: 'bad_totp', user, replayed: result.reason === 'replayed', lockedUntil: await recordFailure(db, user.id, address, now) };
     }
     // One use per code, even under concurrent logins: only one update can move the step forward.
     const claimed = await db
@@ -112,24 +90,12 @@ export async function login(
       .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', String(result.step))]))
       .returning('id')
       .executeTakeFirst();
-    if (!claimed) {
-      const lockedUntil = await recordFailure(db, user, now);
-      return { kind: 'bad_totp', user, replayed: true, lockedUntil };
-    }
+    if (!claimed) return { kind: 'bad_totp', user, replayed: true, lockedUntil: await recordFailure(db, user.id, address, now) };
   }
 
-  // Only an account that is still not locked logs in (one statement: no failure can slip between).
-  const cleared = await db
-    .updateTable('users')
-    .set({ failed_logins: 0, locked_until: null })
-    .where('id', '=', user.id)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-    .returning('id')
-    .executeTakeFirst();
-  if (!cleared) {
-    const lockedUntil = await currentLock(db, user.id, now);
-    return { kind: 'locked', user, lockedUntil: lockedUntil ?? new Date(now.getTime() + LOCKOUT_MS) };
-  }
+  // Only a login from an address that is still not locked goes through.
+  const lockedAtLast = await clearAfterSuccess(db, user.id, address, now);
+  if (lockedAtLast) return { kind: 'locked', user, lockedUntil: lockedAtLast };
   const token = generateToken('ofs');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await db.insertInto('sessions').values({ token_hash: hashToken(token), user_id: user.id, expires_at: expiresAt }).execute();

@@ -1,6 +1,7 @@
 // In-memory sliding-window counters (per process): login attempts per source address.
-// Account lockout (users.locked_until) is the durable, cross-replica defence; this one stops a
-// single address from guessing across many accounts and from burning CPU on argon2.
+// The lockout per (account, address) and the per-account pace (src/accounts/lockout.ts) are the
+// durable, cross-replica defence; this one stops a single address from guessing across many
+// accounts and from burning CPU on argon2.
 
 export interface RateLimitSettings {
   /** Failed logins per address within the window. */

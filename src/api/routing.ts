@@ -5,9 +5,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
 import { appendAudit } from '../audit/audit';
+import { consumeCsrfKey, CSRF_TTL_MS, issueCsrfKey } from '../accounts/csrfKeys';
 import { resolveCredential, type AuthUser } from '../accounts/sessions';
 import { ACTIONS, roleAllows, type Action } from '../domain/permissions';
-import { readCookie } from './cookies';
+import { readCookie, setCookie } from './cookies';
 import type { ApiDeps } from './deps';
 import { errorReply, HttpError } from './errors';
 import { Reply, type RouteStyle } from './reply';
@@ -37,6 +38,8 @@ export interface Ctx<P, Q, B> {
   credentialSource: CredentialSource | null;
   /** The CSRF key this request carried and that was accepted (cookie or explicit). */
   csrfKey: string | null;
+  /** The unused key set as the csrf_key cookie on this reply (cookie-authenticated requests). */
+  freshCsrfKey: string | null;
   audit: AuditNote;
 }
 
@@ -59,7 +62,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   response?: z.ZodType;
   successStatus?: number;
   /** CSRF for cookie-authenticated writes: 'required' (default for writes), 'none', or
-   *  'idempotent' (CODO's accept POST: a used key that created a task is a retry, not a 402). */
+   *  'idempotent' (CODO's accept POST: a used key may come again, and the submit decides whether
+   *  it is a retry of the same request; bearer callers may send one explicitly, never by cookie). */
   csrf?: 'required' | 'none' | 'idempotent';
   /** Audit action name; default: the permission action for writes; false: not audited. */
   audit?: string | false;
@@ -79,7 +83,7 @@ export function route<P = Record<string, never>, Q = Record<string, never>, B = 
 
 export const NOT_LOGGED_IN = '你没有登录';
 export const CSRF_ERROR = 'csrf error.';
-export const CSRF_TTL_MS = 1800 * 1000;
+export { CSRF_TTL_MS };
 
 const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: '', via: 'session', credentialId: 0 };
 
@@ -107,8 +111,12 @@ export function findCredential(req: CredentialCarrier): { token: string; source:
   return null;
 }
 
-/** The CSRF key a request carries: header X-CSRF-Key, then body csrf_key, then cookie csrf_key. */
-export function findCsrfKey(req: Request): string | null {
+/**
+ * The CSRF key a request carries: header X-CSRF-Key, then body csrf_key, then (only when the
+ * request is cookie-authenticated) cookie csrf_key. A bearer client may hold a stale csrf_key
+ * cookie from a browser session; it must never turn that client's submissions into replays.
+ */
+export function findCsrfKey(req: Request, cookieCounts: boolean): string | null {
   const header = req.headers['x-csrf-key'];
   if (typeof header === 'string' && header !== '') return header;
   const body: unknown = req.body;
@@ -116,7 +124,7 @@ export function findCsrfKey(req: Request): string | null {
     const v = (body as Record<string, unknown>).csrf_key;
     if (typeof v === 'string' && v !== '') return v;
   }
-  return readCookie(req, 'csrf_key') || null;
+  return cookieCounts ? readCookie(req, 'csrf_key') || null : null;
 }
 
 /** The caller behind a request's credential; 401 HttpError when there is none or it is not valid. */
@@ -130,33 +138,20 @@ export async function authenticate(deps: ApiDeps, req: CredentialCarrier): Promi
 }
 
 /**
- * Checks and consumes a one-use key. With `idempotent`, a key already used within its TTL is
- * accepted too (the handler turns it into the same task).
+ * The key a write must carry, checked and consumed: cookie-authenticated writes need one (CODO's
+ * 402 otherwise); on 'idempotent' routes a bearer caller may send one explicitly, and a used key
+ * is let through for the route to decide.
  */
-async function checkCsrf(deps: ApiDeps, user: AuthUser, key: string | null, mode: 'required' | 'idempotent'): Promise<string> {
-  if (!key || key.length > 64) throw new HttpError(402, 402, CSRF_ERROR);
-  const fresh = new Date(Date.now() - CSRF_TTL_MS);
-  const consumed = await deps.db
-    .updateTable('csrf_keys')
-    .set({ used_at: new Date() })
-    .where('key', '=', key)
-    .where('user_id', '=', user.id)
-    .where('used_at', 'is', null)
-    .where('created_at', '>', fresh)
-    .returning('key')
-    .executeTakeFirst();
-  if (consumed) return key;
-  if (mode === 'idempotent') {
-    const used = await deps.db
-      .selectFrom('csrf_keys')
-      .select('key')
-      .where('key', '=', key)
-      .where('user_id', '=', user.id)
-      .where('created_at', '>', fresh)
-      .executeTakeFirst();
-    if (used) return key;
+async function checkCsrf(deps: ApiDeps, req: Request, user: AuthUser, source: CredentialSource, mode: 'required' | 'idempotent'): Promise<string | null> {
+  const viaCookie = source === 'cookie';
+  const key = findCsrfKey(req, viaCookie);
+  if (key === null) {
+    if (viaCookie) throw new HttpError(402, 402, CSRF_ERROR);
+    return null;
   }
-  throw new HttpError(402, 402, CSRF_ERROR);
+  if (!viaCookie && mode === 'required') return null; // bearer writes need no key
+  if (!(await consumeCsrfKey(deps.db, user.id, key, mode === 'idempotent'))) throw new HttpError(402, 402, CSRF_ERROR);
+  return key;
 }
 
 function clientIp(req: Request): string {
@@ -200,6 +195,7 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
         ip: clientIp(req),
         credentialSource: null,
         csrfKey: null,
+        freshCsrfKey: null,
         audit: {},
       };
       let reply: Reply | undefined;
@@ -210,8 +206,14 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
           ctx.user = user;
           ctx.credentialSource = source;
           authenticated = true;
+          // Like CODO, every reply to a cookie-authenticated request carries a fresh unused key,
+          // so browsers and Postman (which send the newest cookie) can write again and again.
+          if (source === 'cookie') {
+            ctx.freshCsrfKey = await issueCsrfKey(deps.db, user.id);
+            setCookie(req, res, 'csrf_key', ctx.freshCsrfKey, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
+          }
           const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
-          if (csrf !== 'none' && source === 'cookie') ctx.csrfKey = await checkCsrf(deps, user, findCsrfKey(req), csrf);
+          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, user, source, csrf);
           // Task-scoped actions are decided per task (decideTask); the rest by role here.
           const rule = ACTIONS[def.action];
           if (rule.scope === 'global' && !roleAllows(user, def.action)) {

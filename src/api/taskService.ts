@@ -26,8 +26,3 @@ export async function submitAs(deps: ApiDeps, user: AuthUser, input: SubmitTaskI
 export async function interveneAs(deps: ApiDeps, user: AuthUser, taskId: number, what: Intervention): Promise<{ accepted: true; status: string }> {
   return intervene(deps.client, taskId, actorOf(user), what);
 }
-
-/** Postgres unique violation (a concurrent submit with the same idempotency key). */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-}

@@ -1,5 +1,6 @@
 // `opsflow user …`: account administration from the shell, with or without a running instance.
 import { parseArgs } from 'node:util';
+import { withLocks } from '../accounts/lockout';
 import * as manage from '../accounts/manage';
 import { AccountError, createUser } from '../accounts/users';
 import { appendAudit } from '../audit/audit';
@@ -36,9 +37,9 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
     },
   });
   const [action, username] = positionals;
-  const needsName = ['add', 'disable', 'enable', 'reset-password', 'reset-totp'];
+  const needsName = ['add', 'disable', 'enable', 'unlock', 'reset-password', 'reset-totp'];
   if (!action || !['list', ...needsName].includes(action)) {
-    throw new ConfigError('user: expected add, list, disable, enable, reset-password or reset-totp');
+    throw new ConfigError('user: expected add, list, disable, enable, unlock, reset-password or reset-totp');
   }
   if (needsName.includes(action) && !username) throw new ConfigError(`user ${action}: a username is required`);
 
@@ -59,9 +60,15 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
         break;
       }
       case 'list': {
-        const users = await db.selectFrom('users').select(['username', 'display_name', 'role', 'disabled', 'locked_until']).orderBy('id').execute();
+        const rows = await db.selectFrom('users').select(['id', 'username', 'display_name', 'role', 'disabled']).orderBy('id').execute();
+        const users = (await withLocks(db, rows)).map(({ id: _id, ...u }) => u);
         if (values.json) console.log(JSON.stringify(users));
-        else for (const u of users) console.log(`${u.username}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.display_name}`);
+        else {
+          for (const u of users) {
+            const state = u.disabled ? 'disabled' : u.locked_until ? `locked until ${u.locked_until.toISOString()} for ${u.locked_addresses.join(' ')}` : 'active';
+            console.log(`${u.username}\t${u.role}\t${state}\t${u.display_name}`);
+          }
+        }
         break;
       }
       case 'disable':
@@ -70,6 +77,13 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
         if (!user) throw noUser(username!);
         await audit(`user.${action}`, user.username);
         print(values.json, { username: user.username, disabled: action === 'disable' });
+        break;
+      }
+      case 'unlock': {
+        const user = await manage.unlockUser(db, username!);
+        if (!user) throw noUser(username!);
+        await audit('user.unlock', user.username);
+        print(values.json, { username: user.username, unlocked: true });
         break;
       }
       case 'reset-password': {

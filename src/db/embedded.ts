@@ -9,6 +9,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { canInspectProcesses, flagValue, stopProcess } from '../supervise/processes';
+import { findLeftover, removeServiceRecord, writeServiceRecord, type Leftover } from '../supervise/serviceRecord';
+import { stopWithUs } from '../supervise/watchdog';
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the cluster (created and initialised on first use). */
@@ -164,10 +167,27 @@ function readOrCreatePassword(file: string): string {
   return password;
 }
 
+/** The pid PostgreSQL wrote into its cluster's lock file (first line of postmaster.pid). */
+function postmasterPid(clusterDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A running postmaster of this cluster (its command line names the cluster dir), and who owns it. */
+function runningCluster(clusterDir: string, recordFile: string): Leftover | null {
+  return findLeftover(postmasterPid(clusterDir), recordFile, (argv) => path.basename(argv[0] ?? '') === 'postgres' && flagValue(argv, '-D') === clusterDir);
+}
+
 /**
  * Starts (initialising on first use) an embedded PostgreSQL on 127.0.0.1:port.
- * If a server already answers on that port with our credentials (another opsflow
- * process started it), it is reused and not stopped by us.
+ * If this cluster already runs for another live opsflow process (the CLI beside `opsflow
+ * start`), it is reused and not stopped by us. If it was left running by an opsflow process
+ * that died without stopping it, it is stopped and started afresh. Another program on the
+ * port is an error naming the port.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const clusterDir = path.resolve(opts.dataDir);
@@ -177,8 +197,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const urlFor = (db: string): string =>
     `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${db}`;
   const adminUrl = urlFor('postgres');
+  const notice = opts.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const recordFile = `${clusterDir}.pid`;
 
-  if (await portIsOpen(opts.port)) {
+  let running = runningCluster(clusterDir, recordFile);
+  if (running?.kind === 'orphan') {
+    notice(`PostgreSQL of ${clusterDir} (pid ${running.process.pid}) was left running by an opsflow process that is gone: stopping it to start afresh`);
+    await stopProcess(running.process, 'SIGINT', 30_000); // fast shutdown: roll back, checkpoint, exit
+    running = null;
+  }
+  if (!running && (await portIsOpen(opts.port))) {
+    running = runningCluster(clusterDir, recordFile); // it may have started between the two looks
+    if (!running && canInspectProcesses()) {
+      throw new Error(`port ${opts.port} is already in use by another program: stop it, or set OPSFLOW_PG_PORT to a free port (or DATABASE_URL)`);
+    }
+    // Without /proc we cannot tell; as before, a server that takes our password is ours.
+  }
+  if (running || (await portIsOpen(opts.port))) {
     // Another opsflow process started it, maybe a moment ago.
     await waitUntilAcceptingConnections(adminUrl, Date.now() + 30_000, () => false);
     return { adminUrl, urlFor, ownedByUs: false, stop: () => Promise.resolve() };
@@ -187,7 +222,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const native = nativeDir();
   hydrateSymlinks(native);
   const id = runIdentity();
-  ensureReachable(clusterDir, id, opts.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
+  ensureReachable(clusterDir, id, notice);
   const bin = (name: string): string => path.join(native, 'bin', name);
   const env = { ...process.env, LD_LIBRARY_PATH: path.join(native, 'lib'), LC_ALL: 'C.UTF-8' };
 
@@ -212,8 +247,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const child: ChildProcess = spawn(
     bin('postgres'),
     ['-D', clusterDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', clusterDir, '-c', 'max_connections=300'],
-    { env, uid: id.uid, gid: id.gid, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own session: a terminal's Ctrl+C or hangup reaches only opsflow, which stops it in order.
+    { env, uid: id.uid, gid: id.gid, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    writeServiceRecord(recordFile, pid);
+    const release = stopWithUs(pid, 'INT');
+    child.once('exit', () => {
+      release();
+      removeServiceRecord(recordFile, pid);
+    });
+  }
   let output = '';
   const collect = (data: Buffer): void => {
     const text = data.toString();

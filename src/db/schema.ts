@@ -23,6 +23,16 @@ export interface UsersTable {
   created_at: CreatedAt;
 }
 
+/** Failed logins per (account, client address); a row with locked_until ahead is a lock. */
+export interface LoginFailuresTable {
+  user_id: number;
+  /** An IPv4 address or an IPv6 /64 prefix. */
+  address: string;
+  failures: number;
+  last_failure_at: Timestamp;
+  locked_until: Timestamp | null;
+}
+
 export interface SessionsTable {
   id: Generated<number>;
   token_hash: string;
@@ -162,6 +172,8 @@ export interface TasksTable {
   status: string;
   max_parallel: Generated<number>;
   idempotency_key: string | null;
+  /** sha256 of the submission (null: submitted without a key, or before migration 0006). */
+  request_digest: ColumnType<string | null, string | null | undefined, string | null>;
   workflow_id: Generated<string>;
   created_at: CreatedAt;
   finished_at: Timestamp | null;
@@ -202,12 +214,17 @@ export interface AuditLogTable {
   detail: Json<Record<string, unknown>>;
   ip: string;
   result: string;
-  prev_hash: string;
-  hash: string;
+  /** HMAC of the row's content, set by the writer (null: chained before migration 0008). */
+  row_mac: string | null;
+  /** Set by the sealer (null: not chained yet); seal_seq is the chain's order. */
+  prev_hash: string | null;
+  hash: string | null;
+  seal_seq: string | null;
 }
 
 export interface Database {
   users: UsersTable;
+  login_failures: LoginFailuresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   csrf_keys: CsrfKeysTable;

@@ -1,5 +1,5 @@
-// Permissions in one place (DESIGN §6): which role may do what, who sees a task, who may approve
-// or intervene on it, who may submit with a template. Pure rules: no database, no HTTP.
+// Permissions in one place (docs/api.md#permissions): which role may do what, who sees a task,
+// who may approve or intervene on it, who may submit with a template. Pure rules: no database, no HTTP.
 // Every API route names one action from ACTIONS; the API's guard and task access checks call
 // the functions below and nothing else decides.
 

@@ -1,6 +1,6 @@
-// Building the remote command line for a template step (DESIGN §5). The step's `command` is
-// trusted (a template author wrote it); everything else — argument values and literal tokens —
-// is quoted so the remote shell sees it as data, never as code.
+// Building the remote command line for a template step (docs/engine.md#executing-a-step-over-ssh).
+// The step's `command` is trusted (a template author wrote it); everything else — argument values
+// and literal tokens — is quoted so the remote shell sees it as data, never as code.
 
 /** Tokens made only of these characters mean the same to a POSIX shell quoted or not (as Python's shlex.quote). */
 const SAFE_TOKEN_RE = /^[A-Za-z0-9_@%+=:,./-]+$/;

@@ -1,8 +1,9 @@
 // submitTask: validate against the template, store the task with a frozen copy of its
 // steps and one step_run per group × host × step, then start workflow `task-<id>`.
+import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/database';
-import { STEP_COLUMNS, type TaskStep } from '../db/schema';
+import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
 import { initialStepStatus } from '../domain/statuses';
@@ -33,7 +34,12 @@ export interface SubmitTaskInput {
   hosts: ReadonlyMap<number, readonly string[]>;
   details?: string;
   associatedUser?: Record<string, string[]>;
+  /** CODO's approver label, shown until an approver is recorded. */
+  executor?: string;
+  /** A key that makes a retried submission return the same task (same request only). */
   idempotencyKey?: string | null;
+  /** How the caller named the key, for the refusal's message (`csrf_key`, `Idempotency-Key`). */
+  idempotencyField?: string;
 }
 
 /** A submission the template refuses; `code` is CODO's code for the same problem. */
@@ -68,17 +74,10 @@ export async function submitTask(
   input: SubmitTaskInput,
   actor: Actor,
 ): Promise<{ taskId: number; created: boolean }> {
+  const digest = input.idempotencyKey ? requestDigest(input) : null;
   if (input.idempotencyKey) {
-    const existing = await deps.db
-      .selectFrom('tasks')
-      .select(['id', 'creator'])
-      .where('idempotency_key', '=', input.idempotencyKey)
-      .executeTakeFirst();
-    if (existing) {
-      if (existing.creator !== actor.username) throw new SubmitError(-1, 'idempotency key: already used by another user', 'idempotency_key', 409);
-      await ensureWorkflowStarted(deps, existing.id);
-      return { taskId: existing.id, created: false };
-    }
+    const existing = await taskForIdempotencyKey(deps, input, digest, actor);
+    if (existing !== null) return { taskId: existing, created: false };
   }
 
   const template = await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
@@ -112,11 +111,47 @@ export async function submitTask(
   }
 
   const hostsJson = Object.fromEntries([...input.hosts].map(([g, hs]) => [String(g), [...hs]]));
-  const { taskId, steps } = await deps.db.transaction().execute(async (trx) => {
+  let stored: { taskId: number; steps: TaskStep[] };
+  try {
+    stored = await insertTask(deps, input, template, hostsJson, digest, actor);
+  } catch (err) {
+    // A concurrent submission with the same key committed first: answer as a retry of it.
+    if (!isUniqueViolation(err) || !input.idempotencyKey) throw err;
+    const existing = await taskForIdempotencyKey(deps, input, digest, actor);
+    if (existing === null) throw err;
+    return { taskId: existing, created: false };
+  }
+  const { taskId, steps } = stored;
+
+  await startTaskWorkflow(deps, {
+    taskId,
+    templateId: template.id,
+    taskName: input.taskName || template.name,
+    creator: actor.username,
+    submitter: input.submitter || actor.username,
+    schedule: input.schedule,
+    execTime: input.execTime,
+    maxParallel: template.max_parallel,
+    steps,
+    hosts: input.hosts,
+  });
+  return { taskId, created: true };
+}
+
+/** Stores the task, its frozen steps and its step runs in one transaction. */
+async function insertTask(
+  deps: TaskServiceDeps,
+  input: SubmitTaskInput,
+  template: Template,
+  hostsJson: Record<string, string[]>,
+  digest: string | null,
+  actor: Actor,
+): Promise<{ taskId: number; steps: TaskStep[] }> {
+  return deps.db.transaction().execute(async (trx) => {
     const task = await trx
       .insertInto('tasks')
       .values({
-        task_name: input.taskName,
+        task_name: input.taskName || template.name,
         task_type: input.taskType ?? template.name,
         submitter: input.submitter || actor.username,
         creator: actor.username,
@@ -130,6 +165,8 @@ export async function submitTask(
         status: input.schedule === 'new' ? 'pending_approval' : 'scheduled',
         max_parallel: template.max_parallel,
         idempotency_key: input.idempotencyKey ?? null,
+        request_digest: digest,
+        ...(input.executor ? { executor: input.executor } : {}),
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -162,20 +199,57 @@ export async function submitTask(
     for (let i = 0; i < runs.length; i += 1000) await trx.insertInto('step_runs').values(runs.slice(i, i + 1000)).execute();
     return { taskId: task.id, steps: frozen };
   });
+}
 
-  await startTaskWorkflow(deps, {
-    taskId,
-    templateId: template.id,
-    taskName: input.taskName,
-    creator: actor.username,
-    submitter: input.submitter || actor.username,
-    schedule: input.schedule,
-    execTime: input.execTime,
-    maxParallel: template.max_parallel,
-    steps,
-    hosts: input.hosts,
-  });
-  return { taskId, created: true };
+/**
+ * The task an idempotency key already created, or null when the key is new. The same key is
+ * only a retry when it comes from the same account with the same request; anything else is
+ * refused (409) rather than answered with a task the caller did not ask for.
+ */
+async function taskForIdempotencyKey(deps: TaskServiceDeps, input: SubmitTaskInput, digest: string | null, actor: Actor): Promise<number | null> {
+  const field = input.idempotencyField ?? 'idempotency_key';
+  const existing = await deps.db
+    .selectFrom('tasks')
+    .select(['id', 'creator', 'request_digest'])
+    .where('idempotency_key', '=', input.idempotencyKey ?? '')
+    .executeTakeFirst();
+  if (!existing) return null;
+  if (existing.creator !== actor.username) throw new SubmitError(-1, `${field}: already used by another user`, field, 409);
+  // Tasks stored before request digests existed (null) are taken as the same request.
+  if (existing.request_digest !== null && existing.request_digest !== digest) {
+    throw new SubmitError(
+      -1,
+      `${field}: already used for task ${existing.id} with a different request; get a new key for a new task`,
+      field,
+      409,
+    );
+  }
+  await ensureWorkflowStarted(deps, existing.id);
+  return existing.id;
+}
+
+/** sha256 over everything a submission asks for, in a fixed order (hosts and args sorted by key). */
+export function requestDigest(input: SubmitTaskInput): string {
+  const sorted = (o: Record<string, unknown>) => Object.keys(o).sort().map((k) => [k, o[k]]);
+  const canonical = JSON.stringify([
+    input.templateId,
+    input.taskName,
+    input.taskType ?? null,
+    input.submitter ?? null,
+    input.schedule,
+    input.execTime ? input.execTime.toISOString() : null,
+    sorted(input.args),
+    [...input.hosts].sort(([a], [b]) => a - b).map(([g, hs]) => [g, [...hs]]),
+    input.details ?? '',
+    sorted(input.associatedUser ?? {}),
+    input.executor ?? '',
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Postgres unique violation (a concurrent submit with the same idempotency key). */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
 }
 
 async function startTaskWorkflow(

@@ -1,5 +1,6 @@
 // Finds the `temporal` CLI (which embeds the dev server and Web UI), building it
-// with `go install` on first use when nothing else provides it (DESIGN §1).
+// with `go install` on first use when nothing else provides it: no download site is needed.
+// Where it looks, in order: README.md, "What `npm start` does", step 3.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,9 @@
 // Runs `temporal server start-dev` as a child process we own.
 import { spawn } from 'node:child_process';
 import { portIsOpen } from '../db/embedded';
+import { flagValue, stopProcess } from '../supervise/processes';
+import { findLeftover, readServiceRecord, removeServiceRecord, writeServiceRecord } from '../supervise/serviceRecord';
+import { stopWithUs } from '../supervise/watchdog';
 import { DEV_SERVER_SEARCH_ATTRIBUTE_FLAGS } from './searchAttributes';
 
 export interface DevServerOptions {
@@ -10,7 +13,14 @@ export interface DevServerOptions {
   uiPort: number | null;
   /** SQLite file for durable state; null = in memory (tests). */
   dbFile: string | null;
+  /**
+   * Pid file recording the server and its owner (with a dbFile only): a server of this dbFile left
+   * running by an opsflow process that died is then stopped and replaced (its state is in the file).
+   */
+  pidFile?: string;
   namespace: string;
+  /** Called with notices worth showing a person (default: stderr). */
+  onNotice?: (line: string) => void;
   onLog?: (line: string) => void;
 }
 
@@ -29,10 +39,22 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   // Let dev-server workflows handle many updates and keep histories readable.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
 
+  const { dbFile, pidFile } = opts;
+  if (dbFile && pidFile) await replaceOrphan(dbFile, pidFile, opts.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
   if (await portIsOpen(opts.port)) {
     throw new Error(`port ${opts.port} is already in use: stop the other Temporal server or set TEMPORAL_ADDRESS to use it`);
   }
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own session: a terminal's Ctrl+C or hangup reaches only opsflow, which stops it in order.
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    if (pidFile) writeServiceRecord(pidFile, pid);
+    const release = stopWithUs(pid, 'TERM');
+    child.once('exit', () => {
+      release();
+      if (pidFile) removeServiceRecord(pidFile, pid);
+    });
+  }
   let output = '';
   const collect = (d: Buffer): void => {
     const text = d.toString();
@@ -62,4 +84,20 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A dev server on this dbFile that an opsflow process left running when it died is stopped (its
+ * state is in the file, so workflows go on under the new one). One that a live opsflow process
+ * runs is an error: two servers on one SQLite file would corrupt it.
+ */
+async function replaceOrphan(dbFile: string, pidFile: string, notice: (line: string) => void): Promise<void> {
+  const found = findLeftover(readServiceRecord(pidFile)?.service.pid, pidFile, (argv) => argv.includes('start-dev') && flagValue(argv, '--db-filename') === dbFile);
+  if (found?.kind === 'owned') {
+    throw new Error(`the Temporal dev server of ${dbFile} (pid ${found.process.pid}) belongs to another running opsflow process (pid ${found.ownerPid}): stop that one first, or set TEMPORAL_ADDRESS to share its server`);
+  }
+  if (found?.kind === 'orphan') {
+    notice(`Temporal dev server of ${dbFile} (pid ${found.process.pid}) was left running by an opsflow process that is gone: stopping it to start afresh`);
+    await stopProcess(found.process, 'SIGTERM', 10_000);
+  }
 }

@@ -495,7 +495,7 @@ describe('the operator console', () => {
     await context.close();
   }, 120_000);
 
-  it('lets an admin create a user whose one-time password and TOTP (with a QR code) work at once, then disable it', async () => {
+  it('lets an admin create a user whose one-time password and TOTP (with a QR code) work at once, unlock it after a lockout, then disable it', async () => {
     const root = await stack.addUser('rosa', 'admin');
     const admin = await openConsole();
     await withFailureShot(admin.page, 'users', async () => {
@@ -524,6 +524,20 @@ describe('the operator console', () => {
       expect(await nina.page.locator('#nav-users').isHidden()).toBe(true); // a viewer manages no users
       expect(nina.problems).toEqual([]);
       await nina.context.close();
+
+      // Locked for one address by wrong passwords from there: the page says so, and Unlock lifts it.
+      for (let i = 1; i <= 5; i++) {
+        await stack.request('POST', '/api/accounts/login/', { body: { username: 'nina', password: `wrong-password-${i}` }, headers: { 'x-forwarded-for': '203.0.113.77' } });
+      }
+      await page.getByRole('link', { name: 'Tasks', exact: true }).click(); // away and back: the users page loads again
+      await page.locator('#list-view').waitFor();
+      await page.getByRole('link', { name: 'Users', exact: true }).click();
+      const ninaRow = page.locator('#user-rows tr[data-username="nina"]');
+      await ninaRow.filter({ hasText: 'locked for 203.0.113.77 until' }).waitFor();
+      await ninaRow.getByRole('button', { name: 'Unlock' }).click();
+      await ninaRow.filter({ hasText: 'active' }).waitFor();
+      expect(await ninaRow.getByRole('button', { name: 'Unlock' }).count()).toBe(0);
+      expect((await stack.request('GET', '/api/v1/users/nina', { token: root.token })).json).toMatchObject({ locked_until: null, locked_addresses: [] });
 
       // Disabled: the next request of the session is refused, and signing in fails.
       page.once('dialog', (d) => void d.accept());

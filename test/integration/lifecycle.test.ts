@@ -3,137 +3,24 @@
 // `migrate status` and `user list` against the same data dir; a bad setting; a database that
 // goes away under a running instance. Ports are free ones, never the defaults, so a developer's
 // own instance is left alone.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES } from '../../src/config';
 import { currentTotp } from '../../src/security/totp';
+import {
+  alive,
+  commandLine,
+  descendants,
+  Opsflow,
+  opsflowEnv,
+  processesNaming,
+  READY_LINE,
+  runCli,
+  waitUntil,
+  type Ports,
+} from '../support/opsflowCli';
 import { freePort } from '../support/ports';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'src', 'main.ts');
-const READY_LINE = 'Press Ctrl+C to stop.';
-
-interface Ports {
-  PORT: number;
-  OPSFLOW_PG_PORT: number;
-  OPSFLOW_TEMPORAL_PORT: number;
-  TEMPORAL_UI_PORT: number;
-}
-
-/** The test's environment without any opsflow setting, plus the given ones. */
-function opsflowEnv(settings: Record<string, string | number>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of CONFIG_VARIABLES) delete env[name];
-  for (const [name, value] of Object.entries(settings)) env[name] = String(value);
-  return env;
-}
-
-class Opsflow {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  /** `program` defaults to what `npm start` execs: one node process with tsx's loader. */
-  constructor(args: string[], env: NodeJS.ProcessEnv, stdin?: string, program: string[] = [process.execPath, '--import', 'tsx', MAIN]) {
-    const [command, ...prefix] = program as [string, ...string[]];
-    this.child = spawn(command, [...prefix, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (stdin !== undefined) this.child.stdin?.end(stdin);
-    this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits until stdout contains text; fails with the output if the process exits or time runs out. */
-  async waitForStdout(text: string, ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.stdout.includes(text)) {
-      if (!this.running) throw new Error(`opsflow exited before printing "${text}":\n${this.stderr}\n${this.stdout}`);
-      if (Date.now() > deadline) throw new Error(`opsflow did not print "${text}" within ${ms} ms:\n${this.stderr}\n${this.stdout}`);
-      await sleep(100);
-    }
-  }
-}
-
-/** Runs a short CLI command to completion. */
-async function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = new Opsflow(args, env, stdin);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 45_000);
-  const { code } = await run.exited;
-  clearTimeout(timer);
-  return { code, stdout: run.stdout, stderr: run.stderr };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** pid → parent pid for every process, from /proc (Linux). */
-function processTable(): Map<number, number> {
-  const table = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      table.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
-function descendants(pid: number): number[] {
-  const table = processTable();
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length) {
-    const parent = queue.shift()!;
-    for (const [child, ppid] of table) {
-      if (ppid === parent) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
-}
-
-function commandLine(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** A process that exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Processes whose command line names the data dir (postgres -D <dir>/pg, temporal --db-filename <dir>/…). */
-function processesNaming(dir: string): string[] {
-  return [...processTable().keys()].filter((pid) => pid !== process.pid).map(commandLine).filter((cmd) => cmd.includes(dir));
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function get(url: string): Promise<{ status: number; body: string; type: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -175,18 +62,7 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
   });
 
   afterAll(async () => {
-    if (instance?.running) {
-      const tree = descendants(instance.child.pid!);
-      instance.child.kill('SIGKILL');
-      for (const pid of tree) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await instance.exited;
-    }
+    await instance?.kill();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -267,7 +143,7 @@ describe('opsflow start / stop / restart (the real CLI)', () => {
 
   it('a second start keeps the admin: no new credentials', async () => {
     // This time exactly as the README says, `npm start`: its SIGTERM (below) must reach opsflow too.
-    instance = new Opsflow([], env, undefined, ['npm', 'start']);
+    instance = new Opsflow([], env, { program: ['npm', 'start'] });
     await instance.waitForStdout(READY_LINE, 50_000);
     expect(instance.stdout).not.toContain('First start');
     expect(instance.stdout).not.toMatch(/password:|otpauth:/);

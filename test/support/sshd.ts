@@ -1,4 +1,5 @@
-// Test fixture: real OpenSSH sshd listening on 127.0.0.x loopback addresses (DESIGN §7).
+// Test fixture: real OpenSSH sshd listening on 127.0.0.x loopback addresses; the measured
+// reasons for its settings are in docs/engine.md#sshd-test-fixture.
 // Keys, authorized_keys and configs are generated per fixture in a temp dir.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';

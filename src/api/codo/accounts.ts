@@ -1,8 +1,9 @@
 // CODO's login (`POST /api/accounts/login/`) with opsflow's lockout, rate limit and one-use TOTP;
-// logout. Codes and messages exactly as CODO-CONTRACT.md says.
+// logout. Codes and messages exactly as docs/codo-contract.md#login and #logout say.
 import { z } from 'zod';
 import { login, logout, SESSION_TTL_MS, type LoginOutcome } from '../../accounts/sessions';
 import { formatCodoTime } from '../../domain/execTime';
+import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import { clearCookie, setCookie } from '../cookies';
 import { LoginLimiter } from '../rateLimit';
 import { Reply, route, type AnyRoute } from '../routing';
@@ -53,7 +54,7 @@ const loginRoute = route({
   summary: 'Log in with password and TOTP (CODO)',
   description:
     'Answers HTTP 200 with CODO codes: 0 登录成功, -1 账号密码不能为空, -4 账号密码错误 / 账号被禁用, 1 跳转二次认证 (TOTP needed), ' +
-    '-5 MFA错误, -6 account locked (message says until when). 429 when one address fails too often. ' +
+    '-5 MFA错误, -6 account locked for this client address (message says until when). 429 when one address fails too often. ' +
     'Sets the HttpOnly, SameSite=Lax cookie auth_key (1 day).',
   tags: ['accounts'],
   action: 'public',
@@ -70,7 +71,7 @@ const loginRoute = route({
       return new Reply(429, { code: -7, msg: `登录失败次数过多，请 ${wait} 秒后重试 (too many login attempts from this address)`, details: { retry_after_s: wait } });
     }
     limiter.attempts.add(ctx.ip);
-    const outcome = await login(ctx.deps.db, ctx.deps.box, { username: ctx.body.username, password: ctx.body.password, dynamic: ctx.body.dynamic });
+    const outcome = await login(ctx.deps.db, ctx.deps.box, { username: ctx.body.username, password: ctx.body.password, dynamic: ctx.body.dynamic, address: ctx.ip });
     if (outcome.kind !== 'ok') {
       if (outcome.kind !== 'need_totp' && outcome.kind !== 'empty') limiter.failures.add(ctx.ip);
       const r = failureReply(outcome, tz);
@@ -78,6 +79,9 @@ const loginRoute = route({
       return { code: r.code, msg: r.msg };
     }
     setCookie(ctx.req, ctx.res, 'auth_key', outcome.token, { maxAgeMs: SESSION_TTL_MS, httpOnly: true });
+    // A fresh key of the new user's, as on every cookie-authenticated reply: a browser or Postman
+    // that switches accounts would otherwise send the previous user's key with its first write.
+    setCookie(ctx.req, ctx.res, 'csrf_key', await issueCsrfKey(ctx.deps.db, outcome.user.id), { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
     return { code: 0, auth_key: outcome.token, username: outcome.user.username, nickname: outcome.user.display_name, msg: '登录成功' };
   },
 });

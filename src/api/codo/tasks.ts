@@ -1,17 +1,18 @@
-// CODO's task API (/api/task/v2/task/…), answering exactly as CODO-CONTRACT.md says.
+// CODO's task API (/api/task/v2/task/…), answering exactly as docs/codo-contract.md says
+// (#csrf-key, #submit, #orders, #order-view-and-interventions, #history).
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
 import { hostStatusToCodo, TASK_STATUSES, taskStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
 import { decideTask } from '../../domain/permissions';
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { SubmitError } from '../../tasks/submit';
-import { generateCsrfKey } from '../../security/tokens';
+import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import { setCookie } from '../cookies';
 import { HttpError } from '../errors';
-import { CSRF_ERROR, CSRF_TTL_MS, findCsrfKey, Reply, route, type AnyRoute, type Ctx } from '../routing';
+import { Reply, route, type AnyRoute, type Ctx } from '../routing';
 import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../submitInput';
 import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
-import { interveneAs, isUniqueViolation, submitAs, TemplateForbiddenError } from '../taskService';
+import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
 import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, orderExtras, stepLogTexts, taskSteps } from '../taskViews';
 import { prefixPattern } from '../../db/queryHelpers';
 import type { AuthUser } from '../../accounts/sessions';
@@ -71,10 +72,12 @@ const csrfRoute = route({
   style: 'codo',
   response: z.object({ code: z.number(), msg: z.string(), csrf_key: z.string() }),
   handler: async (ctx) => {
-    const key = generateCsrfKey();
-    await ctx.deps.db.deleteFrom('csrf_keys').where('user_id', '=', ctx.user.id).where('created_at', '<', new Date(Date.now() - 2 * CSRF_TTL_MS)).execute();
-    await ctx.deps.db.insertInto('csrf_keys').values({ key, user_id: ctx.user.id }).execute();
-    setCookie(ctx.req, ctx.res, 'csrf_key', key, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
+    // A cookie-authenticated request already got a fresh key as its cookie: answer with that one.
+    let key = ctx.freshCsrfKey;
+    if (key === null) {
+      key = await issueCsrfKey(ctx.deps.db, ctx.user.id);
+      setCookie(ctx.req, ctx.res, 'csrf_key', key, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
+    }
     return { code: 0, msg: '获取csrf_key成功', csrf_key: key };
   },
 });
@@ -95,23 +98,6 @@ const AcceptBody = z
     csrf_key: z.string().optional().describe('from GET accept: makes a repeated POST return the same list_id'),
   })
   .describe('CODO submit body');
-
-async function claimCsrfForSubmit(ctx: Ctx<unknown, unknown, unknown>): Promise<string | null> {
-  // Cookie-authenticated requests were checked by the CSRF guard already.
-  if (ctx.csrfKey) return ctx.csrfKey;
-  const key = findCsrfKey(ctx.req);
-  if (!key) return null;
-  const row = await ctx.deps.db
-    .selectFrom('csrf_keys')
-    .select(['key', 'used_at'])
-    .where('key', '=', key.slice(0, 64))
-    .where('user_id', '=', ctx.user.id)
-    .where('created_at', '>', new Date(Date.now() - CSRF_TTL_MS))
-    .executeTakeFirst();
-  if (!row) throw new HttpError(402, 402, CSRF_ERROR);
-  if (!row.used_at) await ctx.deps.db.updateTable('csrf_keys').set({ used_at: new Date() }).where('key', '=', key).execute();
-  return key;
-}
 
 function successReply(id: number): Record<string, unknown> {
   return { code: 0, msg: `Task creation success, ID：${id}`, list_id: id };
@@ -134,16 +120,9 @@ const submitRoute = route({
   handler: async (ctx) => {
     const b = ctx.body;
     const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
-    const key = await claimCsrfForSubmit(ctx);
+    // Checked by the router: the cookie's key (cookie auth) or an explicit one; null for none.
+    const key = ctx.csrfKey;
     ctx.audit = { action: 'task.submit', detail: { temp_id: b.temp_id ?? null } };
-    if (key) {
-      const used = await ctx.deps.db.selectFrom('csrf_keys').select('task_id').where('key', '=', key).executeTakeFirst();
-      if (used?.task_id) {
-        ctx.audit.target = `task:${used.task_id}`;
-        ctx.audit.detail = { ...ctx.audit.detail, idempotent_retry: true };
-        return successReply(used.task_id);
-      }
-    }
     let input;
     try {
       const templateId = parseTemplateId(b.temp_id);
@@ -161,15 +140,13 @@ const submitRoute = route({
         hosts: parseHosts(b.hosts),
         details: optionalString(b.details, 'details', 10_000) ?? '',
         associatedUser: parseAssociatedUser(b.associated_user),
+        executor: optionalString(b.executor, 'executor', 100) ?? '',
         idempotencyKey: key ? `csrf:${key}` : null,
+        idempotencyField: 'csrf_key',
       };
     } catch (err) {
       if (err instanceof InputError) throw codoInputError(err);
       throw err;
-    }
-    if (input.taskName === '') {
-      const t = await ctx.deps.db.selectFrom('templates').select('name').where('id', '=', input.templateId).executeTakeFirst();
-      input.taskName = t?.name ?? `template ${input.templateId}`;
     }
     let result: { taskId: number; created: boolean };
     try {
@@ -179,20 +156,14 @@ const submitRoute = route({
       if (err instanceof SubmitError) {
         // CODO's own validation codes come back as HTTP 200; what crashed CODO is a 400.
         const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 409 ? 409 : 400;
+        if (err.field === 'csrf_key') ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
         return new Reply(status, { code: err.code, msg: err.message, details: [{ field: err.field, problem: err.message }] });
-      }
-      if (isUniqueViolation(err) && key) {
-        // A concurrent retry with the same key won the race: answer with its task.
-        const existing = await ctx.deps.db.selectFrom('tasks').select('id').where('idempotency_key', '=', `csrf:${key}`).executeTakeFirst();
-        if (existing) return successReply(existing.id);
       }
       throw err;
     }
     const id = result.taskId;
     ctx.audit.target = `task:${id}`;
-    if (key) await ctx.deps.db.updateTable('csrf_keys').set({ task_id: id }).where('key', '=', key).execute();
-    const executor = optionalString(b.executor, 'executor', 100);
-    if (result.created && executor) await ctx.deps.db.updateTable('tasks').set({ executor }).where('id', '=', id).execute();
+    if (!result.created) ctx.audit.detail = { ...ctx.audit.detail, idempotent_retry: true };
     return successReply(id);
   },
 });

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { createTokenAs, listTokensAs, revokeTokenAs } from '../../accounts/apiTokens';
 import * as manage from '../../accounts/manage';
-import { createUser, findUser } from '../../accounts/users';
+import { type LockView } from '../../accounts/lockout';
+import { createUser } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES } from '../../domain/permissions';
 import { renderQrToSvg } from '../../security/totp';
@@ -17,7 +18,8 @@ const UserOut = z
     display_name: z.string(),
     role: z.string(),
     disabled: z.boolean(),
-    locked_until: z.string().nullable(),
+    locked_until: z.string().nullable().describe('latest end of a login lock, for any client address (null: none)'),
+    locked_addresses: z.array(z.string()).describe('client addresses (IPv4, or an IPv6 /64) the account is locked for'),
     totp_enrolled: z.boolean(),
     created_at: z.string(),
   })
@@ -26,14 +28,15 @@ const UserOut = z
 const UsernameParams = z.object({ username: Username });
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
-function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; locked_until: Date | null; totp_secret: string | null; created_at: Date }) {
+function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
   return {
     id: u.id,
     username: u.username,
     display_name: u.display_name,
     role: u.role,
     disabled: u.disabled,
-    locked_until: u.locked_until && u.locked_until.getTime() > Date.now() ? u.locked_until : null,
+    locked_until: u.locked_until,
+    locked_addresses: u.locked_addresses,
     totp_enrolled: u.totp_secret !== null,
     created_at: u.created_at,
   };
@@ -47,7 +50,7 @@ const me = route({
   action: 'session.self',
   style: 'v1',
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.user.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
     return { ...userView(u), via: ctx.user.via, actions: actionsAllowed(u.role) };
   },
@@ -74,7 +77,7 @@ const getUser = route({
   params: UsernameParams,
   response: UserOut,
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.params.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
     return userView(u);
   },
@@ -169,7 +172,7 @@ const resetTotp = route({
 const unlockUser = route({
   method: 'post',
   path: `${V1}/users/:username/unlock`,
-  summary: 'Lift a lockout after failed logins',
+  summary: 'Lift the login locks of every client address and reset the failure count',
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
@@ -286,8 +289,8 @@ const AuditOut = z
     detail: z.record(z.string(), z.unknown()),
     ip: z.string(),
     result: z.string(),
-    prev_hash: z.string(),
-    hash: z.string(),
+    prev_hash: z.string().nullable().describe('null until the sealer has chained the row (a fraction of a second)'),
+    hash: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
 

@@ -10,7 +10,7 @@ import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submit
 import { accessTask, visibleTo, type LoadedTask } from '../taskAccess';
 import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
 import { stepJson, taskJson, taskLogs, taskSteps } from '../taskViews';
-import { fromInputError, fromInterventionError, IdParams, IdString, isUniqueViolation, notFound, text, V1 } from './common';
+import { fromInputError, fromInterventionError, IdParams, IdString, notFound, text, V1 } from './common';
 
 const ArgValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const HostList = z.union([z.array(z.string().max(300)).max(10_000), z.string().max(1_000_000)]);
@@ -105,6 +105,7 @@ const submitRoute = route({
         details: b.details ?? '',
         associatedUser: parseAssociatedUser(b.associated_user ?? {}),
         idempotencyKey: idem ? `v1:${ctx.user.username}:${idem}` : null,
+        idempotencyField: 'Idempotency-Key',
       };
     } catch (err) {
       fromInputError(err);
@@ -118,13 +119,10 @@ const submitRoute = route({
         // The service speaks CODO's field names; this API calls the template `template_id`.
         const field = err.field === 'temp_id' ? 'template_id' : err.field;
         const msg = err.fieldMessage.replace(/^temp_id:/, 'template_id:');
+        if (err.field === 'Idempotency-Key') ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
         throw new HttpError(err.httpStatus, err.httpStatus, msg, [{ field, problem: msg, codo_code: err.code }]);
       }
-      if (isUniqueViolation(err) && input.idempotencyKey) {
-        const existing = await ctx.deps.db.selectFrom('tasks').select('id').where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
-        if (existing) result = { taskId: existing.id, created: false };
-        else throw err;
-      } else throw err;
+      throw err;
     }
     ctx.audit.target = `task:${result.taskId}`;
     const task = await ctx.deps.db.selectFrom('tasks').selectAll().where('id', '=', result.taskId).executeTakeFirstOrThrow();

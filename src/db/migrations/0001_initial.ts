@@ -1,4 +1,5 @@
-// Frozen: the initial schema (DESIGN §3). Never edit a released migration; add a new one.
+// Frozen: the initial schema (table types: src/db/schema.ts). Never edit a released migration;
+// add a new one.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {

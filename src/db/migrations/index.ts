@@ -5,6 +5,9 @@ import * as m0002 from './0002_api_indexes';
 import * as m0003 from './0003_task_args_order';
 import * as m0004 from './0004_codo_layout';
 import * as m0005 from './0005_task_planned_start';
+import * as m0006 from './0006_task_request_fingerprint';
+import * as m0007 from './0007_login_failures';
+import * as m0008 from './0008_audit_sealer';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -12,4 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0003_task_args_order': m0003,
   '0004_codo_layout': m0004,
   '0005_task_planned_start': m0005,
+  '0006_task_request_fingerprint': m0006,
+  '0007_login_failures': m0007,
+  '0008_audit_sealer': m0008,
 };

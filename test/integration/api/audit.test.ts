@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, verifyAuditChain } from '../../../src/audit/audit';
+import { appendAudit, sealAuditBatch, verifyAuditChain } from '../../../src/audit/audit';
 import { startApiStack, type ApiStack, type TestUser } from '../../support/apiStack';
 
 const run = promisify(execFile);
@@ -88,6 +88,42 @@ describe('audit trail', () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => appendAudit(stack.database.db, stack.box, { actor: 'load', action: 'test.concurrent', target: `n:${i}`, result: 'ok' })));
     const v = await verifyAuditChain(stack.database.db, stack.box);
     expect(v.ok).toBe(true);
+  });
+
+  it('chains rows written without a lock in seal order: a row committed late is chained after the others', async () => {
+    const db = stack.database.db;
+    await verifyAuditChain(db, stack.box); // seals everything so far
+    // A writer whose transaction commits after later rows were sealed.
+    let late = 0;
+    await db.transaction().execute(async (trx) => {
+      late = await appendAudit(trx as never, stack.box, { actor: 'late', action: 'test.late', result: 'ok' });
+      await appendAudit(db, stack.box, { actor: 'early', action: 'test.late', result: 'ok' });
+      expect(await sealAuditBatch(db, stack.box)).toBe(1);
+    });
+    expect(await sealAuditBatch(db, stack.box)).toBe(1);
+    const rows = await db.selectFrom('audit_log').select(['id', 'actor', 'seal_seq']).where('action', '=', 'test.late').orderBy('seal_seq').execute();
+    expect(rows.map((r) => r.actor)).toEqual(['early', 'late']);
+    expect(Number(rows[1]!.id)).toBe(late);
+    expect(Number(rows[1]!.seal_seq)).toBe(Number(rows[0]!.seal_seq) + 1);
+    expect((await verifyAuditChain(db, stack.box)).ok).toBe(true);
+  });
+
+  it('a row edited, or forged without the master key, before the sealer chains it fails verification', async () => {
+    const db = stack.database.db;
+    await verifyAuditChain(db, stack.box);
+    const id = await appendAudit(db, stack.box, { actor: 'val', action: 'test.pending', result: 'refused: nope' });
+    await sql`update audit_log set result = 'ok' where id = ${id}`.execute(db);
+    expect(await verifyAuditChain(db, stack.box)).toMatchObject({ ok: false, firstBadId: id, reason: expect.stringContaining('edited') });
+    await sql`update audit_log set result = 'refused: nope' where id = ${id}`.execute(db);
+    expect((await verifyAuditChain(db, stack.box)).ok).toBe(true);
+    // A database writer inserts a row of their own with a MAC they cannot compute correctly.
+    const forged = await db
+      .insertInto('audit_log')
+      .values({ at: new Date(), actor: 'ada', action: 'test.forged', target: '', detail: '{}', ip: '', result: 'ok', row_mac: 'f'.repeat(64) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect(await verifyAuditChain(db, stack.box)).toMatchObject({ ok: false, firstBadId: Number(forged.id) });
+    await sql`delete from audit_log where id = ${forged.id}`.execute(db);
   });
 
   it('`opsflow audit verify` passes, then fails naming the first tampered row (edited, then deleted)', async () => {

@@ -1,6 +1,12 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- tests poke at parsed JSON replies */
 // Login (password + TOTP), lockout, rate limit, sessions, API tokens, CSRF — over real HTTP.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountDelayMs, DELAY_CAP_MS } from '../../../src/accounts/lockout';
 import { currentTotp, totpStep, TOTP_PERIOD_S } from '../../../src/security/totp';
 import { cookieValue, startApiStack, type ApiStack } from '../../support/apiStack';
 
@@ -14,6 +20,15 @@ afterAll(async () => {
 });
 
 const LOGIN = '/api/accounts/login/';
+/** Requests come from loopback, a trusted proxy: X-Forwarded-For names the client. */
+const from = (address: string): Record<string, string> => ({ 'x-forwarded-for': address });
+
+/** Runs `opsflow <args>` (the CLI, as `npm run opsflow` does) and fails with its stderr unless it exits 0. */
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string }> {
+  const main = path.join(__dirname, '../../../src/main.ts');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, ...args], { env, cwd: path.join(__dirname, '../../..'), timeout: 45_000 });
+  return { stdout };
+}
 
 describe('POST /api/accounts/login/', () => {
   it('logs in with password and TOTP: CODO reply, HttpOnly SameSite cookie, and the auth_key works as cookie, Bearer and ?auth_key=', async () => {
@@ -75,23 +90,107 @@ describe('POST /api/accounts/login/', () => {
     ]);
   });
 
-  it('locks the account after 5 failures (-6 says until when), even for the right password, and unlocks after the lockout', async () => {
+  it('5 wrong passwords from one address lock the account for that address only (-6 says until when); the right password from another address logs in', async () => {
     const u = await stack.addUser('gina', 'viewer');
+    const gina = (await stack.database.db.selectFrom('users').select('id').where('username', '=', 'gina').executeTakeFirstOrThrow()).id;
+    const [a, b] = ['203.0.113.10', '198.51.100.20'];
     for (let i = 1; i <= 4; i++) {
-      expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: `bad-password-${i}` } })).json.code).toBe(-4);
+      expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: `bad-password-${i}` }, headers: from(a) })).json.code).toBe(-4);
     }
-    const fifth = await stack.request('POST', LOGIN, { body: { username: 'gina', password: 'bad-password-5' } });
+    const fifth = await stack.request('POST', LOGIN, { body: { username: 'gina', password: 'bad-password-5' }, headers: from(a) });
     expect(fifth.json.code).toBe(-6);
-    const locked = await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) } });
+    // Refused before anything is checked: the right password and code (not used up) change nothing.
+    const locked = await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: currentTotp(u.totpSecret) }, headers: from(a) });
     expect(locked.json.code).toBe(-6);
     expect(locked.json.msg).toMatch(/^账号已锁定，请于 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d 后重试 \(account locked until \d{4}-\d\d-\d\dT/);
-    const row = await stack.database.db.selectFrom('users').select(['locked_until']).where('username', '=', 'gina').executeTakeFirstOrThrow();
+    const row = await stack.database.db.selectFrom('login_failures').selectAll().where('user_id', '=', gina).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ address: a, failures: 5 });
     expect(row.locked_until!.getTime() - Date.now()).toBeGreaterThan(14 * 60_000);
     expect(locked.json.msg).toContain(row.locked_until!.toISOString());
 
+    // The owner, from another address, still logs in; that does not lift the lock for the first.
+    const fromB = await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) }, headers: from(b) });
+    expect(fromB.json.code, fromB.text).toBe(0);
+    expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password }, headers: from(a) })).json.code).toBe(-6);
+
+    const audit = await stack.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'account.login').where('target', '=', 'user:gina').orderBy('id').execute();
+    expect(audit.map((e) => [e.ip, e.result.replace(/，.*$/, ''), e.detail.reason])).toEqual([
+      ...[1, 2, 3, 4].map(() => [a, 'refused: 账号密码错误', 'wrong password']),
+      [a, 'refused: 账号已锁定', 'wrong password; account locked'],
+      [a, 'refused: 账号已锁定', 'account locked'],
+      [b, 'ok', undefined],
+      [a, 'refused: 账号已锁定', 'account locked'],
+    ]);
+
     // The lock ends by itself; simulate its end.
-    await stack.database.db.updateTable('users').set({ locked_until: new Date(Date.now() - 1000) }).where('username', '=', 'gina').execute();
-    expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) } })).json.code).toBe(0);
+    await stack.database.db.updateTable('login_failures').set({ locked_until: new Date(Date.now() - 1000) }).where('user_id', '=', gina).execute();
+    expect((await stack.request('POST', LOGIN, { body: { username: 'gina', password: u.password, dynamic: await stack.nextTotp(u) }, headers: from(a) })).json.code).toBe(0);
+    expect(await stack.database.db.selectFrom('login_failures').selectAll().where('user_id', '=', gina).execute()).toEqual([]);
+  });
+
+  it('every failure, from any address, slows the account\'s next attempt (doubling, capped); the owner waits at most the cap', async () => {
+    const u = await stack.addUser('gwen', 'viewer');
+    const took: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      // One guess per address, as a distributed attack spreads them: no address gets locked.
+      const r = await stack.request('POST', LOGIN, { body: { username: 'gwen', password: `bad-password-${i}` }, headers: from(`203.0.113.${100 + i}`) });
+      took.push(performance.now() - t0);
+      expect(r.json.code).toBe(-4);
+    }
+    // Attempt i waited accountDelayMs(i) from the previous failure (less the moments between that
+    // failure being counted and this request arriving).
+    for (let i = 1; i < 6; i++) expect(took[i], `attempt ${i + 1}: ${took.join(', ')}`).toBeGreaterThanOrEqual(accountDelayMs(i) - 150);
+    expect(accountDelayMs(5)).toBe(DELAY_CAP_MS);
+
+    const code = await stack.nextTotp(u);
+    const t0 = performance.now();
+    const owner = await stack.request('POST', LOGIN, { body: { username: 'gwen', password: u.password, dynamic: code }, headers: from('198.51.100.7') });
+    const ownerMs = performance.now() - t0;
+    expect(owner.json.code, owner.text).toBe(0);
+    expect(ownerMs).toBeGreaterThanOrEqual(DELAY_CAP_MS - 150);
+    expect(ownerMs).toBeLessThan(DELAY_CAP_MS + 3000); // the cap and one password check, nothing more
+    // A login resets the pace.
+    expect((await stack.database.db.selectFrom('users').select('failed_logins').where('username', '=', 'gwen').executeTakeFirstOrThrow()).failed_logins).toBe(0);
+  });
+
+  it('an admin lifts the locks (API unlock, CLI user unlock, reset-password); the user view names the locked addresses', async () => {
+    const admin = await stack.addUser('gadmin', 'admin');
+    const u = await stack.addUser('hana', 'viewer');
+    const a = '203.0.113.50';
+    const lockFromA = async (): Promise<void> => {
+      for (let i = 1; i <= 5; i++) await stack.request('POST', LOGIN, { body: { username: 'hana', password: `bad-password-${i}` }, headers: from(a) });
+      expect((await stack.request('POST', LOGIN, { body: { username: 'hana', password: u.password }, headers: from(a) })).json.code).toBe(-6);
+    };
+    const view = async (): Promise<Record<string, unknown>> => (await stack.request('GET', '/api/v1/users/hana', { token: admin.token })).json as Record<string, unknown>;
+
+    await lockFromA();
+    const lockedView = await view();
+    expect(lockedView.locked_addresses).toEqual([a]);
+    expect(Date.parse(lockedView.locked_until as string)).toBeGreaterThan(Date.now() + 14 * 60_000);
+    const listed = (await stack.request('GET', '/api/v1/users', { token: admin.token })).json.items.find((x: { username: string }) => x.username === 'hana');
+    expect(listed).toMatchObject({ locked_addresses: [a], locked_until: lockedView.locked_until });
+
+    const unlocked = await stack.request('POST', '/api/v1/users/hana/unlock', { token: admin.token });
+    expect(unlocked.status, unlocked.text).toBe(200);
+    expect(unlocked.json).toMatchObject({ locked_until: null, locked_addresses: [] });
+    expect(await view()).toMatchObject({ locked_until: null, locked_addresses: [] });
+    expect((await stack.request('POST', LOGIN, { body: { username: 'hana', password: u.password, dynamic: await stack.nextTotp(u) }, headers: from(a) })).json.code).toBe(0);
+
+    // The shell: `user list` shows the lock, `user unlock` lifts it (and is audited).
+    await lockFromA();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: stack.database.url, OPSFLOW_MASTER_KEY: stack.masterKey, OPSFLOW_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-cli-')) };
+    const list = JSON.parse((await cli(['user', 'list', '--json'], env)).stdout) as { username: string; locked_addresses: string[] }[];
+    expect(list.find((x) => x.username === 'hana')).toMatchObject({ locked_addresses: [a] });
+    expect(JSON.parse((await cli(['user', 'unlock', 'hana', '--json'], env)).stdout)).toEqual({ username: 'hana', unlocked: true });
+    expect(await view()).toMatchObject({ locked_until: null, locked_addresses: [] });
+    const audited = await stack.database.db.selectFrom('audit_log').select(['action', 'target']).where('action', '=', 'user.unlock').execute();
+    expect(audited).toEqual([{ action: 'user.unlock', target: 'user:hana' }]);
+
+    // A new password lifts the locks too.
+    await lockFromA();
+    expect((await stack.request('POST', '/api/v1/users/hana/reset-password', { token: admin.token, body: {} })).status).toBe(200);
+    expect(await view()).toMatchObject({ locked_until: null, locked_addresses: [] });
   });
 
   it('rate-limits one address after repeated failures (429)', async () => {

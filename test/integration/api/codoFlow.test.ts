@@ -4,7 +4,7 @@
 // the worker's allow-list before any connection, and the order view says so.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startApiStack, type ApiStack, type TestUser } from '../../support/apiStack';
+import { cookieValue, eventually, startApiStack, type ApiStack, type TestUser } from '../../support/apiStack';
 
 const SSH_HOSTS = ['127.0.0.21', '127.0.0.22'];
 let stack: ApiStack;
@@ -367,5 +367,80 @@ describe('the CODO seed flow', () => {
 
     await stack.database.db.deleteFrom('arg_labels').execute();
     expect((await stack.request('PUT', '/api/task/v2/task/list/', { token: bob.token, body: { list_id: id } })).json).toEqual({ code: 0, msg: '订单终止成功' });
+  });
+});
+
+describe("CODO's csrf_key as CODO clients use it", () => {
+  const order = (name: string) => ({ task_name: name, temp_id: '36', schedule: 'new', hosts: "{1: '127.0.0.21'}" });
+  const accept = (cookie: string, body: unknown, headers: Record<string, string> = {}) => stack.request('POST', '/api/task/v2/task/accept/', { cookie, body, headers });
+  const tasksNamed = (name: string) => stack.database.db.selectFrom('tasks').select('id').where('task_name', '=', name).execute();
+  // Its own submitter, so these orders do not appear in the seed flow's lists and counts.
+  let carolKey: string;
+  beforeAll(async () => {
+    carolKey = await stack.login(await stack.addUser('carol', 'submitter', { displayName: 'Carol' }));
+  });
+
+  it('sets a fresh unused key cookie on every cookie-authenticated reply, so a browser or Postman submits task after task after one GET', async () => {
+    const first = await stack.request('GET', '/api/task/v2/task/accept/', { cookie: `auth_key=${carolKey}` });
+    const k1 = first.json.csrf_key as string;
+    expect(cookieValue(first, 'csrf_key')).toBe(k1);
+    // Like Postman: every request sends the newest csrf_key cookie it was given.
+    const a = await accept(`auth_key=${carolKey}; csrf_key=${k1}`, order('cookie-flow-A'));
+    expect(a.json.code).toBe(0);
+    const k2 = cookieValue(a, 'csrf_key');
+    expect(k2).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(k2).not.toBe(k1);
+    const b = await accept(`auth_key=${carolKey}; csrf_key=${k2}`, order('cookie-flow-B'));
+    expect(b.json.code).toBe(0);
+    expect(b.json.list_id).not.toBe(a.json.list_id);
+    expect(await tasksNamed('cookie-flow-A')).toEqual([{ id: a.json.list_id }]);
+    expect(await tasksNamed('cookie-flow-B')).toEqual([{ id: b.json.list_id }]);
+    // Reads and refusals carry a fresh key too.
+    const list = await stack.request('GET', '/api/task/v2/task/list/', { cookie: `auth_key=${carolKey}` });
+    const refused = await accept(`auth_key=${carolKey}`, order('no-key'));
+    expect(refused.status).toBe(402);
+    const fresh = [cookieValue(list, 'csrf_key'), cookieValue(refused, 'csrf_key')];
+    expect(new Set([...fresh, k1, k2]).size).toBe(4);
+    const rows = await stack.database.db.selectFrom('csrf_keys').select(['key', 'used_at']).where('key', 'in', fresh as string[]).execute();
+    expect(rows.map((r) => r.used_at)).toEqual([null, null]);
+  });
+
+  it('answers the same key with the same request with the same task, and refuses (and audits) the same key with a different request', async () => {
+    const key = await csrf(carolKey);
+    const cookie = `auth_key=${carolKey}; csrf_key=${key}`;
+    const a = await accept(cookie, order('replay-A'));
+    const again = await accept(cookie, order('replay-A'));
+    expect(again.text).toBe(a.text);
+    const other = await accept(cookie, order('replay-B'));
+    expect(other.status).toBe(409);
+    expect(other.json.code).toBe(-1);
+    expect(other.json.msg).toBe(`csrf_key: already used for task ${a.json.list_id as number} with a different request; get a new key for a new task`);
+    expect(await tasksNamed('replay-A')).toHaveLength(1);
+    expect(await tasksNamed('replay-B')).toHaveLength(0);
+    const audit = await stack.database.db
+      .selectFrom('audit_log')
+      .select(['actor', 'result', 'detail'])
+      .where('action', '=', 'task.submit')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(audit.actor).toBe('carol');
+    expect(audit.result).toMatch(/^refused: csrf_key: already used/);
+    expect(audit.detail).toMatchObject({ idempotency_conflict: true, status: 409 });
+  });
+
+  it('under bearer auth counts only an explicit key, never a csrf_key cookie', async () => {
+    const stale = await csrf(carolKey);
+    const bearer = (body: unknown, headers: Record<string, string> = {}) =>
+      stack.request('POST', '/api/task/v2/task/accept/', { cookie: `csrf_key=${stale}`, headers: { authorization: `Bearer ${carolKey}`, ...headers }, body });
+    const a = await bearer(order('bearer-A'));
+    const b = await bearer(order('bearer-B'));
+    expect([a.json.code, b.json.code]).toEqual([0, 0]);
+    expect(b.json.list_id).not.toBe(a.json.list_id);
+    // An explicit key is idempotent for bearer callers too.
+    const c = await bearer(order('bearer-C'), { 'x-csrf-key': stale });
+    const c2 = await bearer(order('bearer-C'), { 'x-csrf-key': stale });
+    expect(c2.json.list_id).toBe(c.json.list_id);
+    expect((await bearer(order('bearer-D'), { 'x-csrf-key': 'not-a-key-of-alice' })).status).toBe(402);
+    expect(await tasksNamed('bearer-C')).toHaveLength(1);
   });
 });

@@ -113,6 +113,11 @@ describe('/api/v1/tasks on the real engine', () => {
     expect(b.json.id).toBe(a.json.id);
     expect(b.json.created).toBe(false);
     expect(a.headers.location).toBe(`/api/v1/tasks/${a.json.id}`);
+    // The same key with a different request is refused, never answered with the first task.
+    const c = await stack.request('POST', '/api/v1/tasks', { token: op.token, body: { ...body, task_name: 'idem-other' }, headers: { 'idempotency-key': 'k-1' } });
+    expect(c.status).toBe(409);
+    expect(c.json.msg).toBe(`Idempotency-Key: already used for task ${a.json.id} with a different request; get a new key for a new task`);
+    expect(c.json.details[0].field).toBe('Idempotency-Key');
     for (let i = 0; i < 3; i++) await stack.request('POST', '/api/v1/tasks', { token: op.token, body: { ...body, task_name: `page-${i}` } });
     const p1 = await stack.request('GET', '/api/v1/tasks?status=pending_approval&limit=2', { token: op.token });
     expect(p1.json.items).toHaveLength(2);
