@@ -36,6 +36,13 @@ export default tseslint.config(
     },
   },
   {
+    // The application core serves the API, never the other way round (docs/architecture.md).
+    files: ['src/tasks/**/*.ts', 'src/templates/**/*.ts', 'src/execUsers/**/*.ts', 'src/accounts/**/*.ts', 'src/audit/**/*.ts', 'src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/api'], message: 'The core (tasks, templates, execUsers, accounts, audit, domain) may not import the API.' }] }],
+    },
+  },
+  {
     // The operator console: plain browser ES modules (no build step, not in tsconfig).
     files: ['web/**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -25,9 +25,9 @@ export interface NewExecUser {
   alias: string;
   username: string;
   port: number;
-  /** At least one of key and password. */
-  privateKey?: string;
-  password?: string;
+  /** At least one of key and password (null or absent: none). */
+  privateKey?: string | null;
+  password?: string | null;
   hostKeyPolicy?: HostKeyPolicy;
   remarks?: string;
 }

@@ -8,9 +8,16 @@ import { usersByUsername } from '../../accounts/directory';
 import { refusalsAbout } from '../../domain/errors';
 import * as templates from '../../templates/templates';
 import type { TemplateStepInput } from '../../templates/templates';
-import { route, type AnyRoute } from '../routing';
+import { route, type AnyRoute, type AuditNote } from '../routing';
 import { StepIn } from '../v1/templates';
 import { badField, codoRefusal, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+
+/** The temp_id a write names (absent: undefined), recorded as the audit target. */
+function auditedTemplateId(ctx: { audit: AuditNote }, value: unknown): number | undefined {
+  const id = idOf(value, 'temp_id');
+  ctx.audit = { target: id ? `template:${id}` : '' };
+  return id;
+}
 
 function noTemplate(id: number): Error {
   return badField('temp_id', `no template ${id}`, 404);
@@ -75,8 +82,7 @@ const deleteTemplate = route({
   body: z.object({ temp_id: IdField.optional() }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '不能为空', 'temp_id');
     if (!(await refusalsAbout('temp_id', () => templates.deleteTemplate(ctx.deps.db, id)))) throw noTemplate(id);
     return { code: 0, msg: '删除成功' };
@@ -182,8 +188,7 @@ const replaceSteps = route({
   body: z.object({ temp_id: IdField.optional(), new_temp_data: z.array(CodoStep).max(500).optional() }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     if (ctx.body.new_temp_data === undefined) throw badField('new_temp_data', 'required: the list of steps ([] clears the template)');
     const steps = ctx.body.new_temp_data.map(toStep);
@@ -204,8 +209,7 @@ const replaceUsers = route({
   body: z.object({ temp_id: IdField.optional(), new_user_info: z.array(z.string().max(200)).max(1000).optional() }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.temp_id, 'temp_id');
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     if (ctx.body.new_user_info === undefined) throw badField('new_user_info', 'required: a list of "<user_id>,,,<nickname>"');
     const ids = ctx.body.new_user_info.map((item, i) => {

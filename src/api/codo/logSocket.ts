@@ -12,18 +12,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveCredential, type AuthUser } from '../../accounts/sessions';
 import { accessTask } from '../../tasks/access';
-import { followLogs, type LogChunk } from '../../tasks/logs';
+import { followLogs } from '../../tasks/logs';
 import { stepRunsAt } from '../../tasks/queries';
 import { taskServiceDeps, type ApiDeps } from '../deps';
 import { errorReply } from '../errors';
 import { authenticate, NOT_LOGGED_IN, Reply } from '../routing';
-import { boundLines, codoLogLines } from './views';
+import { RunLog } from './views';
 
 export const LOG_SOCKET_PATH = '/api/task/ws/v1/task/log/';
 export const LOG_SOCKET_INTERVAL_MS = 500; // CODO's PeriodicCallback(tail_data, 500)
 const SEPARATOR = '----';
-/** Each step run's log as sent: its first line and its newest lines within this many characters. */
-const MAX_LOG_CHARS = 64 * 1024;
 // A client that stops reading is skipped rather than buffered for: each send is the whole log.
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const KEY = /^(\d{1,10})_(\d{1,4})_(\d{1,7})_(\S{1,253})$/;
@@ -76,28 +74,6 @@ function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
-}
-
-/**
- * One step run's output as a follower has seen it, kept small: the first chunk (it holds the
- * [CMD] line) and enough of the newest for the lines CODO shows (boundLines keeps the same).
- */
-class RunLog {
-  private chunks: LogChunk[] = [];
-  private chars = 0;
-
-  add(chunk: LogChunk): void {
-    this.chunks.push(chunk);
-    this.chars += chunk.chunk.length;
-    if (this.chars <= 4 * MAX_LOG_CHARS) return;
-    const [first, ...rest] = this.chunks as [LogChunk, ...LogChunk[]];
-    while (rest.length > 1 && this.chars - (rest[0] as LogChunk).chunk.length >= 2 * MAX_LOG_CHARS) this.chars -= (rest.shift() as LogChunk).chunk.length;
-    this.chunks = [first, ...rest];
-  }
-
-  lines(tz: string): string[] {
-    return boundLines(codoLogLines(this.chunks, tz), MAX_LOG_CHARS);
-  }
 }
 
 /** One socket's subscription: re-subscribing replaces it; closing the socket ends it. */

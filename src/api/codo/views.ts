@@ -122,15 +122,40 @@ export function boundLines(lines: string[], maxChars: number): string[] {
   return [first, '…', ...tail];
 }
 
+/** Each step run's log as CODO shows it: its first line and its newest lines within this many characters. */
+export const LOG_TEXT_MAX_CHARS = 64 * 1024;
+
+/**
+ * One step run's output as a follower has seen it, kept small: the first chunk (it holds the
+ * [CMD] line) and enough of the newest for the lines CODO shows (boundLines keeps the same).
+ */
+export class RunLog {
+  private chunks: LogChunk[] = [];
+  private chars = 0;
+
+  add(chunk: LogChunk): void {
+    this.chunks.push(chunk);
+    this.chars += chunk.chunk.length;
+    if (this.chars <= 4 * LOG_TEXT_MAX_CHARS) return;
+    const [first, ...rest] = this.chunks as [LogChunk, ...LogChunk[]];
+    while (rest.length > 1 && this.chars - (rest[0] as LogChunk).chunk.length >= 2 * LOG_TEXT_MAX_CHARS) this.chars -= (rest.shift() as LogChunk).chunk.length;
+    this.chunks = [first, ...rest];
+  }
+
+  lines(tz: string): string[] {
+    return boundLines(codoLogLines(this.chunks, tz), LOG_TEXT_MAX_CHARS);
+  }
+}
+
 /** Per step run: its log as CODO lines (all attempts, oldest first), bounded to about `maxChars`. */
-export async function stepLogLines(db: Db, stepRunIds: number[], tz: string, maxChars = 64 * 1024): Promise<Map<number, string[]>> {
+export async function stepLogLines(db: Db, stepRunIds: number[], tz: string, maxChars = LOG_TEXT_MAX_CHARS): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
   for (const [id, chunks] of await stepRunLogChunks(db, stepRunIds)) out.set(id, boundLines(codoLogLines(chunks, tz), maxChars));
   return out;
 }
 
 /** Per step run: its log as text, one CODO line per output line (the order view's task_log). */
-export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, maxChars = 64 * 1024): Promise<Map<number, string>> {
+export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, maxChars = LOG_TEXT_MAX_CHARS): Promise<Map<number, string>> {
   const lines = await stepLogLines(db, stepRunIds, tz, maxChars);
   return new Map([...lines].map(([id, ls]) => [id, ls.map((l) => `${l}\n`).join('')]));
 }

@@ -72,6 +72,11 @@ function view(u: ExecUser) {
   };
 }
 
+/** The request's secrets and settings under the core's names. */
+function secretsOf(b: z.output<typeof ExecUserPatch>) {
+  return { privateKey: b.private_key, password: b.password, hostKeyPolicy: b.host_key_policy, remarks: b.remarks };
+}
+
 async function findExecUser(db: Db, id: number): Promise<ExecUser> {
   const row = await execUsers.findExecUser(db, id);
   if (!row) throw notFound(`exec user ${id}`);
@@ -114,16 +119,7 @@ const createExecUser = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
-    const row = await execUsers.createExecUser(ctx.deps.db, ctx.deps.box, {
-      alias: b.alias,
-      username: b.username,
-      port: b.port,
-      privateKey: b.private_key,
-      password: b.password,
-      hostKeyPolicy: b.host_key_policy,
-      remarks: b.remarks,
-    });
-    return view(row);
+    return view(await execUsers.createExecUser(ctx.deps.db, ctx.deps.box, { alias: b.alias, username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
@@ -141,15 +137,7 @@ const updateExecUser = route({
     const b = ctx.body;
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { changed: Object.keys(b) } };
-    const row = await execUsers.updateExecUser(ctx.deps.db, ctx.deps.box, current, {
-      username: b.username,
-      port: b.port,
-      privateKey: b.private_key,
-      password: b.password,
-      hostKeyPolicy: b.host_key_policy,
-      remarks: b.remarks,
-    });
-    return view(row);
+    return view(await execUsers.updateExecUser(ctx.deps.db, ctx.deps.box, current, { username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
