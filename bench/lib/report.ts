@@ -56,9 +56,9 @@ export interface Summary {
 
 /** docs/engine.md#performance's reference figures, from a machine of this size (medians of 3). */
 export const REFERENCE = [
-  { tool: 'parallel-ssh 2.3.4 (DESIGN §9)', h100: 5.8, h500: 28.9, cpu500: 42.8 },
-  { tool: 'Ansible core 2.14, defaults (DESIGN §9)', h100: 21.0, h500: 107.8, cpu500: 85.5 },
-  { tool: 'Ansible, pipelining on (DESIGN §9)', h100: 15.9, h500: 77.3, cpu500: 61.5 },
+  { tool: 'parallel-ssh 2.3.4 (team figures, docs/engine.md)', h100: 5.8, h500: 28.9, cpu500: 42.8 },
+  { tool: 'Ansible core 2.14, defaults (team figures, docs/engine.md)', h100: 21.0, h500: 107.8, cpu500: 85.5 },
+  { tool: 'Ansible, pipelining on (team figures, docs/engine.md)', h100: 15.9, h500: 77.3, cpu500: 61.5 },
 ];
 const TARGET = {
   h100: Math.min(5.8 / 2, 21.0 / 5),
@@ -165,7 +165,7 @@ export function markdown(result: BenchResult): string {
       lines.push(`| ${ref.tool} | ${vals.join(' | ')} | ${big === 500 ? sec(ref.cpu500) : '—'} |`);
     }
     lines.push(
-      `| **target** (½ parallel-ssh, ⅕ Ansible, DESIGN §9 figures) | ${cols.map((h) => (h === 100 ? `≤ ${sec(TARGET.h100, 2)}` : h === 500 ? `≤ ${sec(TARGET.h500, 2)}` : '—')).join(' | ')} | — |`,
+      `| **target** (½ parallel-ssh, ⅕ Ansible, team figures) | ${cols.map((h) => (h === 100 ? `≤ ${sec(TARGET.h100, 2)}` : h === 500 ? `≤ ${sec(TARGET.h500, 2)}` : '—')).join(' | ')} | — |`,
     );
   }
   lines.push('');
@@ -189,7 +189,7 @@ export function markdown(result: BenchResult): string {
   const ours = result.config.tools.includes('opsflow');
   if (ours && !multi) {
     lines.push('## opsflow against the targets', '');
-    lines.push('| hosts | opsflow | ½ parallel-ssh (DESIGN) | ⅕ Ansible (DESIGN) | ½ parallel-ssh PyPI (here) | ½ Debian pssh (here) | ⅕ Ansible (here) | met? |');
+    lines.push('| hosts | opsflow | ½ parallel-ssh (team figures) | ⅕ Ansible (team figures) | ½ parallel-ssh PyPI (here) | ½ Debian pssh (here) | ⅕ Ansible (here) | met? |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const h of cols) {
       const o = get('opsflow', h)?.medianWallS ?? null;

@@ -96,7 +96,7 @@ describe('audit trail', () => {
     // A writer whose transaction commits after later rows were sealed.
     let late = 0;
     await db.transaction().execute(async (trx) => {
-      late = await appendAudit(trx as never, stack.box, { actor: 'late', action: 'test.late', result: 'ok' });
+      late = await appendAudit(trx, stack.box, { actor: 'late', action: 'test.late', result: 'ok' });
       await appendAudit(db, stack.box, { actor: 'early', action: 'test.late', result: 'ok' });
       expect(await sealAuditBatch(db, stack.box)).toBe(1);
     });
