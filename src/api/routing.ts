@@ -85,7 +85,8 @@ export const NOT_LOGGED_IN = '你没有登录';
 export const CSRF_ERROR = 'csrf error.';
 export { CSRF_TTL_MS };
 
-const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: '', via: 'session', credentialId: 0 };
+// Before authentication (and on public routes): no name, the least role; nothing is decided on it.
+const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: 'viewer', via: 'session', credentialId: 0 };
 
 /** What a credential is read from: an Express request, or a WebSocket upgrade request. */
 export interface CredentialCarrier {

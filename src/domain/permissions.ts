@@ -62,7 +62,7 @@ export function isAction(value: string): value is Action {
 export interface Principal {
   username: string;
   displayName: string;
-  role: string;
+  role: Role;
 }
 
 /** Whether the caller's role may attempt `action` at all (task actions then also ask decideTask). */
@@ -153,6 +153,6 @@ export function canSubmitWithTemplate(principal: Principal, allowedSubmitters: r
 }
 
 /** Every action a role allows (for "who am I" and the roles table). */
-export function actionsAllowed(role: string): Action[] {
+export function actionsAllowed(role: Role): Action[] {
   return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
 }

@@ -6,7 +6,7 @@ import { displayNames } from '../accounts/directory';
 import type { Db } from '../db/database';
 import { containsPattern, prefixPattern } from '../db/queryHelpers';
 import type { Database, Task } from '../db/schema';
-import { TERMINAL_TASK_STATUSES, type TaskStatus } from '../domain/statuses';
+import { TERMINAL_TASK_STATUSES, type StepStatus, type TaskStatus, type Trigger } from '../domain/statuses';
 import { visibleTo } from './access';
 
 export async function getTask(db: Db, taskId: number): Promise<Task | undefined> {
@@ -17,7 +17,7 @@ export async function getTask(db: Db, taskId: number): Promise<Task | undefined>
 // lists
 
 export interface TaskFilter {
-  statuses?: string[];
+  statuses?: TaskStatus[];
   templateId?: number;
   creator?: string;
   submitter?: string;
@@ -122,10 +122,10 @@ export interface StepView {
   name: string;
   command: string;
   args: string;
-  trigger: string;
+  trigger: Trigger;
   exec_user: string;
   force_host: string | null;
-  status: string;
+  status: StepStatus;
   exit_code: number | null;
   attempt: number;
   error: string | null;

@@ -2,9 +2,10 @@
 // exist; a submitted task keeps a frozen copy, so replacing steps never changes a task.
 import type { Db } from '../db/database';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/queryHelpers';
-import type { OnFailure, StepTrigger, Template, TemplateStep } from '../db/schema';
+import type { Template, TemplateStep } from '../db/schema';
 import { Refusal } from '../domain/errors';
 import { isValidHost } from '../domain/hosts';
+import type { OnFailure, Trigger } from '../domain/statuses';
 import { splitArgTokens } from '../domain/shellQuote';
 
 /** One template step as the dialects hand it over (already checked for shape and ranges). */
@@ -15,7 +16,7 @@ export interface TemplateStepInput {
   command: string;
   /** Argument tokens: a string split on white space, or the tokens. */
   args?: string | string[];
-  trigger: StepTrigger;
+  trigger: Trigger;
   exec_user: string;
   force_host?: string | null;
   timeout_s: number;
@@ -41,7 +42,7 @@ export interface StepView {
   name: string;
   command: string;
   args: string;
-  trigger: StepTrigger;
+  trigger: Trigger;
   exec_user: string;
   force_host: string | null;
   timeout_s: number;

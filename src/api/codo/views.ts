@@ -4,20 +4,28 @@ import type { Db } from '../../db/database';
 import type { Task } from '../../db/schema';
 import { formatCodoTime } from '../../domain/execTime';
 import { formatPythonLiteral } from '../../domain/pythonLiteral';
-import { isStepStatus, isTaskStatus, stepStatusToCodo, taskStatusToCodo, taskStatusToCodoSchedule, type StepStatus } from '../../domain/statuses';
+import {
+  stepStatusToCodo,
+  taskStatusToCodo,
+  taskStatusToCodoSchedule,
+  type CodoSchedule,
+  type CodoStatusCode,
+  type StepStatus,
+  type TaskStatus,
+} from '../../domain/statuses';
 import { stepRunLogChunks, type LogChunk } from '../../tasks/logs';
 import type { OrderExtras, StepView } from '../../tasks/queries';
 
-export function codoTaskStatus(status: string): string {
-  return isTaskStatus(status) ? taskStatusToCodo(status) : status;
+export function codoTaskStatus(status: TaskStatus): CodoStatusCode {
+  return taskStatusToCodo(status);
 }
 
-export function codoStepStatus(status: string): string {
-  return isStepStatus(status) ? stepStatusToCodo(status) : status;
+export function codoStepStatus(status: StepStatus): CodoStatusCode {
+  return stepStatusToCodo(status);
 }
 
-export function codoSchedule(status: string): string {
-  return isTaskStatus(status) ? taskStatusToCodoSchedule(status) : 'new';
+export function codoSchedule(status: TaskStatus): CodoSchedule {
+  return taskStatusToCodoSchedule(status);
 }
 
 function codoTime(d: Date | null, tz: string): string {
@@ -164,7 +172,6 @@ export async function stepLogTexts(db: Db, stepRunIds: number[], tz: string, max
 export function hostCodes(steps: readonly StepView[], hostStatus: (s: StepStatus[]) => string): Record<string, string> {
   const byHost = new Map<string, StepStatus[]>();
   for (const s of steps) {
-    if (!isStepStatus(s.status)) continue;
     const list = byHost.get(s.host) ?? [];
     list.push(s.status);
     byHost.set(s.host, list);

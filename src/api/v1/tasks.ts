@@ -157,7 +157,7 @@ const listRoute = route({
   handler: async (ctx) => {
     const f = ctx.query;
     const filter = {
-      statuses: f.status?.split(',').map((s) => s.trim()),
+      statuses: f.status?.split(',').map((s) => s.trim()).filter(isTaskStatus),
       templateId: f.template_id,
       creator: f.creator,
       submitter: f.submitter,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import * as commands from '../../templates/commands';
 import * as templates from '../../templates/templates';
+import { ON_FAILURE_POLICIES, TRIGGERS } from '../../domain/statuses';
 import { route, type AnyRoute } from '../routing';
 import { IdParams, notFound, text, Username, V1 } from './common';
 
@@ -13,13 +14,13 @@ export const StepIn = z
     name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
     command: text(10_000).pipe(z.string().trim().min(1, 'must not be empty')),
     args: z.union([text(2000), z.array(z.string().min(1).max(200).regex(/^\S+$/, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
-    trigger: z.enum(['order', 'timed', 'hand']).default('order'),
+    trigger: z.enum(TRIGGERS).default('order'),
     exec_user: z.string().min(1).max(64).describe('alias of an exec user'),
     force_host: z.string().max(253).nullable().optional(),
     timeout_s: z.number().int().min(1).max(86_400).default(1800),
     retries: z.number().int().min(0).max(10).default(2).describe('transport retries (connect/handshake)'),
     idempotent: z.boolean().default(false).describe('may be rerun automatically when a worker died mid-step'),
-    on_failure: z.enum(['hold', 'abort', 'continue']).default('hold'),
+    on_failure: z.enum(ON_FAILURE_POLICIES).default('hold'),
   })
   .strict();
 

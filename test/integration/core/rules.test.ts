@@ -140,8 +140,8 @@ describe('people', () => {
   });
 
   it('tokens: anyone their own, admins anyone’s; others’ tokens look missing', async () => {
-    const adm = { username: 'root-admin', displayName: 'root-admin', role: 'admin' };
-    const op = { username: 'op1', displayName: 'op1', role: 'operator' };
+    const adm = { username: 'root-admin', displayName: 'root-admin', role: 'admin' as const };
+    const op = { username: 'op1', displayName: 'op1', role: 'operator' as const };
     await refusal(() => listTokensAs(t.db, op, { all: true })).then((r) => expect(r.kind).toBe('forbidden'));
     await refusal(() => createTokenAs(t.db, op, { name: 'x', username: 'root-admin' })).then((r) => expect(r.kind).toBe('forbidden'));
     expect(await refusal(() => createTokenAs(t.db, adm, { name: 'x', expiresAt: new Date(Date.now() + 1000), expiresInDays: 1 }))).toMatchObject({ field: 'expires_at' });

@@ -33,7 +33,7 @@ describe('errorReply', () => {
 });
 
 describe('idempotencyFor', () => {
-  const user = { id: 1, username: 'alice', displayName: 'Alice', role: 'operator', via: 'session' as const, credentialId: 1 };
+  const user = { id: 1, username: 'alice', displayName: 'Alice', role: 'operator' as const, via: 'session' as const, credentialId: 1 };
   it("keeps CODO's issued keys as they are and a client's own keys apart per user", () => {
     expect(idempotencyFor('csrf_key', 'k1', user)).toEqual({ idempotencyKey: 'csrf:k1', idempotencyField: 'csrf_key' });
     expect(idempotencyFor('Idempotency-Key', 'k1', user)).toEqual({ idempotencyKey: 'v1:alice:k1', idempotencyField: 'Idempotency-Key' });
