@@ -38,6 +38,13 @@ export default tseslint.config(
     },
   },
   {
+    // The application core serves the API, never the other way round (docs/architecture.md).
+    files: ['src/tasks/**/*.ts', 'src/templates/**/*.ts', 'src/execUsers/**/*.ts', 'src/accounts/**/*.ts', 'src/audit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/api'], message: 'The core (tasks, templates, execUsers, accounts, audit) may not import the API.' }] }],
+    },
+  },
+  {
     // Pure rules: workflows import them, so they must be as deterministic as workflow code.
     files: ['src/domain/**/*.ts'],
     rules: {

@@ -151,3 +151,8 @@ export function canSubmitWithTemplate(principal: Principal, allowedSubmitters: r
   if (principal.role === 'admin' || allowedSubmitters.length === 0) return true;
   return isNamed(principal, allowedSubmitters);
 }
+
+/** Every action a role allows (for "who am I" and the roles table). */
+export function actionsAllowed(role: Role): Action[] {
+  return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
+}

@@ -18,6 +18,7 @@ import {
   type InterventionResult,
   type TaskProgress,
 } from '../../workflows/messages';
+import { Refusal } from '../domain/errors';
 import type { taskWorkflow } from '../../workflows/taskWorkflow';
 import { unreachable } from '../domain/unreachable';
 import { workflowIdFor } from './submit';
@@ -36,12 +37,12 @@ export type Intervention =
   | { action: 'release'; stepId: number; host?: string };
 
 /** The workflow refused the intervention (wrong state, four-eyes, unknown step) or the task is gone. */
-export class InterventionError extends Error {
+export class InterventionError extends Refusal {
   constructor(
     readonly httpStatus: 404 | 409,
     message: string,
   ) {
-    super(message);
+    super(httpStatus === 404 ? 'not_found' : 'conflict', null, message);
   }
 }
 

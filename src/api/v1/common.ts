@@ -1,8 +1,6 @@
-// Shared pieces of the native API: id parameters, not-found errors, InputError → 400.
+// Shared pieces of the native API: id parameters, not-found errors.
 import { z } from 'zod';
-import { InterventionError } from '../../tasks/interventions';
 import { HttpError } from '../errors';
-import { InputError } from '../submitInput';
 
 export const V1 = '/api/v1';
 
@@ -25,36 +23,10 @@ export function notFound(what: string): HttpError {
   return new HttpError(404, 404, `${what} not found`);
 }
 
-export function badInput(field: string, problem: string): HttpError {
-  return new HttpError(400, 400, `${field}: ${problem}`, [{ field, problem }]);
-}
-
-export function conflict(message: string, details?: unknown): HttpError {
-  return new HttpError(409, 409, message, details);
-}
-
-export function fromInputError(err: unknown): never {
-  if (err instanceof InputError) throw badInput(err.field, err.message.slice(err.field.length + 2));
-  throw err;
-}
-
-export function fromInterventionError(err: unknown): never {
-  if (err instanceof InterventionError) throw new HttpError(err.httpStatus, err.httpStatus, err.message);
-  throw err;
-}
-
 /** NUL bytes never belong in text that may reach a shell, a log or PostgreSQL. */
 export function text(max: number) {
   return z
     .string()
     .max(max)
     .refine((s) => !s.includes('\0'), 'may not contain a NUL byte');
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-}
-
-export function isForeignKeyViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23503';
 }

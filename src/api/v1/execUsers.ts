@@ -1,13 +1,14 @@
 // /api/v1/exec-users (private keys and passwords write-only, sealed with the master key) and
 // /api/v1/known-hosts (pinned host keys: list, pin, forget).
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../../db/database';
 import type { ExecUser } from '../../db/schema';
 import { isValidHost } from '../../domain/hosts';
-import { sealExecUserSecrets } from '../execUserSecrets';
+import * as execUsers from '../../execUsers/execUsers';
+import * as knownHosts from '../../execUsers/knownHosts';
+import { KNOWN_KEY_TYPES } from '../../execUsers/knownHosts';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+import { IdParams, notFound, text, V1 } from './common';
 
 const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
@@ -61,7 +62,7 @@ function view(u: ExecUser) {
     alias: u.alias,
     username: u.username,
     port: u.port,
-    auth: u.private_key && u.password ? 'key+password' : u.private_key ? 'key' : 'password',
+    auth: execUsers.execUserAuth(u),
     key_fingerprint: u.private_key ? u.key_fingerprint : null,
     has_password: u.password !== null,
     host_key_policy: u.host_key_policy,
@@ -71,8 +72,13 @@ function view(u: ExecUser) {
   };
 }
 
+/** The request's secrets and settings under the core's names. */
+function secretsOf(b: z.output<typeof ExecUserPatch>) {
+  return { privateKey: b.private_key, password: b.password, hostKeyPolicy: b.host_key_policy, remarks: b.remarks };
+}
+
 async function findExecUser(db: Db, id: number): Promise<ExecUser> {
-  const row = await db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await execUsers.findExecUser(db, id);
   if (!row) throw notFound(`exec user ${id}`);
   return row;
 }
@@ -85,7 +91,7 @@ const listExecUsers = route({
   action: 'exec_user.read',
   style: 'v1',
   response: z.object({ items: z.array(ExecUserOut) }),
-  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute()).map(view) }),
+  handler: async (ctx) => ({ items: (await execUsers.listExecUsers(ctx.deps.db)).map(view) }),
 });
 
 const getExecUser = route({
@@ -113,28 +119,7 @@ const createExecUser = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
-    if (!b.private_key && !b.password) throw badInput('private_key', 'give a private_key or a password (or both)');
-    const sealed = sealExecUserSecrets(ctx.deps.box, b.alias, b.private_key, b.password);
-    try {
-      const row = await ctx.deps.db
-        .insertInto('exec_users')
-        .values({
-          alias: b.alias,
-          username: b.username,
-          port: b.port,
-          host_key_policy: b.host_key_policy,
-          remarks: b.remarks,
-          private_key: sealed.private_key ?? null,
-          password: sealed.password ?? null,
-          key_fingerprint: sealed.key_fingerprint ?? null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return view(row);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`alias: an exec user '${b.alias}' already exists`, [{ field: 'alias', problem: 'already exists' }]);
-      throw err;
-    }
+    return view(await execUsers.createExecUser(ctx.deps.db, ctx.deps.box, { alias: b.alias, username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
@@ -152,25 +137,7 @@ const updateExecUser = route({
     const b = ctx.body;
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { changed: Object.keys(b) } };
-    const sealed = sealExecUserSecrets(ctx.deps.box, current.alias, b.private_key, b.password);
-    const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
-    const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
-    if (!hasKey && !hasPassword) throw badInput('private_key', 'an exec user needs a private key or a password');
-    const row = await ctx.deps.db
-      .updateTable('exec_users')
-      .set({
-        ...(b.username !== undefined ? { username: b.username } : {}),
-        ...(b.port !== undefined ? { port: b.port } : {}),
-        ...(b.host_key_policy !== undefined ? { host_key_policy: b.host_key_policy } : {}),
-        ...(b.remarks !== undefined ? { remarks: b.remarks } : {}),
-        ...(sealed.private_key !== undefined ? { private_key: sealed.private_key, key_fingerprint: sealed.key_fingerprint ?? null } : {}),
-        ...(sealed.password !== undefined ? { password: sealed.password } : {}),
-        updated_at: new Date(),
-      })
-      .where('id', '=', current.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return view(row);
+    return view(await execUsers.updateExecUser(ctx.deps.db, ctx.deps.box, current, { username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
@@ -185,9 +152,7 @@ const deleteExecUser = route({
   handler: async (ctx) => {
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit.target = `exec_user:${current.alias}`;
-    const used = await ctx.deps.db.selectFrom('template_steps').select('template_id').where('exec_user', '=', current.alias).limit(1).executeTakeFirst();
-    if (used) throw conflict(`exec user '${current.alias}' is used by template ${used.template_id}`);
-    await ctx.deps.db.deleteFrom('exec_users').where('id', '=', current.id).execute();
+    await execUsers.deleteExecUser(ctx.deps.db, current);
     return { code: 0, msg: `exec user '${current.alias}' deleted` };
   },
 });
@@ -198,8 +163,6 @@ const deleteExecUser = route({
 const KnownHostOut = z
   .object({ id: z.number(), host: z.string(), port: z.number(), key_type: z.string(), fingerprint: z.string(), first_seen: z.string(), pinned_by: z.string() })
   .meta({ id: 'KnownHost' });
-
-const KNOWN_KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
 
 const PinIn = z
   .object({
@@ -212,17 +175,6 @@ const PinIn = z
   .strict()
   .meta({ id: 'PinHostKey' });
 
-function fromPublicKey(line: string): { key_type: string; fingerprint: string } {
-  const [type, b64] = line.trim().split(/\s+/);
-  if (!type || !b64 || !KNOWN_KEY_TYPES.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
-    throw badInput('public_key', 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA…"');
-  }
-  const blob = Buffer.from(b64, 'base64');
-  const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  if (len <= 0 || 4 + len > blob.length || blob.toString('ascii', 4, 4 + len) !== type) throw badInput('public_key', 'the key data does not match its type');
-  return { key_type: type, fingerprint: 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '') };
-}
-
 const listKnownHosts = route({
   method: 'get',
   path: `${V1}/known-hosts`,
@@ -233,9 +185,7 @@ const listKnownHosts = route({
   query: z.object({ host: z.string().max(253).optional() }).strict(),
   response: z.object({ items: z.array(KnownHostOut) }),
   handler: async (ctx) => {
-    let q = ctx.deps.db.selectFrom('known_hosts').selectAll();
-    if (ctx.query.host) q = q.where('host', '=', ctx.query.host);
-    return { items: await q.orderBy('host').orderBy('port').execute() };
+    return { items: await knownHosts.listKnownHosts(ctx.deps.db, ctx.query.host) };
   },
 });
 
@@ -251,17 +201,9 @@ const pinKnownHost = route({
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
-    let key: { key_type: string; fingerprint: string };
-    if (b.public_key) key = fromPublicKey(b.public_key);
-    else if (b.key_type && b.fingerprint) key = { key_type: b.key_type, fingerprint: b.fingerprint };
-    else throw badInput('public_key', 'give public_key, or key_type and fingerprint');
-    ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: key };
-    return ctx.deps.db
-      .insertInto('known_hosts')
-      .values({ host: b.host, port: b.port, ...key, pinned_by: `user:${ctx.user.username}` })
-      .onConflict((oc) => oc.columns(['host', 'port']).doUpdateSet({ ...key, pinned_by: `user:${ctx.user.username}` }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const key = knownHosts.hostKeyToPin({ publicKey: b.public_key, keyType: b.key_type, fingerprint: b.fingerprint });
+    ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: { ...key } };
+    return knownHosts.pinHostKey(ctx.deps.db, b.host, b.port, key, ctx.user.username);
   },
 });
 
@@ -274,7 +216,7 @@ const forgetKnownHost = route({
   style: 'v1',
   params: IdParams,
   handler: async (ctx) => {
-    const row = await ctx.deps.db.deleteFrom('known_hosts').where('id', '=', ctx.params.id).returningAll().executeTakeFirst();
+    const row = await knownHosts.forgetKnownHost(ctx.deps.db, ctx.params.id);
     ctx.audit.target = row ? `known_host:${row.host}:${row.port}` : `known_host:${ctx.params.id}`;
     if (!row) throw notFound(`known host ${ctx.params.id}`);
     ctx.audit.detail = { fingerprint: row.fingerprint };

@@ -1,15 +1,14 @@
 // /api/v1/me, /users, /roles, /tokens, /audit.
 import { z } from 'zod';
-import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../../accounts/apiTokens';
-import { unlockAccount, withLock, withLocks, type LockView } from '../../accounts/lockout';
-import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
+import { createTokenAs, listTokensAs, revokeTokenAs } from '../../accounts/apiTokens';
+import * as manage from '../../accounts/manage';
+import { type LockView } from '../../accounts/lockout';
+import { createUser } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
-import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
-import { generatePassword, hashPassword, validatePasswordStrength } from '../../security/passwords';
-import { generateTotpSecret, renderQrToSvg, totpUri } from '../../security/totp';
-import { HttpError } from '../errors';
+import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES } from '../../domain/permissions';
+import { renderQrToSvg } from '../../security/totp';
 import { route, type AnyRoute } from '../routing';
-import { badInput, conflict, IdParams, IsoTime, notFound, text, Username, V1 } from './common';
+import { IdParams, IsoTime, notFound, text, Username, V1 } from './common';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -43,10 +42,6 @@ function userView(u: { id: number; username: string; display_name: string; role:
   };
 }
 
-function allowedActions(role: z.infer<typeof Role>): Action[] {
-  return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
-}
-
 const me = route({
   method: 'get',
   path: `${V1}/me`,
@@ -55,9 +50,9 @@ const me = route({
   action: 'session.self',
   style: 'v1',
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.user.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
-    return { ...userView(await withLock(ctx.deps.db, u)), via: ctx.user.via, actions: allowedActions(u.role) };
+    return { ...userView(u), via: ctx.user.via, actions: actionsAllowed(u.role) };
   },
 });
 
@@ -69,7 +64,7 @@ const listUsers = route({
   action: 'user.read',
   style: 'v1',
   response: z.object({ items: z.array(UserOut) }),
-  handler: async (ctx) => ({ items: (await withLocks(ctx.deps.db, await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute())).map(userView) }),
+  handler: async (ctx) => ({ items: (await manage.listUsers(ctx.deps.db)).map(userView) }),
 });
 
 const getUser = route({
@@ -82,9 +77,9 @@ const getUser = route({
   params: UsernameParams,
   response: UserOut,
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.params.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
-    return userView(await withLock(ctx.deps.db, u));
+    return userView(u);
   },
 });
 
@@ -111,30 +106,10 @@ const createUserRoute = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `user:${b.username}`, detail: { role: b.role } };
-    try {
-      const created = await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
-      return { ...created, otpauth_qr_svg: await renderQrToSvg(created.otpauth_url) };
-    } catch (err) {
-      if (err instanceof AccountError) {
-        const [field, ...rest] = err.message.split(': ');
-        if (/already exists/.test(err.message)) throw conflict(err.message, [{ field, problem: rest.join(': ') }]);
-        throw badInput(field ?? 'body', rest.join(': '));
-      }
-      throw err;
-    }
+    const created = await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
+    return { ...created, otpauth_qr_svg: await renderQrToSvg(created.otpauth_url) };
   },
 });
-
-async function activeAdmins(ctx: { deps: { db: import('../../db/database').Db } }, except: number): Promise<number> {
-  const row = await ctx.deps.db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('role', '=', 'admin')
-    .where('disabled', '=', false)
-    .where('id', '!=', except)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
 
 const UserPatch = z
   .object({ role: Role.optional(), display_name: text(100).pipe(z.string().trim().min(1)).optional(), disabled: z.boolean().optional() })
@@ -153,22 +128,9 @@ const updateUser = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `user:${ctx.params.username}`, detail: { ...b } };
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    const losesAdmin = u.role === 'admin' && !u.disabled && ((b.role !== undefined && b.role !== 'admin') || b.disabled === true);
-    if (losesAdmin && (await activeAdmins(ctx, u.id)) === 0) throw conflict('the last active admin cannot be demoted or disabled');
-    const row = await ctx.deps.db
-      .updateTable('users')
-      .set({
-        ...(b.role !== undefined ? { role: b.role } : {}),
-        ...(b.display_name !== undefined ? { display_name: b.display_name } : {}),
-        ...(b.disabled !== undefined ? { disabled: b.disabled } : {}),
-      })
-      .where('id', '=', u.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (b.disabled === true || (b.role !== undefined && b.role !== u.role)) await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return userView(await withLock(ctx.deps.db, row));
+    const row = await manage.updateUser(ctx.deps.db, ctx.params.username, b);
+    if (!row) throw notFound(`user '${ctx.params.username}'`);
+    return userView(row);
   },
 });
 
@@ -184,15 +146,9 @@ const resetPassword = route({
   response: z.object({ username: z.string(), password: z.string().optional() }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    const next = ctx.body.password ?? generatePassword();
-    const weak = validatePasswordStrength(next);
-    if (weak) throw badInput('password', weak);
-    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', u.id).execute();
-    await unlockAccount(ctx.deps.db, u.id);
-    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
+    const done = await manage.resetPassword(ctx.deps.db, ctx.params.username, ctx.body.password);
+    if (!done) throw notFound(`user '${ctx.params.username}'`);
+    return done;
   },
 });
 
@@ -207,13 +163,9 @@ const resetTotp = route({
   response: z.object({ username: z.string(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    const secret = generateTotpSecret();
-    await ctx.deps.db.updateTable('users').set({ totp_secret: ctx.deps.box.seal(secret, totpSecretContext(u.username)), totp_last_step: null }).where('id', '=', u.id).execute();
-    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    const otpauthUrl = totpUri(u.username, secret);
-    return { username: u.username, totp_secret: secret, otpauth_url: otpauthUrl, otpauth_qr_svg: await renderQrToSvg(otpauthUrl) };
+    const enrolled = await manage.resetTotp(ctx.deps.db, ctx.deps.box, ctx.params.username);
+    if (!enrolled) throw notFound(`user '${ctx.params.username}'`);
+    return { ...enrolled, otpauth_qr_svg: await renderQrToSvg(enrolled.otpauth_url) };
   },
 });
 
@@ -228,10 +180,9 @@ const unlockUser = route({
   response: UserOut,
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    await unlockAccount(ctx.deps.db, u.id);
-    return userView(await withLock(ctx.deps.db, u));
+    const row = await manage.unlockUser(ctx.deps.db, ctx.params.username);
+    if (!row) throw notFound(`user '${ctx.params.username}'`);
+    return userView(row);
   },
 });
 
@@ -244,7 +195,7 @@ const roles = route({
   style: 'v1',
   handler: () =>
     Promise.resolve({
-      items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: allowedActions(name) })),
+      items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: actionsAllowed(name) })),
       actions: Object.fromEntries(Object.entries(ACTIONS).map(([a, r]) => [a, { roles: r.roles, scope: r.scope, description: r.description }])),
     }),
 });
@@ -275,9 +226,7 @@ const listTokens = route({
   response: z.object({ items: z.array(TokenOut) }),
   handler: async (ctx) => {
     const all = ctx.query.all === '1' || ctx.query.all === 'true';
-    const other = ctx.query.username !== undefined && ctx.query.username !== ctx.user.username;
-    if ((all || other) && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, "permission denied: token.admin (list and revoke anyone's API tokens) needs role admin");
-    return { items: await listApiTokens(ctx.deps.db, all ? undefined : (ctx.query.username ?? ctx.user.username)) };
+    return { items: await listTokensAs(ctx.deps.db, ctx.user, { username: ctx.query.username, all }) };
   },
 });
 
@@ -305,21 +254,10 @@ const createToken = route({
     const b = ctx.body;
     const owner = b.username ?? ctx.user.username;
     ctx.audit = { target: `user:${owner}`, detail: { name: b.name } };
-    if (owner !== ctx.user.username && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, 'permission denied: only admins create tokens for other users');
-    if (b.expires_at && b.expires_in_days) throw badInput('expires_at', 'give expires_at or expires_in_days, not both');
-    const expiresAt = b.expires_at ? new Date(b.expires_at) : b.expires_in_days ? new Date(Date.now() + b.expires_in_days * 86_400_000) : null;
-    try {
-      const { token, info } = await createApiToken(ctx.deps.db, { username: owner, name: b.name, expiresAt });
-      ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
-      return { ...info, token };
-    } catch (err) {
-      if (err instanceof AccountError) {
-        const [field, ...rest] = err.message.split(': ');
-        if (/no user/.test(err.message)) throw notFound(`user '${owner}'`);
-        throw badInput(field ?? 'body', rest.join(': '));
-      }
-      throw err;
-    }
+    const request = { name: b.name, username: b.username, expiresAt: b.expires_at ? new Date(b.expires_at) : undefined, expiresInDays: b.expires_in_days };
+    const { token, info, expiresAt } = await createTokenAs(ctx.deps.db, ctx.user, request);
+    ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
+    return { ...info, token };
   },
 });
 
@@ -333,9 +271,7 @@ const revokeToken = route({
   params: IdParams,
   handler: async (ctx) => {
     ctx.audit.target = `token:${ctx.params.id}`;
-    const t = await findApiToken(ctx.deps.db, ctx.params.id);
-    if (!t || (t.username !== ctx.user.username && !roleAllows(ctx.user, 'token.admin'))) throw notFound(`token ${ctx.params.id}`);
-    if (!(await revokeApiToken(ctx.deps.db, t.id))) throw conflict(`token ${t.id} is already revoked`);
+    const t = await revokeTokenAs(ctx.deps.db, ctx.user, ctx.params.id);
     return { code: 0, msg: `token ${t.id} revoked` };
   },
 });

@@ -1,15 +1,16 @@
-// Turning submitted fields (CODO's Python-literal strings or JSON) into SubmitTaskInput pieces.
-// Every problem becomes an InputError naming the field.
+// Turning submitted fields (CODO's Python-literal strings or JSON) into SubmitTaskInput pieces,
+// for both dialects. Every problem becomes an InputError naming the field.
+import { Refusal } from '../domain/errors';
 import { parseHostGroups } from '../domain/hosts';
 import { parsePythonDict, PythonLiteralError } from '../domain/pythonLiteral';
 import { ExecTimeError, parseExecTime } from '../domain/execTime';
 
-export class InputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+/** A submitted field that cannot be used; the message reads `field: problem`. */
+export class InputError extends Refusal {
+  declare readonly field: string;
+
+  constructor(field: string, problem: string) {
+    super('invalid', field, problem);
   }
 }
 
