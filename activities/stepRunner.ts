@@ -16,6 +16,7 @@ import { StepLogWriter } from './logWriter';
 import { openSshConnection, runRemoteCommand, SshAuthError, SshCommandLostError, SshHostKeyError, SshTransportError } from './ssh';
 import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
 import type { ExecuteStepInput, SettleLostStepInput, StepOutcome } from './types';
+import type { StepOutcomeStatus } from '../src/domain/statuses';
 
 export interface StepRunnerDeps {
   db: Db;
@@ -54,7 +55,7 @@ async function loadContext(db: Db, input: ExecuteStepInput) {
 
 type Loaded = Awaited<ReturnType<typeof loadContext>>;
 
-async function finishRun(db: Db, runId: number, fields: { status: string; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
+async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
   await db
     .updateTable('step_runs')
     .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })

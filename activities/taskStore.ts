@@ -2,9 +2,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import type { RecordStepStatusInput, RecordTaskPlanInput, RecordTaskStatusInput } from './types';
-import { WAITING_STEP_STATUSES, type StepStatus } from '../src/domain/statuses';
-
-const TERMINAL_STEP = new Set(['succeeded', 'failed', 'skipped', 'aborted', 'cancelled', 'unknown']);
+import { isTerminalStepStatus, WAITING_STEP_STATUSES } from '../src/domain/statuses';
 
 export async function recordTaskStatus(db: Db, input: RecordTaskStatusInput): Promise<void> {
   await db
@@ -24,9 +22,10 @@ export async function recordTaskPlan(db: Db, input: RecordTaskPlanInput): Promis
 }
 
 export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Promise<void> {
-  const terminal = TERMINAL_STEP.has(input.status);
+  // An unknown step is settled for this attempt (an operator decides what comes next).
+  const finished = isTerminalStepStatus(input.status) || input.status === 'unknown';
   // Waiting again means a restart: the earlier attempt's results stay only in its logs.
-  const rearmed = WAITING_STEP_STATUSES.includes(input.status as StepStatus);
+  const rearmed = WAITING_STEP_STATUSES.includes(input.status);
   for (let i = 0; i < input.steps.length; i += 500) {
     const refs = input.steps.slice(i, i + 500);
     await db
@@ -35,7 +34,7 @@ export async function recordStepStatus(db: Db, input: RecordStepStatusInput): Pr
         status: input.status,
         updated_at: sql<Date>`now()`,
         ...(input.error !== undefined ? { error: input.error } : {}),
-        ...(terminal ? { finished_at: sql<Date>`coalesce(finished_at, now())` } : {}),
+        ...(finished ? { finished_at: sql<Date>`coalesce(finished_at, now())` } : {}),
         ...(rearmed ? { started_at: null, finished_at: null, exit_code: null, error: null } : {}),
       })
       .where('task_id', '=', input.taskId)

@@ -1,10 +1,9 @@
 // Activity signatures the workflow may import (types only; implementations live beside).
 import type { StepRef } from '../workflows/messages';
-
-export type StepOutcomeKind = 'succeeded' | 'failed' | 'unknown' | 'cancelled';
+import type { StepOutcomeStatus, StepStatus, TaskStatus } from '../src/domain/statuses';
 
 export interface StepOutcome {
-  outcome: StepOutcomeKind;
+  outcome: StepOutcomeStatus;
   exitCode: number | null;
   /** Why it failed, in words an operator can act on. */
   error: string | null;
@@ -18,7 +17,7 @@ export interface ExecuteStepInput extends StepRef {
 
 export interface RecordTaskStatusInput {
   taskId: number;
-  status: string;
+  status: TaskStatus;
   approver?: string;
   /** ISO time the task began running. */
   startTime?: string;
@@ -34,7 +33,7 @@ export interface RecordTaskPlanInput {
 export interface RecordStepStatusInput {
   taskId: number;
   steps: StepRef[];
-  status: string;
+  status: StepStatus;
   error?: string | null;
 }
 

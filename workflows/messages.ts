@@ -1,27 +1,11 @@
 // Messages shared by the task workflow and its callers (API, tests): defined once.
 // Only identifiers and shapes travel here — never commands, argument values or secrets.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Role } from '../src/domain/permissions';
+import type { PlanGroup } from '../src/domain/plan';
+import type { Schedule, StepStatus, TaskStatus } from '../src/domain/statuses';
 
-export type Trigger = 'order' | 'timed' | 'hand';
-export type OnFailure = 'hold' | 'abort' | 'continue';
-
-export interface PlanStep {
-  /** task_steps.id (the frozen copy). */
-  stepId: number;
-  level: number;
-  name: string;
-  trigger: Trigger;
-  timeoutS: number;
-  retries: number;
-  idempotent: boolean;
-  onFailure: OnFailure;
-}
-
-export interface PlanGroup {
-  group: number;
-  hosts: string[];
-  steps: PlanStep[];
-}
+export type { PlanGroup, PlanStep } from '../src/domain/plan';
 
 export interface TaskWorkflowInput {
   taskId: number;
@@ -29,7 +13,7 @@ export interface TaskWorkflowInput {
   taskName: string;
   /** Username that created the task (four-eyes: may not approve it). */
   creator: string;
-  schedule: 'new' | 'ready';
+  schedule: Schedule;
   /** ISO time to start at; null = at once (after approval for `new`). */
   execTime: string | null;
   maxParallel: number;
@@ -43,7 +27,7 @@ export interface TaskWorkflowInput {
 /** Who asked: travels with every intervention and is recorded. */
 export interface Actor {
   username: string;
-  role: string;
+  role: Role;
 }
 
 export interface StepRef {
@@ -81,7 +65,8 @@ export interface AbortHostArgs {
 
 export interface InterventionResult {
   accepted: true;
-  status: string;
+  /** The task's status after the intervention (as far as the workflow knows when it answers). */
+  status: TaskStatus;
 }
 
 export const approveUpdate = defineUpdate<InterventionResult, [ApproveArgs]>('approve');
@@ -101,7 +86,7 @@ export interface StepProgress {
   stepId: number;
   level: number;
   name: string;
-  status: string;
+  status: StepStatus;
   attempt: number;
 }
 export interface HostProgress {
@@ -110,7 +95,7 @@ export interface HostProgress {
   steps: StepProgress[];
 }
 export interface TaskProgress {
-  status: string;
+  status: TaskStatus;
   paused: boolean;
   startAt: string | null;
   approver: string | null;

@@ -1,6 +1,8 @@
 // API tokens for automation: shown once at creation, stored as a SHA-256 hash, optional expiry,
 // revocable. Shared by the API (/api/v1/tokens) and the CLI (`opsflow token create|revoke`).
 import type { Db } from '../db/database';
+import { Refusal } from '../domain/errors';
+import { roleAllows, type Principal } from '../domain/permissions';
 import { generateToken, hashToken } from '../security/tokens';
 import { AccountError, requireUser } from './users';
 
@@ -21,7 +23,8 @@ export async function createApiToken(
   input: { username: string; name: string; expiresAt?: Date | null },
 ): Promise<{ token: string; info: ApiTokenInfo }> {
   if (!NAME.test(input.name)) throw new AccountError('name: 1-100 letters, digits, spaces or . _ : @ / -');
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new AccountError('expires_at: must be in the future');
+  // Whether a time lies ahead is no matter of its form: 'unusable' (422), not 'invalid'.
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new AccountError('expires_at: must be in the future', 'unusable');
   const user = await requireUser(db, input.username);
   const token = generateToken('oft');
   const row = await db
@@ -54,4 +57,51 @@ export async function findApiToken(db: Db, id: number): Promise<ApiTokenInfo | u
 export async function revokeApiToken(db: Db, id: number): Promise<boolean> {
   const row = await db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
   return row !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a caller may do with tokens: their own always; anyone's with token.admin.
+
+/** Tokens `caller` may list: their own, another user's or everyone's (`all`) with token.admin. */
+export async function listTokensAs(db: Db, caller: Principal, opts: { username?: string; all?: boolean }): Promise<ApiTokenInfo[]> {
+  const other = opts.username !== undefined && opts.username !== caller.username;
+  if ((opts.all || other) && !roleAllows(caller, 'token.admin')) {
+    throw new Refusal('forbidden', null, "permission denied: token.admin (list and revoke anyone's API tokens) needs role admin");
+  }
+  return listApiTokens(db, opts.all ? undefined : (opts.username ?? caller.username));
+}
+
+export interface TokenRequest {
+  name: string;
+  /** Default: the caller. */
+  username?: string;
+  expiresAt?: Date;
+  expiresInDays?: number;
+}
+
+/** The expiry a request asks for: a time, a number of days from now, or none. */
+export function tokenExpiry(req: Pick<TokenRequest, 'expiresAt' | 'expiresInDays'>, now = Date.now()): Date | null {
+  if (req.expiresAt && req.expiresInDays) throw new Refusal('invalid', 'expires_at', 'give expires_at or expires_in_days, not both');
+  return req.expiresAt ?? (req.expiresInDays ? new Date(now + req.expiresInDays * 86_400_000) : null);
+}
+
+/** Creates a token for the caller, or (token.admin) for another user; the token is returned once. */
+export async function createTokenAs(db: Db, caller: Principal, req: TokenRequest): Promise<{ token: string; info: ApiTokenInfo; expiresAt: Date | null }> {
+  const owner = req.username ?? caller.username;
+  if (owner !== caller.username && !roleAllows(caller, 'token.admin')) throw new Refusal('forbidden', null, 'permission denied: only admins create tokens for other users');
+  const expiresAt = tokenExpiry(req);
+  try {
+    return { ...(await createApiToken(db, { username: owner, name: req.name, expiresAt })), expiresAt };
+  } catch (err) {
+    if (err instanceof AccountError && err.kind === 'not_found') throw new Refusal('not_found', null, `user '${owner}' not found`);
+    throw err;
+  }
+}
+
+/** Revokes a token the caller owns (any, with token.admin); others' tokens are reported as missing. */
+export async function revokeTokenAs(db: Db, caller: Principal, id: number): Promise<ApiTokenInfo> {
+  const t = await findApiToken(db, id);
+  if (!t || (t.username !== caller.username && !roleAllows(caller, 'token.admin'))) throw new Refusal('not_found', null, `token ${id} not found`);
+  if (!(await revokeApiToken(db, t.id))) throw new Refusal('conflict', null, `token ${t.id} is already revoked`);
+  return t;
 }

@@ -2,6 +2,7 @@
 // sessions (`ofs_…`, CODO's auth_key) and API tokens (`oft_…`). Only SHA-256 hashes of tokens are stored.
 import type { Db } from '../db/database';
 import type { User } from '../db/schema';
+import type { Role } from '../domain/permissions';
 import { hashPassword, verifyPassword } from '../security/passwords';
 import type { SecretBox } from '../security/secretBox';
 import { generateToken, hashToken } from '../security/tokens';
@@ -16,7 +17,7 @@ export interface AuthUser {
   id: number;
   username: string;
   displayName: string;
-  role: string;
+  role: Role;
   /** How the credential arrived and what it was. */
   via: 'session' | 'token';
   credentialId: number;

@@ -1,6 +1,7 @@
 // Creating and changing accounts: shared by the CLI, the first-start bootstrap and the API.
 import type { Db } from '../db/database';
 import type { User } from '../db/schema';
+import { Refusal, type RefusalKind } from '../domain/errors';
 import { generatePassword, hashPassword, validatePasswordStrength } from '../security/passwords';
 import type { SecretBox } from '../security/secretBox';
 import { generateTotpSecret, totpUri } from '../security/totp';
@@ -17,7 +18,13 @@ export interface NewAccount {
   otpauth_url: string;
 }
 
-export class AccountError extends Error {}
+/** A refused account change; the message reads `field: problem` (the CLI prints it as is). */
+export class AccountError extends Refusal {
+  constructor(message: string, kind: RefusalKind = 'invalid') {
+    const at = message.indexOf(': ');
+    super(kind, at > 0 ? message.slice(0, at) : null, at > 0 ? message.slice(at + 2) : message);
+  }
+}
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -37,7 +44,7 @@ export async function createUser(
     if (weak) throw new AccountError(`password: ${weak}`);
   }
   const existing = await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst();
-  if (existing) throw new AccountError(`username: '${input.username}' already exists`);
+  if (existing) throw new AccountError(`username: '${input.username}' already exists`, 'conflict');
 
   const password = input.password ?? generatePassword();
   const totpSecret = generateTotpSecret();
@@ -65,7 +72,7 @@ export async function findUser(db: Db, username: string): Promise<User | undefin
 
 export async function requireUser(db: Db, username: string): Promise<User> {
   const user = await findUser(db, username);
-  if (!user) throw new AccountError(`username: no user '${username}'`);
+  if (!user) throw new AccountError(`username: no user '${username}'`, 'not_found');
   return user;
 }
 

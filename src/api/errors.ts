@@ -1,6 +1,9 @@
-// One error shape for every route: {code, msg, details}. Never a stack trace.
+// One error mapper for every route, the Express error handler and the log WebSocket:
+// {code, msg, details}, never a stack trace. CODO-style routes get CODO's negative codes.
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { Refusal, type RefusalKind } from '../domain/errors';
+import { Reply, type RouteStyle } from './reply';
 
 export class HttpError extends Error {
   constructor(
@@ -17,36 +20,55 @@ export function zodDetails(err: ZodError): { field: string; problem: string }[] 
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
 }
 
+const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403, unusable: 422 };
+
+/** CODO's codes: -2 for a permission refusal (as the role guard answers), -1 for the rest. */
+function codoCode(kind: RefusalKind): number {
+  return kind === 'forbidden' ? -2 : -1;
+}
+
+/** body-parser errors carry an HTTP status (400 bad JSON, 413 too large, 415 charset). */
+function clientStatus(err: unknown): number | null {
+  const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err).status) : NaN;
+  return status >= 400 && status < 500 ? status : null;
+}
+
+/** Anything thrown as {status, body}; unexpected errors are logged and shown as 'internal error'. */
+export function errorReply(err: unknown, style: RouteStyle, log: (line: string) => void): Reply {
+  if (err instanceof HttpError) return new Reply(err.status, { code: err.code, msg: err.message, details: err.details ?? null });
+  if (err instanceof Refusal) {
+    const status = REFUSAL_STATUS[err.kind];
+    const details = err.details !== undefined ? err.details : err.field ? [{ field: err.field, problem: err.problem }] : null;
+    return new Reply(status, { code: style === 'codo' ? codoCode(err.kind) : status, msg: err.message, details });
+  }
+  if (err instanceof ZodError) {
+    const details = zodDetails(err);
+    const first = details[0];
+    const msg = first ? `${first.field}: ${first.problem}` : 'invalid request';
+    return new Reply(400, { code: style === 'codo' ? -1 : 400, msg, details });
+  }
+  const status = clientStatus(err);
+  if (status !== null) {
+    const type = (err as { type?: string }).type;
+    const msg =
+      type === 'entity.parse.failed' ? 'body: not valid JSON'
+      : type === 'entity.too.large' ? 'body: too large'
+      : `request: ${(err as Error).message}`;
+    return new Reply(status, { code: style === 'codo' ? -1 : status, msg, details: null });
+  }
+  log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return new Reply(500, { code: 500, msg: 'internal error', details: null });
+}
+
 /** CODO's paths (task API, login): their errors carry a negative code, as CODO's did. */
 export function isCodoPath(path: string): boolean {
   return path.startsWith('/api/task/') || path.startsWith('/api/accounts/');
 }
 
-/** Turns anything thrown into a JSON reply; unexpected errors are logged, not shown. */
+/** Express's last handler: what no route answered (body-parser errors, 404s), in the path's dialect. */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    if (err instanceof HttpError) {
-      res.status(err.status).json({ code: err.code, msg: err.message, details: err.details ?? null });
-      return;
-    }
-    if (err instanceof ZodError) {
-      const details = zodDetails(err);
-      const first = details[0];
-      res.status(400).json({ code: 400, msg: first ? `${first.field}: ${first.problem}` : 'invalid request', details });
-      return;
-    }
-    // body-parser errors carry an HTTP status (400 bad JSON, 413 too large, 415 charset).
-    const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err).status) : 500;
-    if (status >= 400 && status < 500) {
-      const type = (err as { type?: string }).type;
-      const msg =
-        type === 'entity.parse.failed' ? 'body: not valid JSON'
-        : type === 'entity.too.large' ? 'body: too large'
-        : `request: ${(err as Error).message}`;
-      res.status(status).json({ code: isCodoPath(req.path) ? -1 : status, msg, details: null });
-      return;
-    }
-    log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    res.status(500).json({ code: 500, msg: 'internal error', details: null });
+    const reply = errorReply(err, isCodoPath(req.path) ? 'codo' : 'v1', log);
+    res.status(reply.status).json(reply.body);
   };
 }

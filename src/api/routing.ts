@@ -11,20 +11,13 @@ import { resolveCredential, type AuthUser } from '../accounts/sessions';
 import { ACTIONS, roleAllows, type Action } from '../domain/permissions';
 import { readCookie, setCookie } from './cookies';
 import type { ApiDeps } from './deps';
-import { HttpError, zodDetails } from './errors';
+import { errorReply, HttpError } from './errors';
 import { findInputProblem } from './inputLimits';
+import { Reply, type RouteStyle } from './reply';
+
+export { Reply, type RouteStyle } from './reply';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-/** `codo`: business errors as {code≠0,msg} in CODO's style; `v1`: ordinary HTTP statuses. */
-export type RouteStyle = 'codo' | 'v1';
-
-/** A reply with an explicit HTTP status. */
-export class Reply {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {}
-}
 
 export interface AuditNote {
   /** Overrides the route's audit action (e.g. `task.approve` on a shared CODO route). */
@@ -123,7 +116,8 @@ export const NOT_LOGGED_IN = '你没有登录';
 export const CSRF_ERROR = 'csrf error.';
 export { CSRF_TTL_MS };
 
-const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: '', via: 'session', credentialId: 0 };
+// Before authentication (and on public routes): no name, the least role; nothing is decided on it.
+const ANONYMOUS: AuthUser = { id: 0, username: '', displayName: '', role: 'viewer', via: 'session', credentialId: 0 };
 
 /** What a credential is read from: an Express request, or a WebSocket upgrade request. */
 export interface CredentialCarrier {
@@ -195,19 +189,6 @@ async function checkCsrf(deps: ApiDeps, req: Request, user: AuthUser, source: Cr
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? '';
-}
-
-/** An error as {status, body}; unexpected errors are logged and shown as 'internal error'. */
-export function errorReply(err: unknown, style: RouteStyle, log: (line: string) => void): Reply {
-  if (err instanceof HttpError) return new Reply(err.status, { code: err.code, msg: err.message, details: err.details ?? null });
-  if (err instanceof ZodError) {
-    const details = zodDetails(err);
-    const first = details[0];
-    const msg = first ? `${first.field}: ${first.problem}` : 'invalid request';
-    return new Reply(400, { code: style === 'codo' ? -1 : 400, msg, details });
-  }
-  log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return new Reply(500, { code: 500, msg: 'internal error', details: null });
 }
 
 /** Every error reply is {code, msg, details}: details null when there is nothing to add. */

@@ -6,7 +6,7 @@
 // promises nothing the server refuses. Host *addresses* inside CODO's hosts are not checked here:
 // CODO answers a bad one with its own code 5 (HTTP 200).
 import { z } from 'zod';
-import { ARG_KEY_RE, InputError, MAX_ARG_VALUE, parseArgs, parseAssociatedUser, parseHosts } from './submitInput';
+import { ARG_KEY_RE, InputError, MAX_ARG_VALUE, parseArgs, parseAssociatedUser, parseHosts } from '../tasks/input';
 import { decimalRange, HOST_RE, HOST_SOURCE, INT32_MAX, str, WS } from './wire';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,20 +1,23 @@
 // `opsflow user …`: account administration from the shell, with or without a running instance.
 import { parseArgs } from 'node:util';
-import { unlockAccount, withLocks } from '../accounts/lockout';
-import { AccountError, createUser, requireUser, totpSecretContext } from '../accounts/users';
+import { withLocks } from '../accounts/lockout';
+import * as manage from '../accounts/manage';
+import { AccountError, createUser } from '../accounts/users';
 import { appendAudit } from '../audit/audit';
 import { cliActor } from './tokenAuditCommands';
 import { bootDatabase } from '../boot';
 import { ConfigError, type Config } from '../config';
 import { loadSecretBox } from '../masterKey';
 import type { Logger } from '../log';
-import { generatePassword, hashPassword, validatePasswordStrength } from '../security/passwords';
-import { generateTotpSecret, totpUri } from '../security/totp';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function noUser(username: string): AccountError {
+  return new AccountError(`username: no user '${username}'`, 'not_found');
 }
 
 function print(json: boolean, value: Record<string, unknown>): void {
@@ -70,46 +73,31 @@ export async function runUserCommand(config: Config, log: Logger, args: string[]
       }
       case 'disable':
       case 'enable': {
-        const user = await requireUser(db, username!);
-        await db.updateTable('users').set({ disabled: action === 'disable' }).where('id', '=', user.id).execute();
-        if (action === 'disable') await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        const user = await manage.updateUser(db, username!, { disabled: action === 'disable' });
+        if (!user) throw noUser(username!);
         await audit(`user.${action}`, user.username);
         print(values.json, { username: user.username, disabled: action === 'disable' });
         break;
       }
       case 'unlock': {
-        const user = await requireUser(db, username!);
-        await unlockAccount(db, user.id);
+        const user = await manage.unlockUser(db, username!);
+        if (!user) throw noUser(username!);
         await audit('user.unlock', user.username);
         print(values.json, { username: user.username, unlocked: true });
         break;
       }
       case 'reset-password': {
-        const user = await requireUser(db, username!);
-        const next = password ?? generatePassword();
-        const weak = validatePasswordStrength(next);
-        if (weak) throw new AccountError(`password: ${weak}`);
-        await db
-          .updateTable('users')
-          .set({ password_hash: await hashPassword(next) })
-          .where('id', '=', user.id)
-          .execute();
-        await unlockAccount(db, user.id);
-        await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
-        await audit('user.reset_password', user.username);
-        print(values.json, { username: user.username, ...(password === undefined ? { password: next } : {}) });
+        const done = await manage.resetPassword(db, username!, password);
+        if (!done) throw noUser(username!);
+        await audit('user.reset_password', done.username);
+        print(values.json, done);
         break;
       }
       case 'reset-totp': {
-        const user = await requireUser(db, username!);
-        const secret = generateTotpSecret();
-        await db
-          .updateTable('users')
-          .set({ totp_secret: box.seal(secret, totpSecretContext(user.username)), totp_last_step: null })
-          .where('id', '=', user.id)
-          .execute();
-        await audit('user.reset_totp', user.username);
-        print(values.json, { username: user.username, totp_secret: secret, otpauth_url: totpUri(user.username, secret) });
+        const enrolled = await manage.resetTotp(db, box, username!);
+        if (!enrolled) throw noUser(username!);
+        await audit('user.reset_totp', enrolled.username);
+        print(values.json, enrolled);
         break;
       }
     }

@@ -12,6 +12,12 @@ export function createDb(databaseUrl: string, maxConnections = 20): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections });
   // An idle client error (server restart) must not crash the process; the pool reconnects.
   pool.on('error', () => undefined);
+  // The same for a client that is checked out between two queries (a transaction such as the
+  // audit sealer's): its error reaches the next query instead of crashing the process, and the
+  // pool drops the client when it comes back unqueryable.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

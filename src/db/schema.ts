@@ -1,5 +1,7 @@
 // Table types in one place (Kysely). Generated<> marks columns the database fills in.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Role } from '../domain/permissions';
+import type { OnFailure, Schedule, StepStatus, TaskStatus, Trigger } from '../domain/statuses';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 /** Defaulted by the database on insert, set by us on update. */
@@ -16,7 +18,7 @@ export interface UsersTable {
   password_hash: string;
   totp_secret: string | null;
   totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
-  role: string;
+  role: Role;
   disabled: Generated<boolean>;
   failed_logins: Generated<number>;
   locked_until: Timestamp | null;
@@ -118,9 +120,6 @@ export interface TemplatesTable {
   updated_at: UpdatedAt;
 }
 
-export type StepTrigger = 'order' | 'timed' | 'hand';
-export type OnFailure = 'hold' | 'abort' | 'continue';
-
 interface StepColumns {
   id: Generated<number>;
   group_no: number;
@@ -128,7 +127,7 @@ interface StepColumns {
   name: string;
   command: string;
   args: Generated<string>;
-  trigger: Generated<StepTrigger>;
+  trigger: Generated<Trigger>;
   exec_user: string;
   force_host: string | null;
   timeout_s: Generated<number>;
@@ -161,7 +160,7 @@ export interface TasksTable {
   executor: Generated<string>;
   associated_user: JsonWithDefault<Record<string, string[]>>;
   template_id: number;
-  schedule: 'new' | 'ready';
+  schedule: Schedule;
   exec_time: Timestamp | null;
   /** Set when an approver chose a start time or the task was rescheduled (null: exec_time). */
   planned_start: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
@@ -169,7 +168,7 @@ export interface TasksTable {
   args: Json<Record<string, string>>;
   hosts: Json<Record<string, string[]>>;
   details: Generated<string>;
-  status: string;
+  status: TaskStatus;
   max_parallel: Generated<number>;
   idempotency_key: string | null;
   /** sha256 of the submission (null: submitted without a key, or before migration 0006). */
@@ -187,7 +186,7 @@ export interface StepRunsTable {
   host: string;
   level: number;
   attempt: Generated<number>;
-  status: string;
+  status: StepStatus;
   exit_code: number | null;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;

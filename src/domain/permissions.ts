@@ -62,7 +62,7 @@ export function isAction(value: string): value is Action {
 export interface Principal {
   username: string;
   displayName: string;
-  role: string;
+  role: Role;
 }
 
 /** Whether the caller's role may attempt `action` at all (task actions then also ask decideTask). */
@@ -150,4 +150,9 @@ export function canSubmitWithTemplate(principal: Principal, allowedSubmitters: r
   if (!roleAllows(principal, 'task.submit')) return false;
   if (principal.role === 'admin' || allowedSubmitters.length === 0) return true;
   return isNamed(principal, allowedSubmitters);
+}
+
+/** Every action a role allows (for "who am I" and the roles table). */
+export function actionsAllowed(role: Role): Action[] {
+  return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
 }

@@ -1,7 +1,26 @@
 // The plan builder: frozen task steps + host groups → the workflow's plan (shape only:
 // ids, levels, triggers — never command text, argument values or secrets).
-import type { PlanGroup } from '../../workflows/messages';
+import { isOnFailure, isTrigger, type OnFailure, type Trigger } from './statuses';
 
+export interface PlanStep {
+  /** task_steps.id (the frozen copy). */
+  stepId: number;
+  level: number;
+  name: string;
+  trigger: Trigger;
+  timeoutS: number;
+  retries: number;
+  idempotent: boolean;
+  onFailure: OnFailure;
+}
+
+export interface PlanGroup {
+  group: number;
+  hosts: string[];
+  steps: PlanStep[];
+}
+
+/** A frozen step as stored; trigger and on_failure are checked here, since the database does not constrain them. */
 export interface PlanStepSource {
   id: number;
   group_no: number;
@@ -26,11 +45,11 @@ export function buildPlan(steps: readonly PlanStepSource[], hosts: ReadonlyMap<n
         stepId: s.id,
         level: s.level,
         name: s.name,
-        trigger: s.trigger === 'hand' || s.trigger === 'timed' ? s.trigger : 'order',
+        trigger: isTrigger(s.trigger) ? s.trigger : 'order',
         timeoutS: s.timeout_s,
         retries: s.retries,
         idempotent: s.idempotent,
-        onFailure: s.on_failure === 'abort' || s.on_failure === 'continue' ? s.on_failure : 'hold',
+        onFailure: isOnFailure(s.on_failure) ? s.on_failure : 'hold',
       })),
   }));
 }

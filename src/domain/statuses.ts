@@ -1,5 +1,28 @@
-// Task and step statuses, and how they show through the CODO-compatible API. CODO knew fewer
+// Task and step statuses, step triggers and failure policies: the literal unions the database
+// types, workflow messages, activities and views share, so the compiler finds every place a new
+// value must be handled. Also how statuses show through the CODO-compatible API: CODO knew fewer
 // states than opsflow; each mapping below says which CODO code a client script will see and why.
+import { unreachable } from './unreachable';
+
+/** `new`: waits for an approver; `ready`: runs at its exec_time. */
+export const SCHEDULES = ['new', 'ready'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
+
+/** When a step starts: after the previous level (`order`), at the task's exec_time (`timed`), on an operator's release (`hand`). */
+export const TRIGGERS = ['order', 'timed', 'hand'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** What a failed step does: wait for an operator (`hold`), stop its host (`abort`), or go on (`continue`). */
+export const ON_FAILURE_POLICIES = ['hold', 'abort', 'continue'] as const;
+export type OnFailure = (typeof ON_FAILURE_POLICIES)[number];
+
+export function isTrigger(value: unknown): value is Trigger {
+  return (TRIGGERS as readonly unknown[]).includes(value);
+}
+
+export function isOnFailure(value: unknown): value is OnFailure {
+  return (ON_FAILURE_POLICIES as readonly unknown[]).includes(value);
+}
 
 export const TASK_STATUSES = [
   'pending_approval', // schedule `new`: waits for an approver
@@ -34,9 +57,54 @@ export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'fail
 /** Statuses of a step run that has not run yet (or runs again after a restart). */
 export const WAITING_STEP_STATUSES: readonly StepStatus[] = ['pending', 'waiting_time', 'waiting_hand'];
 
+/** How one try of a step on a host ended (what the step runner reports). */
+export type StepOutcomeStatus = Extract<StepStatus, 'succeeded' | 'failed' | 'unknown' | 'cancelled'>;
+
+/** A task's status when it is accepted. */
+export function initialTaskStatus(schedule: Schedule): TaskStatus {
+  switch (schedule) {
+    case 'new':
+      return 'pending_approval';
+    case 'ready':
+      return 'scheduled';
+    default:
+      return unreachable(schedule, 'schedule');
+  }
+}
+
 /** A step run's status before it runs: hand steps wait for a release, timed steps for their time. */
-export function initialStepStatus(trigger: string): StepStatus {
-  return trigger === 'hand' ? 'waiting_hand' : trigger === 'timed' ? 'waiting_time' : 'pending';
+export function initialStepStatus(trigger: Trigger): StepStatus {
+  switch (trigger) {
+    case 'order':
+      return 'pending';
+    case 'timed':
+      return 'waiting_time';
+    case 'hand':
+      return 'waiting_hand';
+    default:
+      return unreachable(trigger, 'trigger');
+  }
+}
+
+/** Whether a step that ended the run like this makes the task `failed` rather than `succeeded`. */
+export function stepStatusFailsTask(status: StepStatus): boolean {
+  switch (status) {
+    case 'failed': // on_failure: continue or abort
+    case 'held': // still waiting for a decision when the task ended
+    case 'unknown':
+    case 'aborted':
+      return true;
+    case 'succeeded':
+    case 'skipped': // an operator chose to go on
+    case 'pending':
+    case 'waiting_time':
+    case 'waiting_hand':
+    case 'running':
+    case 'cancelled':
+      return false;
+    default:
+      return unreachable(status, 'step status');
+  }
 }
 
 export function isTaskStatus(value: unknown): value is TaskStatus {
@@ -102,6 +170,8 @@ export function taskStatusToCodo(status: TaskStatus): CodoStatusCode {
     case 'rejected':
       // Both end the order without running (the rest of) it: CODO's "中止".
       return CODO_STATUS.stopped;
+    default:
+      return unreachable(status, 'task status');
   }
 }
 
@@ -120,6 +190,8 @@ export function taskStatusToCodoSchedule(status: TaskStatus): CodoSchedule {
     case 'cancelled':
     case 'rejected':
       return 'OK';
+    default:
+      return unreachable(status, 'task status');
   }
 }
 
@@ -148,8 +220,25 @@ export function stepStatusToCodo(status: StepStatus): CodoStatusCode {
       // CODO had no "skipped"; a step that did not run must never read as "完成", and "中止"
       // is CODO's word for "stopped by a person".
       return CODO_STATUS.stopped;
+    default:
+      return unreachable(status, 'step status');
   }
 }
+
+/** Per step status: its weight for the host's code (highest wins) and that code. A Record, so a new status must be placed here. */
+const HOST_CODE_BY_STEP: Readonly<Record<StepStatus, readonly [number, CodoStatusCode]>> = {
+  failed: [6, CODO_STATUS.error],
+  held: [6, CODO_STATUS.error],
+  unknown: [6, CODO_STATUS.error],
+  running: [5, CODO_STATUS.running],
+  waiting_hand: [4, CODO_STATUS.hand],
+  waiting_time: [3, CODO_STATUS.timed],
+  pending: [2, CODO_STATUS.waiting],
+  aborted: [1, CODO_STATUS.stopped],
+  cancelled: [1, CODO_STATUS.stopped],
+  succeeded: [0, CODO_STATUS.done],
+  skipped: [0, CODO_STATUS.done],
+};
 
 /**
  * One code for a host (CODO's `hosts_status`) from its steps' statuses: what needs attention
@@ -157,12 +246,11 @@ export function stepStatusToCodo(status: StepStatus): CodoStatusCode {
  * succeeded or was skipped, stopped when any was aborted or cancelled.
  */
 export function hostStatusToCodo(steps: readonly StepStatus[]): CodoStatusCode {
-  const has = (...wanted: StepStatus[]): boolean => steps.some((s) => wanted.includes(s));
-  if (has('failed', 'held', 'unknown')) return CODO_STATUS.error;
-  if (has('running')) return CODO_STATUS.running;
-  if (has('waiting_hand')) return CODO_STATUS.hand;
-  if (has('waiting_time')) return CODO_STATUS.timed;
-  if (has('pending')) return CODO_STATUS.waiting;
-  if (has('aborted', 'cancelled')) return CODO_STATUS.stopped;
-  return CODO_STATUS.done;
+  let code: CodoStatusCode = CODO_STATUS.done;
+  let rank = 0;
+  for (const status of steps) {
+    const [r, c] = HOST_CODE_BY_STEP[status];
+    if (r > rank) [rank, code] = [r, c];
+  }
+  return code;
 }

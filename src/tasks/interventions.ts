@@ -18,6 +18,9 @@ import {
   type InterventionResult,
   type TaskProgress,
 } from '../../workflows/messages';
+import { Refusal } from '../domain/errors';
+import type { taskWorkflow } from '../../workflows/taskWorkflow';
+import { unreachable } from '../domain/unreachable';
 import { workflowIdFor } from './submit';
 
 export type Intervention =
@@ -34,12 +37,12 @@ export type Intervention =
   | { action: 'release'; stepId: number; host?: string };
 
 /** The workflow refused the intervention (wrong state, four-eyes, unknown step) or the task is gone. */
-export class InterventionError extends Error {
+export class InterventionError extends Refusal {
   constructor(
     readonly httpStatus: 404 | 409,
     message: string,
   ) {
-    super(message);
+    super(httpStatus === 404 ? 'not_found' : 'conflict', null, message);
   }
 }
 
@@ -47,8 +50,13 @@ function iso(d: Date | null | undefined): string | null {
   return d ? d.toISOString() : null;
 }
 
+/** The task's workflow, typed by its function (so `result()` is the final TaskStatus). */
+export function taskHandle(client: Client, taskId: number): WorkflowHandle<typeof taskWorkflow> {
+  return client.workflow.getHandle<typeof taskWorkflow>(workflowIdFor(taskId));
+}
+
 export async function intervene(client: Client, taskId: number, actor: Actor, what: Intervention): Promise<InterventionResult> {
-  const handle = client.workflow.getHandle(workflowIdFor(taskId));
+  const handle = taskHandle(client, taskId);
   try {
     switch (what.action) {
       case 'approve':
@@ -73,6 +81,8 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
         return await handle.executeUpdate(abortHostUpdate, { args: [{ actor, host: what.host, group: what.group }] });
       case 'release':
         return await handle.executeUpdate(releaseStepUpdate, { args: [{ actor, stepId: what.stepId, host: what.host }] });
+      default:
+        return unreachable(what, 'intervention');
     }
   } catch (err) {
     throw await toInterventionError(handle, err, taskId);
@@ -80,7 +90,7 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
 }
 
 export async function taskProgress(client: Client, taskId: number): Promise<TaskProgress> {
-  const handle = client.workflow.getHandle(workflowIdFor(taskId));
+  const handle = taskHandle(client, taskId);
   try {
     return await handle.query(progressQuery);
   } catch (err) {
@@ -88,7 +98,7 @@ export async function taskProgress(client: Client, taskId: number): Promise<Task
   }
 }
 
-async function toInterventionError(handle: WorkflowHandle, err: unknown, taskId: number): Promise<Error> {
+async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, err: unknown, taskId: number): Promise<Error> {
   if (err instanceof WorkflowUpdateFailedError) {
     return new InterventionError(409, err.cause?.message ?? err.message);
   }

@@ -6,9 +6,10 @@ import type { Db } from '../db/database';
 import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
-import { initialStepStatus } from '../domain/statuses';
+import { initialStepStatus, initialTaskStatus, type Schedule } from '../domain/statuses';
 import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/searchAttributes';
+import { taskWorkflow } from '../../workflows/taskWorkflow';
 
 export interface TaskServiceDeps {
   db: Db;
@@ -26,7 +27,7 @@ export interface SubmitTaskInput {
   taskType?: string;
   /** Shown as the order's submitter (CODO: free text); defaults to the actor's username. */
   submitter?: string;
-  schedule: 'new' | 'ready';
+  schedule: Schedule;
   /** null = as soon as possible. */
   execTime: Date | null;
   args: Record<string, string>;
@@ -162,7 +163,7 @@ async function insertTask(
         hosts: JSON.stringify(hostsJson),
         details: input.details ?? '',
         associated_user: JSON.stringify(input.associatedUser ?? {}),
-        status: input.schedule === 'new' ? 'pending_approval' : 'scheduled',
+        status: initialTaskStatus(input.schedule),
         max_parallel: template.max_parallel,
         idempotency_key: input.idempotencyKey ?? null,
         request_digest: digest,
@@ -260,7 +261,7 @@ async function startTaskWorkflow(
     taskName: string;
     creator: string;
     submitter: string;
-    schedule: 'new' | 'ready';
+    schedule: Schedule;
     execTime: Date | null;
     maxParallel: number;
     steps: TaskStep[];
@@ -283,7 +284,8 @@ async function startTaskWorkflow(
   };
   const hostCount = [...t.hosts.values()].reduce((n, hs) => n + hs.length, 0);
   try {
-    await deps.client.workflow.start('taskWorkflow', {
+    // By reference: the workflow type is the function's name and `args` is checked against its parameters.
+    await deps.client.workflow.start(taskWorkflow, {
       workflowId: workflowIdFor(t.taskId),
       taskQueue: deps.taskQueue,
       args: [input],
@@ -292,7 +294,7 @@ async function startTaskWorkflow(
         { key: SEARCH_ATTRIBUTE_KEYS.TaskId, value: t.taskId },
         { key: SEARCH_ATTRIBUTE_KEYS.TemplateId, value: t.templateId },
         { key: SEARCH_ATTRIBUTE_KEYS.Submitter, value: t.submitter },
-        { key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: t.schedule === 'new' ? 'pending_approval' : 'scheduled' },
+        { key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: initialTaskStatus(t.schedule) },
       ],
       staticSummary: `#${t.taskId} ${t.taskName} · template ${t.templateId} · ${hostCount} host${hostCount === 1 ? '' : 's'}`,
       staticDetails: `submitted by ${t.submitter} (${t.creator}); schedule ${t.schedule}${t.execTime ? ` at ${t.execTime.toISOString()}` : ''}`,

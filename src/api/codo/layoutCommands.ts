@@ -1,17 +1,19 @@
 // CODO's command library (task_layout/command/) and argument labels (task_layout/args/), with
 // CODO's keys, codes and messages (codo-task biz/handlers/templet_handler.py).
-import { sql } from 'kysely';
 import { z } from 'zod';
+import type { Db } from '../../db/database';
+import { Refusal } from '../../domain/errors';
+import * as library from '../../templates/commands';
 import { route, type AnyRoute } from '../routing';
-import { isUniqueViolation } from '../v1/common';
 import { HOST_SOURCE } from '../wire';
-import { badField, blankOr, codoId, codoRefusal, codoTime, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow, prefixPattern } from './layoutCommon';
+import { badField, blankOr, codoId, codoRefusal, codoTime, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow } from './layoutCommon';
 
-/** A force_host: blank (none) or an address or host name. */
-const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
-
-function forceHostOf(value: string | null | undefined): string | null {
-  return value?.trim() || null;
+/** A refusal for a taken name as CODO answers it (HTTP 200, -2 名称不能重复). */
+function takenName<T>(field: string, work: () => Promise<T>): Promise<T | Record<string, unknown>> {
+  return work().catch((err: unknown) => {
+    if (err instanceof Refusal && err.kind === 'conflict') return codoRefusal(-2, '名称不能重复', field);
+    throw err;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -42,18 +44,9 @@ const listCommands = route({
   ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(CommandRow), count: z.number() }),
   handler: async (ctx) => {
-    const search = ctx.query.search_value?.trim();
-    let q = ctx.deps.db.selectFrom('commands');
-    if (search) {
-      const like = prefixPattern(search);
-      q = q.where((eb) => eb.or([eb(sql`id::text`, 'like', like), eb('name', 'ilike', like), eb('command', 'ilike', like), eb('args', 'ilike', like), eb('force_host', 'ilike', like), eb('created_by', 'ilike', like)]));
-    }
-    const { n } = await q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-    let rows = q.selectAll().orderBy('id');
-    const window = pageWindow(ctx.query);
-    if (window) rows = rows.offset(window.offset).limit(window.limit);
+    const { rows, count } = await library.listCommands(ctx.deps.db, { search: ctx.query.search_value, window: pageWindow(ctx.query) });
     const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
-    const data = (await rows.execute()).map((c) => ({
+    const data = rows.map((c) => ({
       command_id: c.id,
       command_name: c.name,
       command: c.command,
@@ -63,9 +56,12 @@ const listCommands = route({
       create_time: codoTime(c.created_at, tz),
       update_time: codoTime(c.updated_at, tz),
     }));
-    return { code: 0, msg: '获取成功', data, count: Number(n) };
+    return { code: 0, msg: '获取成功', data, count };
   },
 });
+
+/** A force_host: blank (none) or an address or host name. */
+const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
 
 const NewCommand = z.object({
   command_name: optionalText(200),
@@ -89,15 +85,12 @@ const createCommand = route({
     if (isBlank(b.command_name) || isBlank(b.command)) return codoRefusal(-1, '参数不能为空', isBlank(b.command_name) ? 'command_name' : 'command');
     const name = (b.command_name as string).trim();
     ctx.audit = { target: `command:${name}`, detail: { name } };
-    const values = { name, command: (b.command as string).trim(), args: b.args ?? '', force_host: forceHostOf(b.force_host), created_by: ctx.user.username };
-    try {
-      const row = await ctx.deps.db.insertInto('commands').values(values).returning('id').executeTakeFirstOrThrow();
+    const input = { name, command: (b.command as string).trim(), args: b.args ?? '', force_host: b.force_host ?? null };
+    return takenName('command_name', async () => {
+      const row = await library.createCommand(ctx.deps.db, input, ctx.user.username);
       ctx.audit.target = `command:${row.id}`;
-    } catch (err) {
-      if (isUniqueViolation(err)) return codoRefusal(-2, '名称不能重复', 'command_name');
-      throw err;
-    }
-    return { code: 0, msg: '添加新命令成功' };
+      return { code: 0, msg: '添加新命令成功' };
+    });
   },
 });
 
@@ -118,19 +111,14 @@ const updateCommand = route({
     ctx.audit = { target: id ? `command:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'command_id');
     if (isBlank(b.command)) return codoRefusal(-1, '参数不能为空', 'command');
-    const row = await ctx.deps.db
-      .updateTable('commands')
-      .set({ command: (b.command as string).trim(), args: b.args ?? '', force_host: forceHostOf(b.force_host), updated_at: new Date() })
-      .where('id', '=', id)
-      .returning('id')
-      .executeTakeFirst();
+    const row = await library.updateCommand(ctx.deps.db, id, { command: (b.command as string).trim(), args: b.args ?? '', force_host: b.force_host ?? null });
     if (!row) throw badField('command_id', `no command ${id}`, 404);
     return { code: 0, msg: '编辑成功,名称不能修改' };
   },
 });
 
 /** CODO's DELETE by id: -1 ID不能为空 without one, 404 for an unknown one, 0 删除成功. */
-function deleteById(spec: { path: string; summary: string; idField: string; table: 'commands' | 'arg_labels'; target: string; noun: string }): AnyRoute {
+function deleteById(spec: { path: string; summary: string; idField: string; remove: (db: Db, id: number) => Promise<boolean>; target: string; noun: string }): AnyRoute {
   return route({
     method: 'delete',
     path: `${LAYOUT}/${spec.path}/`,
@@ -146,14 +134,13 @@ function deleteById(spec: { path: string; summary: string; idField: string; tabl
       const id = (ctx.body as Record<string, number | undefined>)[spec.idField];
       ctx.audit = { target: id ? `${spec.target}:${id}` : '' };
       if (id === undefined) return codoRefusal(-1, 'ID不能为空', spec.idField);
-      const row = await ctx.deps.db.deleteFrom(spec.table).where('id', '=', id).returning('id').executeTakeFirst();
-      if (!row) throw badField(spec.idField, `no ${spec.noun} ${id}`, 404);
+      if (!(await spec.remove(ctx.deps.db, id))) throw badField(spec.idField, `no ${spec.noun} ${id}`, 404);
       return { code: 0, msg: '删除成功' };
     },
   });
 }
 
-const deleteCommand = deleteById({ path: 'command', summary: 'Delete a command (CODO)', idField: 'command_id', table: 'commands', target: 'command', noun: 'command' });
+const deleteCommand = deleteById({ path: 'command', summary: 'Delete a command (CODO)', idField: 'command_id', remove: library.deleteCommand, target: 'command', noun: 'command' });
 
 const ArgRow = z.object({ args_id: z.number(), args_name: z.string(), args_self: z.string(), creator: z.string(), update_time: z.string() });
 
@@ -171,25 +158,12 @@ const listArgs = route({
   ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(ArgRow), count: z.number() }),
   handler: async (ctx) => {
-    const search = ctx.query.search_value?.trim();
-    let q = ctx.deps.db.selectFrom('arg_labels');
-    if (search) {
-      const like = prefixPattern(search);
-      q = q.where((eb) => eb.or([eb(sql`id::text`, 'like', like), eb('label', 'ilike', like), eb('arg_key', 'ilike', like), eb('created_by', 'ilike', like)]));
-    }
-    const { n } = await q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-    let rows = q.selectAll().orderBy('id');
-    const window = pageWindow(ctx.query);
-    if (window) rows = rows.offset(window.offset).limit(window.limit);
+    const { rows, count } = await library.listArgLabels(ctx.deps.db, { search: ctx.query.search_value, window: pageWindow(ctx.query) });
     const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
-    const data = (await rows.execute()).map((a) => ({ args_id: a.id, args_name: a.label, args_self: a.arg_key, creator: a.created_by, update_time: codoTime(a.updated_at, tz) }));
-    return { code: 0, msg: '获取成功', data, count: Number(n) };
+    const data = rows.map((a) => ({ args_id: a.id, args_name: a.label, args_self: a.arg_key, creator: a.created_by, update_time: codoTime(a.updated_at, tz) }));
+    return { code: 0, msg: '获取成功', data, count };
   },
 });
-
-function argKeyOf(value: string): string {
-  return value.trim();
-}
 
 const ArgBody = z.object({
   args_name: optionalText(100),
@@ -210,15 +184,12 @@ const createArg = route({
     const b = ctx.body;
     if (isBlank(b.args_name) || isBlank(b.args_self)) return codoRefusal(-1, '参数不能为空', isBlank(b.args_name) ? 'args_name' : 'args_self');
     const label = (b.args_name as string).trim();
-    const key = argKeyOf(b.args_self as string);
+    const key = library.argKeyOf(b.args_self as string, 'args_self');
     ctx.audit = { target: `arg_label:${key}`, detail: { args_name: label, args_self: key } };
-    try {
-      await ctx.deps.db.insertInto('arg_labels').values({ label, arg_key: key, created_by: ctx.user.username }).execute();
-    } catch (err) {
-      if (isUniqueViolation(err)) return codoRefusal(-2, '名称不能重复', 'args_name');
-      throw err;
-    }
-    return { code: 0, msg: '添加成功' };
+    return takenName('args_name', async () => {
+      await library.createArgLabel(ctx.deps.db, label, key, ctx.user.username);
+      return { code: 0, msg: '添加成功' };
+    });
   },
 });
 
@@ -239,25 +210,15 @@ const updateArg = route({
     ctx.audit = { target: id ? `arg_label:${id}` : '' };
     if (id === undefined || isBlank(b.args_self)) return codoRefusal(-1, 'ID不能为空', id === undefined ? 'args_id' : 'args_self');
     if (isBlank(b.args_name)) return codoRefusal(-1, '参数不能为空', 'args_name');
-    const key = argKeyOf(b.args_self as string);
+    const key = library.argKeyOf(b.args_self as string, 'args_self');
     ctx.audit.detail = { args_name: b.args_name, args_self: key };
-    let row;
-    try {
-      row = await ctx.deps.db
-        .updateTable('arg_labels')
-        .set({ label: (b.args_name as string).trim(), arg_key: key, updated_at: new Date() })
-        .where('id', '=', id)
-        .returning('id')
-        .executeTakeFirst();
-    } catch (err) {
-      if (isUniqueViolation(err)) return codoRefusal(-2, '名称不能重复', 'args_name');
-      throw err;
-    }
-    if (!row) throw badField('args_id', `no argument label ${id}`, 404);
-    return { code: 0, msg: '编辑成功' };
+    return takenName('args_name', async () => {
+      if (!(await library.updateArgLabel(ctx.deps.db, id, (b.args_name as string).trim(), key))) throw badField('args_id', `no argument label ${id}`, 404);
+      return { code: 0, msg: '编辑成功' };
+    });
   },
 });
 
-const deleteArg = deleteById({ path: 'args', summary: 'Delete an argument label (CODO)', idField: 'args_id', table: 'arg_labels', target: 'arg_label', noun: 'argument label' });
+const deleteArg = deleteById({ path: 'args', summary: 'Delete an argument label (CODO)', idField: 'args_id', remove: library.deleteArgLabel, target: 'arg_label', noun: 'argument label' });
 
 export const codoCommandRoutes: AnyRoute[] = [listCommands, createCommand, updateCommand, deleteCommand, listArgs, createArg, updateArg, deleteArg];

@@ -110,16 +110,6 @@ export function badField(field: string, problem: string, status = 400): HttpErro
   return new HttpError(status, -1, `${field}: ${problem}`, [{ field, problem }]);
 }
 
-/** Native-API validation reused here: its 4xx errors get CODO's negative code. */
-export async function codoErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof HttpError && err.status >= 400 && err.status < 500 && err.code > 0) throw new HttpError(err.status, -1, err.message, err.details);
-    throw err;
-  }
-}
-
 /** websdk's check_contain_chinese: any CJK unified ideograph. */
 export function hasChinese(value: string): boolean {
   return /[\u4e00-\u9fff]/.test(value);
@@ -136,11 +126,6 @@ export type ListQuery = z.output<typeof ListQuery>;
 /** Offset and limit for a CODO list page; null when CODO returned everything (limit > 200). */
 export function pageWindow(q: ListQuery): { offset: number; limit: number } | null {
   return q.limit > 200 ? null : { offset: (q.page - 1) * q.limit, limit: q.limit };
-}
-
-/** SQL LIKE pattern for CODO's `value%` search. */
-export function prefixPattern(search: string): string {
-  return `${search.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
 export function codoTime(d: Date, tz: string): string {

@@ -1,17 +1,27 @@
 // CODO's templates (task_layout/temp/) and their steps and users (task_layout/details/), with
 // CODO's keys, codes and messages (codo-task biz/handlers/templet_handler.py). Steps are checked
-// by the native API's rules (v1/templates.ts), so both doors accept the same templates.
+// by the native step schema (v1/templates.ts) and the templates core, so both doors accept the
+// same templates.
 import { z, ZodError } from 'zod';
 import type { Db } from '../../db/database';
-import { route, type AnyRoute } from '../routing';
-import { checkSteps, StepIn, stepRows, type TemplateStepInput } from '../v1/templates';
-import { Alias, isForeignKeyViolation, isUniqueViolation, text } from '../v1/common';
+import { usersByUsername } from '../../accounts/directory';
+import { refusalsAbout } from '../../domain/errors';
+import * as templates from '../../templates/templates';
+import type { TemplateStepInput } from '../../templates/templates';
+import { route, type AnyRoute, type AuditNote } from '../routing';
+import { StepIn } from '../v1/templates';
+import { Alias, text } from '../v1/common';
 import { decimalRange, host, INT32_MAX, NOT_BLANK_RE, str, WS } from '../wire';
-import { badField, codoErrors, codoId, codoIdQuery, codoInt, codoRefusal, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { badField, codoId, codoIdQuery, codoInt, codoRefusal, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
 
-async function templateExists(db: Db, id: number): Promise<void> {
-  const row = await db.selectFrom('templates').select('id').where('id', '=', id).executeTakeFirst();
-  if (!row) throw badField('temp_id', `no template ${id}`, 404);
+/** The temp_id a write names (blank: undefined), recorded as the audit target. */
+function auditedTemplateId(ctx: { audit: AuditNote }, id: number | undefined): number | undefined {
+  ctx.audit = { target: id ? `template:${id}` : '' };
+  return id;
+}
+
+function noTemplate(id: number): Error {
+  return badField('temp_id', `no template ${id}`, 404);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -39,12 +49,12 @@ const listTemplates = route({
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(z.object({ temp_id: z.number(), temp_name: z.string(), creator: z.string() })) }),
   handler: async (ctx) => {
     const { key, value } = ctx.query;
-    let q = ctx.deps.db.selectFrom('templates').select(['id', 'name', 'created_by']);
+    let filter: Parameters<typeof templates.listTemplates>[1];
     if (key && value) {
       const column = TEMP_KEYS[key];
-      q = column === 'id' ? q.where('id', '=', idOrNone(value)) : q.where(column, '=', value);
+      filter = column === 'id' ? { column, value: idOrNone(value) } : { column, value };
     }
-    const rows = await q.orderBy('id').execute();
+    const rows = await templates.listTemplates(ctx.deps.db, filter);
     return { code: 0, msg: '获取成功', data: rows.map((t) => ({ temp_id: t.id, temp_name: t.name, creator: t.created_by })) };
   },
 });
@@ -69,14 +79,10 @@ const createTemplate = route({
     if (isBlank(ctx.body.temp_name)) return codoRefusal(-1, '编排模板名称不能为空', 'temp_name');
     const name = (ctx.body.temp_name as string).trim();
     ctx.audit = { target: `template:${name}`, detail: { name } };
-    try {
-      const row = await ctx.deps.db.insertInto('templates').values({ name, created_by: ctx.user.username }).returning('id').executeTakeFirstOrThrow();
-      ctx.audit.target = `template:${row.id}`;
-      return { code: 0, msg: '模板创建成功，可以对此模板进行编辑了', temp_id: row.id };
-    } catch (err) {
-      if (isUniqueViolation(err)) return codoRefusal(-2, '模板已存在', 'temp_name');
-      throw err;
-    }
+    const id = await templates.createEmptyTemplate(ctx.deps.db, name, ctx.user.username);
+    if (id === undefined) return codoRefusal(-2, '模板已存在', 'temp_name');
+    ctx.audit.target = `template:${id}`;
+    return { code: 0, msg: '模板创建成功，可以对此模板进行编辑了', temp_id: id };
   },
 });
 
@@ -92,16 +98,9 @@ const deleteTemplate = route({
   body: z.object({ temp_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = ctx.body.temp_id;
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '不能为空', 'temp_id');
-    try {
-      const row = await ctx.deps.db.deleteFrom('templates').where('id', '=', id).returning('id').executeTakeFirst();
-      if (!row) throw badField('temp_id', `no template ${id}`, 404);
-    } catch (err) {
-      if (isForeignKeyViolation(err)) throw badField('temp_id', `template ${id} is used by tasks and is kept for their history`, 409);
-      throw err;
-    }
+    if (!(await refusalsAbout('temp_id', () => templates.deleteTemplate(ctx.deps.db, id)))) throw noTemplate(id);
     return { code: 0, msg: '删除成功' };
   },
 });
@@ -111,8 +110,7 @@ const deleteTemplate = route({
 
 /** CODO's template users are `"<user_id>,,,<nickname>"`; opsflow keeps them as the template's approvers. */
 async function templateUsers(db: Db, approvers: readonly string[]): Promise<string[]> {
-  if (approvers.length === 0) return [];
-  const users = await db.selectFrom('users').select(['id', 'username', 'display_name']).where('username', 'in', [...approvers]).execute();
+  const users = await usersByUsername(db, approvers);
   const byName = new Map(users.map((u) => [u.username, u]));
   return approvers.flatMap((name) => {
     const u = byName.get(name);
@@ -160,13 +158,12 @@ const getDetails = route({
   handler: async (ctx) => {
     const id = ctx.query.temp_id;
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
-    const template = await ctx.deps.db.selectFrom('templates').select(['id', 'created_by', 'approvers']).where('id', '=', id).executeTakeFirst();
-    if (!template) throw badField('temp_id', `no template ${id}`, 404);
-    const steps = await ctx.deps.db.selectFrom('template_steps').selectAll().where('template_id', '=', id).orderBy('group_no').orderBy('level').orderBy('id').execute();
-    const tempList = steps.map((s) => ({
+    const template = await templates.readTemplate(ctx.deps.db, id);
+    if (!template) throw noTemplate(id);
+    const tempList = template.steps.map((s) => ({
       id: s.id,
       temp_id: String(id), // CODO kept temp_id as a string column here
-      group: s.group_no,
+      group: s.group,
       level: s.level,
       command_name: s.name,
       command: s.command,
@@ -237,19 +234,12 @@ const replaceSteps = route({
   body: z.object({ temp_id: codoId(), new_temp_data: z.array(CodoStep).max(500).nullable().optional().describe('the steps ([] clears the template)') }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = ctx.body.temp_id;
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     if (ctx.body.new_temp_data === undefined || ctx.body.new_temp_data === null) return codoRefusal(-1, '参数不能为空', 'new_temp_data');
     const steps = ctx.body.new_temp_data.map(toStep);
     ctx.audit.detail = { steps: steps.length };
-    await templateExists(ctx.deps.db, id);
-    await codoErrors(() => checkSteps(ctx.deps.db, steps, 'new_temp_data'));
-    await ctx.deps.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('template_steps').where('template_id', '=', id).execute();
-      if (steps.length) await trx.insertInto('template_steps').values(stepRows(id, steps)).execute();
-      await trx.updateTable('templates').set({ updated_at: new Date() }).where('id', '=', id).execute();
-    });
+    if (!(await templates.replaceTemplateSteps(ctx.deps.db, id, steps, 'new_temp_data'))) throw noTemplate(id);
     return steps.length ? { code: 0, msg: '修改成功' } : { code: 0, msg: '模板内容清空' };
   },
 });
@@ -275,19 +265,13 @@ const replaceUsers = route({
   }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = ctx.body.temp_id;
-    ctx.audit = { target: id ? `template:${id}` : '' };
+    const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     if (ctx.body.new_user_info === undefined || ctx.body.new_user_info === null) return codoRefusal(-1, '参数不能为空', 'new_user_info');
     const ids = ctx.body.new_user_info.map((item) => Number(item.split(',,,')[0]));
-    await templateExists(ctx.deps.db, id);
-    const users = ids.length ? await ctx.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute() : [];
-    const byId = new Map(users.map((u) => [u.id, u.username]));
-    const missing = ids.findIndex((u) => !byId.has(u));
-    if (missing >= 0) throw badField(`new_user_info.${missing}`, `no user with id ${ids[missing]}`, 409);
-    const approvers = [...new Set(ids.map((u) => byId.get(u) as string))];
+    const approvers = await templates.setTemplateApprovers(ctx.deps.db, id, ids, 'new_user_info');
+    if (!approvers) throw noTemplate(id);
     ctx.audit.detail = { approvers };
-    await ctx.deps.db.updateTable('templates').set({ approvers: JSON.stringify(approvers), updated_at: new Date() }).where('id', '=', id).execute();
     return { code: 0, msg: '修改成功' };
   },
 });

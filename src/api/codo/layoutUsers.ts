@@ -1,15 +1,18 @@
 // CODO's exec users (task_layout/user/): alias_user, exec_user, ssh_port, user_key, remarks, with
 // CODO's codes and messages (codo-task biz/handlers/templet_handler.py). Unlike CODO, the key is
-// write-only: it is sealed like every exec-user secret (execUserSecrets.ts) and reads show its
+// write-only: it is sealed like every exec-user secret (src/execUsers/) and reads show its
 // fingerprint. A PUT that sends the fingerprint back (CODO's console resends the row it read)
 // keeps the stored key.
 import { z } from 'zod';
 import type { ExecUser } from '../../db/schema';
-import { sealExecUserSecrets } from '../execUserSecrets';
+import { Refusal, refusalsAbout } from '../../domain/errors';
+import { createExecUser, deleteExecUser, findExecUser, isStoredKeyFingerprint, listExecUsers, updateExecUser, type ExecUserFields } from '../../execUsers/execUsers';
 import { route, type AnyRoute } from '../routing';
-import { isUniqueViolation, text } from '../v1/common';
-import { badField, blankOrInt, codoErrors, codoId, codoRefusal, codoTime, hasChinese, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
+import { text } from '../v1/common';
+import { badField, blankOrInt, codoId, codoRefusal, codoTime, hasChinese, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
 
+/** CODO's names for the exec user's inputs. */
+const FIELDS: ExecUserFields = { alias: 'alias_user', username: 'exec_user', privateKey: 'user_key' };
 
 function view(u: ExecUser, tz: string) {
   return {
@@ -59,7 +62,7 @@ const listUsers = route({
     ),
   }),
   handler: async (ctx) => {
-    const rows = await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute();
+    const rows = await listExecUsers(ctx.deps.db);
     return { code: 0, msg: '获取成功', data: rows.map((u) => view(u, ctx.deps.config.OPSFLOW_TIMEZONE)) };
   },
 });
@@ -74,7 +77,6 @@ const UserBody = z.object({
   password: text(1024).nullable().optional().describe('opsflow: a login password instead of (or besides) the key (write-only)'),
   remarks: optionalText(1000),
 });
-
 
 const createUser = route({
   method: 'post',
@@ -98,22 +100,11 @@ const createUser = route({
     if (hasChinese(alias) || hasChinese(execUser)) return codoRefusal(-1, '名称不能有汉字', hasChinese(alias) ? 'alias_user' : 'exec_user');
     const sshPort = Number(port);
     ctx.audit = { target: `exec_user:${alias}`, detail: { alias, username: execUser, port: sshPort, auth: [b.user_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean) } };
-    const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, alias, b.user_key || undefined, b.password || undefined, 'user_key')));
     try {
-      await ctx.deps.db
-        .insertInto('exec_users')
-        .values({
-          alias,
-          username: execUser,
-          port: sshPort,
-          remarks: b.remarks ?? '',
-          private_key: sealed.private_key ?? null,
-          password: sealed.password ?? null,
-          key_fingerprint: sealed.key_fingerprint ?? null,
-        })
-        .execute();
+      const input = { alias, username: execUser, port: sshPort, privateKey: b.user_key || undefined, password: b.password || undefined, remarks: b.remarks ?? '' };
+      await createExecUser(ctx.deps.db, ctx.deps.box, input, FIELDS);
     } catch (err) {
-      if (isUniqueViolation(err)) return codoRefusal(-2, '名称不能重复', 'alias_user');
+      if (err instanceof Refusal && err.kind === 'conflict') return codoRefusal(-2, '名称不能重复', 'alias_user');
       throw err;
     }
     return { code: 0, msg: '添加成功' };
@@ -142,25 +133,14 @@ const updateUser = route({
     if (hasChinese(execUser)) return codoRefusal(-1, '系统用户名称不能有汉字', 'exec_user');
     const id = b.id;
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'id');
-    const current = await ctx.deps.db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
+    const current = await findExecUser(ctx.deps.db, id);
     if (!current) throw badField('id', `no exec user ${id}`, 404);
     const keyGiven = isBlank(b.user_key) ? undefined : (b.user_key as string);
-    const keepKey = keyGiven === undefined || (current.private_key !== null && keyGiven.trim() === current.key_fingerprint);
+    const keepKey = keyGiven === undefined || isStoredKeyFingerprint(current, keyGiven);
     const sshPort = isBlank(b.ssh_port) ? current.port : Number(b.ssh_port);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { username: execUser, port: sshPort, key_replaced: !keepKey, password_replaced: !isBlank(b.password) } };
-    const sealed = await codoErrors(() => Promise.resolve(sealExecUserSecrets(ctx.deps.box, current.alias, keepKey ? undefined : keyGiven, b.password || undefined, 'user_key')));
-    await ctx.deps.db
-      .updateTable('exec_users')
-      .set({
-        username: execUser,
-        port: sshPort,
-        remarks: b.remarks ?? '',
-        ...(sealed.private_key !== undefined ? { private_key: sealed.private_key, key_fingerprint: sealed.key_fingerprint ?? null } : {}),
-        ...(sealed.password !== undefined ? { password: sealed.password } : {}),
-        updated_at: new Date(),
-      })
-      .where('id', '=', id)
-      .execute();
+    const change = { username: execUser, port: sshPort, remarks: b.remarks ?? '', privateKey: keepKey ? undefined : keyGiven, password: b.password || undefined };
+    await updateExecUser(ctx.deps.db, ctx.deps.box, current, change, FIELDS);
     return { code: 0, msg: '编辑成功' };
   },
 });
@@ -180,12 +160,10 @@ const deleteUser = route({
     const id = ctx.body.exec_user_id;
     ctx.audit = { target: id ? `exec_user:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'exec_user_id');
-    const current = await ctx.deps.db.selectFrom('exec_users').select(['id', 'alias']).where('id', '=', id).executeTakeFirst();
+    const current = await findExecUser(ctx.deps.db, id);
     if (!current) throw badField('exec_user_id', `no exec user ${id}`, 404);
     ctx.audit.target = `exec_user:${current.alias}`;
-    const used = await ctx.deps.db.selectFrom('template_steps').select('template_id').where('exec_user', '=', current.alias).limit(1).executeTakeFirst();
-    if (used) throw badField('exec_user_id', `exec user '${current.alias}' is used by template ${used.template_id}`, 409);
-    await ctx.deps.db.deleteFrom('exec_users').where('id', '=', id).execute();
+    await refusalsAbout('exec_user_id', () => deleteExecUser(ctx.deps.db, current));
     return { code: 0, msg: '删除成功' };
   },
 });

@@ -1,25 +1,27 @@
 // CODO's log WebSocket (/api/task/ws/v1/task/log/, codo-task biz/handlers/task_log_handler.py):
 // the client sends `<list_id>_<group>_<level>_<ip>`, the server sends that step's whole log every
-// 500 ms, lines joined by '----'. The lines are the order view's (taskViews.stepLogLines), so the
-// socket shows nothing GET check/ does not. Authentication is the routes' own (routing.authenticate);
-// a task the caller may not see is answered like one that does not exist; the credential is checked
-// again every second while following. Unlike CODO, sending stops once the step has finished and its
-// final log was sent (send the key again to follow a rerun).
+// 500 ms, lines joined by '----'. The rows come from the tasks core's log follower (the same one
+// under the SSE stream), the lines are the order view's (codo/views.ts), so the socket shows
+// nothing GET check/ does not. Authentication is the routes' own (routing.authenticate); a task
+// the caller may not see is answered like one that does not exist; the credential is checked
+// again every second while following. Unlike CODO, sending stops once the step has finished and
+// its final log was sent (send the key again to follow a rerun).
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { sql } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveCredential, type AuthUser } from '../../accounts/sessions';
-import { TERMINAL_STEP_STATUSES, TERMINAL_TASK_STATUSES } from '../../domain/statuses';
-import type { ApiDeps } from '../deps';
-import { authenticate, errorReply, Reply } from '../routing';
-import { accessTask } from '../taskAccess';
-import { stepLogLines } from '../taskViews';
+import { accessTask } from '../../tasks/access';
+import { followLogs } from '../../tasks/logs';
+import { stepRunsAt } from '../../tasks/queries';
+import { taskServiceDeps, type ApiDeps } from '../deps';
+import { errorReply } from '../errors';
+import { authenticate, NOT_LOGGED_IN, Reply } from '../routing';
+import { RunLog } from './views';
 
 export const LOG_SOCKET_PATH = '/api/task/ws/v1/task/log/';
 export const LOG_SOCKET_INTERVAL_MS = 500; // CODO's PeriodicCallback(tail_data, 500)
 const SEPARATOR = '----';
-const CREDENTIAL_RECHECK_MS = 1000;
 // A client that stops reading is skipped rather than buffered for: each send is the whole log.
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const KEY = /^(\d{1,10})_(\d{1,4})_(\d{1,7})_(\S{1,253})$/;
@@ -76,10 +78,7 @@ function textOf(data: RawData): string {
 
 /** One socket's subscription: re-subscribing replaces it; closing the socket ends it. */
 class LogFollower {
-  private generation = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private credentialCheckedAt = 0;
-  private cache: { marker: string; text: string } | null = null;
+  private current: AbortController | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -88,15 +87,14 @@ class LogFollower {
   ) {}
 
   stop(): void {
-    this.generation++;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.cache = null;
+    this.current?.abort();
+    this.current = null;
   }
 
   async subscribe(message: string): Promise<void> {
     this.stop();
-    const generation = this.generation;
+    const follow = new AbortController();
+    this.current = follow;
     const key = parseLogKey(message);
     if (!key) {
       this.send({ code: -1, msg: `message: expected "<list_id>_<group>_<level>_<ip>", e.g. "291_1_2_10.0.0.1"; got ${JSON.stringify(message.slice(0, 80))}` });
@@ -104,85 +102,82 @@ class LogFollower {
     }
     // The session may have ended since the upgrade: check the credential on every subscription.
     const user = await this.stillLoggedIn();
-    if (!user) return;
-    if (!(await this.visible(user, key.listId))) {
+    if (!user || follow.signal.aborted) return;
+    const visible = await this.visible(user, key.listId);
+    if (follow.signal.aborted) return;
+    if (!visible) {
       this.send({ code: -1, msg: `订单不存在 (list_id ${key.listId})` });
       this.ws.close(4404, 'task not found');
       return;
     }
-    if (generation !== this.generation) return;
-    await this.tick(generation, key);
+    const runIds = await stepRunsAt(this.deps.db, key.listId, key);
+    if (follow.signal.aborted) return;
+    if (runIds.length === 0) {
+      this.send({ code: -1, msg: `no step at group ${key.group} level ${key.level} on ${key.host} in order ${key.listId}` });
+      return;
+    }
+    await this.follow(key.listId, runIds, follow.signal);
+  }
+
+  /** Sends the runs' whole log every LOG_SOCKET_INTERVAL_MS until they have finished and the last one went out. */
+  private async follow(listId: number, runIds: number[], signal: AbortSignal): Promise<void> {
+    const tz = this.deps.config.OPSFLOW_TIMEZONE;
+    const logs = new Map(runIds.map((id) => [id, new RunLog()]));
+    let text = '';
+    const events = followLogs(this.deps.db, {
+      taskId: listId,
+      filter: { stepRunIds: runIds },
+      after: 0,
+      until: 'runs',
+      credential: this.token,
+      pollMs: LOG_SOCKET_INTERVAL_MS,
+      signal,
+    });
+    for await (const e of events) {
+      if (signal.aborted || this.ws.readyState !== WebSocket.OPEN) return;
+      if (e.kind === 'unauthorized') {
+        this.loggedOut(e.reason);
+        return;
+      }
+      for (const r of e.rows) logs.get(r.step_run_id)?.add(r);
+      if (e.rows.length > 0 || text === '') text = runIds.flatMap((id) => logs.get(id)?.lines(tz) ?? []).join(SEPARATOR);
+      // A client that stops reading is skipped this time; a finished step waits until its final log went out.
+      while (!this.trySend(text) && e.finished) {
+        try {
+          await sleep(LOG_SOCKET_INTERVAL_MS, undefined, { signal });
+        } catch {
+          return;
+        }
+        if (this.ws.readyState !== WebSocket.OPEN) return;
+      }
+    }
   }
 
   /** The socket's user while its credential is valid; otherwise says so and closes the socket. */
   private async stillLoggedIn(): Promise<AuthUser | null> {
     const auth = await resolveCredential(this.deps.db, this.token);
-    this.credentialCheckedAt = Date.now();
     if (auth.ok) return auth.user;
-    this.stop();
-    this.send({ code: 401, msg: `你没有登录: ${auth.reason}` });
-    this.ws.close(4401, 'not logged in');
+    this.loggedOut(auth.reason);
     return null;
   }
 
+  private loggedOut(reason: string): void {
+    this.stop();
+    this.send({ code: 401, msg: `${NOT_LOGGED_IN}: ${reason}` });
+    this.ws.close(4401, 'not logged in');
+  }
+
   private async visible(user: AuthUser, listId: number): Promise<boolean> {
-    return (await accessTask(this.deps, user, listId, 'task.read')).kind === 'ok';
+    return (await accessTask(taskServiceDeps(this.deps), user, listId, 'task.read')).kind === 'ok';
   }
 
-  /** Sends the log now and schedules the next send until the step has finished. */
-  private async tick(generation: number, key: LogKey): Promise<void> {
-    if (generation !== this.generation || this.ws.readyState !== WebSocket.OPEN) return;
-    // A long follow ends with the session (logout, expiry, revocation), like the SSE log stream.
-    if (Date.now() - this.credentialCheckedAt >= CREDENTIAL_RECHECK_MS && !(await this.stillLoggedIn())) return;
-    if (generation !== this.generation) return;
-    const runs = await this.deps.db
-      .selectFrom('step_runs as r')
-      .innerJoin('tasks as t', 't.id', 'r.task_id')
-      .select(['r.id', 'r.status', 't.status as task_status'])
-      .select((eb) =>
-        eb
-          .selectFrom('step_logs as l')
-          .select(sql<string>`l.attempt || ':' || l.seq`.as('m'))
-          .whereRef('l.step_run_id', '=', 'r.id')
-          .orderBy('l.attempt', 'desc')
-          .orderBy('l.seq', 'desc')
-          .limit(1)
-          .as('last_log'),
-      )
-      .where('r.task_id', '=', key.listId)
-      .where('r.group_no', '=', key.group)
-      .where('r.level', '=', key.level)
-      .where('r.host', '=', key.host)
-      .orderBy('r.id')
-      .execute();
-    if (generation !== this.generation) return;
-    if (runs.length === 0) {
-      this.send({ code: -1, msg: `no step at group ${key.group} level ${key.level} on ${key.host} in order ${key.listId}` });
-      return;
-    }
-    // Statuses are read before the logs, so a finished step's final log is in what is sent.
-    const finished = runs.every((r) => (TERMINAL_STEP_STATUSES as readonly string[]).includes(r.status)) || (TERMINAL_TASK_STATUSES as readonly string[]).includes(runs[0]?.task_status ?? '');
-    const marker = runs.map((r) => `${r.id}=${r.status}@${r.last_log ?? ''}`).join(',');
-    if (this.cache?.marker !== marker) {
-      const lines = await stepLogLines(this.deps.db, runs.map((r) => r.id), this.deps.config.OPSFLOW_TIMEZONE);
-      this.cache = { marker, text: runs.flatMap((r) => lines.get(r.id) ?? []).join(SEPARATOR) };
-    }
-    if (generation !== this.generation || this.ws.readyState !== WebSocket.OPEN) return;
-    const sent = this.ws.bufferedAmount < MAX_BUFFERED_BYTES;
-    if (sent) this.ws.send(this.cache.text);
-    if (finished && sent) return;
-    this.timer = setTimeout(() => void this.run(generation, key), LOG_SOCKET_INTERVAL_MS);
+  private trySend(text: string): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount >= MAX_BUFFERED_BYTES) return false;
+    this.ws.send(text);
+    return true;
   }
 
-  /** A tick that fails tells the client and stops; it never takes the process down. */
-  async run(generation: number, key: LogKey): Promise<void> {
-    try {
-      await this.tick(generation, key);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
+  /** A follow that fails tells the client and stops; it never takes the process down. */
   fail(err: unknown): void {
     this.deps.log(`log socket: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     this.stop();

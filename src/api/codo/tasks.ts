@@ -1,25 +1,24 @@
 // CODO's task API (/api/task/v2/task/…), answering exactly as docs/codo-contract.md says
 // (#csrf-key, #submit, #orders, #order-view-and-interventions, #history).
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
-import { hostStatusToCodo, TASK_STATUSES, taskStatusToCodo, TERMINAL_TASK_STATUSES, type StepStatus } from '../../domain/statuses';
-import { decideTask } from '../../domain/permissions';
-import { InterventionError, type Intervention } from '../../tasks/interventions';
-import { SubmitError } from '../../tasks/submit';
+import { hostStatusToCodo, TASK_STATUSES, taskStatusToCodo, type StepStatus } from '../../domain/statuses';
 import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
+import type { AuthUser } from '../../accounts/sessions';
+import { argLabelsByKey } from '../../templates/commands';
+import { accessTask, mayOnTask, type LoadedTask } from '../../tasks/access';
+import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../tasks/input';
+import { InterventionError, type Intervention } from '../../tasks/interventions';
+import { handStepsNamed, listOrders, orderExtras, taskSteps } from '../../tasks/queries';
+import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs, TemplateForbiddenError } from '../../tasks/service';
+import { SubmitError } from '../../tasks/submit';
 import { setCookie } from '../cookies';
+import { taskServiceDeps, type ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { Reply, route, type AnyRoute, type Ctx } from '../routing';
-import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submitInput';
 import { codoFields } from '../submitSchemas';
 import { execTime, INT32_MAX, intParam, intParamOr, str } from '../wire';
-import { accessTask, principal, visibleTo, type LoadedTask } from '../taskAccess';
-import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
-import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, orderExtras, stepLogTexts, taskSteps } from '../taskViews';
-import { codoId, codoIdQuery, codoInt, optionalCodoInt, optionalIntQuery, prefixPattern } from './layoutCommon';
-import type { AuthUser } from '../../accounts/sessions';
-import type { Database } from '../../db/schema';
-import type { ApiDeps } from '../deps';
+import { codoId, codoIdQuery, codoInt, optionalCodoInt, optionalIntQuery } from './layoutCommon';
+import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, stepLogTexts } from './views';
 
 const BASE = '/api/task/v2/task';
 
@@ -28,7 +27,7 @@ const BASE = '/api/task/v2/task';
 
 const OkReply = z.object({ code: z.number(), msg: z.string() });
 
-/** An order in CODO's list and history replies (taskViews.codoOrder), CODO's keys first. */
+/** An order in CODO's list and history replies (views.codoOrder), CODO's keys first. */
 const CodoOrder = z.object({
   list_id: z.number(),
   task_name: z.string(),
@@ -49,10 +48,6 @@ const CodoOrder = z.object({
   exec_time: z.string(),
   finish_time: z.string(),
 });
-
-function codoInputError(err: InputError): HttpError {
-  return new HttpError(400, -1, err.message, [{ field: err.field, problem: err.message.slice(err.field.length + 2) }]);
-}
 
 function notFound(listId: number | string): HttpError {
   return new HttpError(404, -1, `订单不存在 (list_id ${String(listId)})`, { list_id: listId });
@@ -92,7 +87,7 @@ const csrfRoute = route({
 
 const AcceptBody = z
   .object({
-    temp_id: codoInt(1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 400)'),
+    temp_id: codoInt(1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 404)'),
     task_name: str(200).nullable().optional().describe('task name (default: the template name)'),
     task_type: str(200).nullable().optional().describe('default: the template name'),
     submitter: str(100).nullable().optional().describe("shown as the order's creator; default: your nickname"),
@@ -155,30 +150,23 @@ const submitRoute = route({
     // Checked by the router: the cookie's key (cookie auth) or an explicit one; null for none.
     const key = ctx.csrfKey;
     ctx.audit = { action: 'task.submit', detail: { temp_id: b.temp_id ?? null } };
-    let input;
-    try {
-      input = {
-        templateId: b.temp_id,
-        taskName: b.task_name ?? '',
-        taskType: b.task_type || undefined,
-        submitter: (b.submitter ?? '').trim() || ctx.user.displayName,
-        schedule: b.schedule || 'new',
-        execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
-        args: parseArgs(b.args),
-        hosts: parseHosts(b.hosts),
-        details: b.details ?? '',
-        associatedUser: parseAssociatedUser(b.associated_user),
-        executor: b.executor ?? '',
-        idempotencyKey: key ? `csrf:${key}` : null,
-        idempotencyField: 'csrf_key',
-      };
-    } catch (err) {
-      if (err instanceof InputError) throw codoInputError(err);
-      throw err;
-    }
+    const input = {
+      templateId: b.temp_id,
+      taskName: b.task_name ?? '',
+      taskType: b.task_type || undefined,
+      submitter: (b.submitter ?? '').trim() || ctx.user.displayName,
+      schedule: b.schedule || 'new',
+      execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
+      args: parseArgs(b.args),
+      hosts: parseHosts(b.hosts),
+      details: b.details ?? '',
+      associatedUser: parseAssociatedUser(b.associated_user),
+      executor: b.executor ?? '',
+      ...idempotencyFor('csrf_key', key, ctx.user),
+    };
     let result: { taskId: number; created: boolean };
     try {
-      result = await submitAs(ctx.deps, ctx.user, input);
+      result = await submitAs(taskServiceDeps(ctx.deps), ctx.user, input);
     } catch (err) {
       if (err instanceof TemplateForbiddenError) throw new HttpError(403, -2, `你没有该模板的提交权限: ${err.message}`);
       if (err instanceof SubmitError) {
@@ -186,7 +174,7 @@ const submitRoute = route({
         // depends on stored state: an unknown template is 404, a template without steps or a
         // reused key 409.
         const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 400 ? 409 : err.httpStatus;
-        if (err.field === 'csrf_key') ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
+        if (isIdempotencyConflict(err, input)) ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
         return new Reply(status, { code: err.code, msg: err.message, details: [{ field: err.field, problem: err.message }] });
       }
       throw err;
@@ -207,42 +195,16 @@ const PageQuery = z.object({
   search_val: str(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
 });
 
-/** CODO's history search: `value%` on its order columns (MySQL's LIKE ignored case). */
-function searchFilter(search: string | undefined) {
-  const s = search?.trim();
-  return (eb: ExpressionBuilder<Database, 'tasks'>): Expression<SqlBool> => {
-    if (!s) return sql<SqlBool>`true`;
-    const like = prefixPattern(s);
-    const statuses = TASK_STATUSES.filter((st) => taskStatusToCodo(st).startsWith(s));
-    return eb.or([
-      eb(sql`tasks.id::text`, 'like', like),
-      eb('tasks.task_name', 'ilike', like),
-      eb('tasks.task_type', 'ilike', like),
-      eb(sql`tasks.template_id::text`, 'like', like),
-      eb('tasks.submitter', 'ilike', like), // CODO's creator
-      eb('tasks.creator', 'ilike', like), // the submitting account
-      eb('tasks.executor', 'ilike', like),
-      ...(statuses.length ? [eb('tasks.status', 'in', statuses)] : []),
-    ]);
-  };
-}
-
 async function orders(ctx: Ctx<unknown, z.output<typeof PageQuery>, unknown>, finished: boolean, defaultLimit: number) {
   const { page, search_val } = ctx.query;
   const limit = ctx.query.limit ?? defaultLimit;
-  const terminal = [...TERMINAL_TASK_STATUSES];
-  let q = ctx.deps.db.selectFrom('tasks').where(visibleTo(ctx.user)).where(searchFilter(search_val));
-  q = finished ? q.where('status', 'in', terminal) : q.where('status', 'not in', terminal);
-  const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  let rows = q.selectAll('tasks');
-  // CODO: history newest id first; open orders by start time, then id.
-  rows = finished
-    ? rows.orderBy('tasks.id', 'desc')
-    : rows.orderBy(sql`coalesce(tasks.start_time, tasks.exec_time, tasks.created_at)`, 'desc').orderBy('tasks.id', 'desc');
-  const tasks = await rows.limit(limit).offset((page - 1) * limit).execute();
+  const search = search_val?.trim();
+  // CODO's search also matches its status codes (`value%` on the code).
+  const searchStatuses = search ? TASK_STATUSES.filter((st) => taskStatusToCodo(st).startsWith(search)) : [];
+  const { tasks, count } = await listOrders(ctx.deps.db, ctx.user, { finished, search, searchStatuses, offset: (page - 1) * limit, limit });
   const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
   const extras = await orderExtras(ctx.deps.db, tasks);
-  return { data: tasks.map((t) => codoOrder(t, tz, extras(t))), count: Number(total.n), ids: tasks.map((t) => t.id) };
+  return { data: tasks.map((t) => codoOrder(t, tz, extras(t))), count, ids: tasks.map((t) => t.id) };
 }
 
 const listRoute = route({
@@ -284,20 +246,14 @@ const approveRoute = route({
     if (listId === undefined || ctx.body.start_time === undefined || ctx.body.start_time === null || ctx.body.start_time === '') {
       return { code: -1, msg: '订单ID和开始时间不能为空' };
     }
-    let startAt: Date | null;
-    try {
-      startAt = parseTime(ctx.body.start_time, 'start_time', ctx.deps.config.OPSFLOW_TIMEZONE);
-    } catch (err) {
-      if (err instanceof InputError) throw codoInputError(err);
-      throw err;
-    }
-    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.approve');
+    const startAt = parseTime(ctx.body.start_time, 'start_time', ctx.deps.config.OPSFLOW_TIMEZONE);
+    const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.approve');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') return { code: -2, msg: '你没有审批权限', details: { reason: access.decision.message } };
     ctx.audit.detail = { start_time: startAt?.toISOString() ?? null };
     const what: Intervention = access.loaded.task.status === 'pending_approval' ? { action: 'approve', startAt } : { action: 'reschedule', startAt };
     try {
-      await interveneAs(ctx.deps, ctx.user, listId, what);
+      await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, what);
     } catch (err) {
       return interventionReply(err);
     }
@@ -320,11 +276,11 @@ const terminateRoute = route({
     const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.cancel', target: listId ? `task:${listId}` : '' };
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
-    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.cancel');
+    const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.cancel');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') return { code: -2, msg: '你没有终止权限', details: { reason: access.decision.message } };
     try {
-      await interveneAs(ctx.deps, ctx.user, listId, { action: 'cancel', reason: 'terminated via CODO API' });
+      await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, { action: 'cancel', reason: 'terminated via CODO API' });
     } catch (err) {
       return interventionReply(err);
     }
@@ -405,11 +361,10 @@ async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runG
   const inGroup = all.filter((s) => s.group === group);
   const shown = inGroup.filter((s) => s.host === host);
   const logs = await stepLogTexts(deps.db, shown.map((s) => s.id), tz);
-  const approve = decideTask(principal(user), 'task.approve', loaded.facts, { fourEyes: deps.config.OPSFLOW_FOUR_EYES });
+  const mayApprove = mayOnTask({ fourEyes: deps.config.OPSFLOW_FOUR_EYES }, user, loaded, 'task.approve');
   const extras = (await orderExtras(deps.db, [task]))(task);
   // CODO shows an argument under each label the 参数对照表 (arg_labels) has for it, else under its key.
-  const labels = new Map<string, string[]>();
-  for (const r of await deps.db.selectFrom('arg_labels').select(['arg_key', 'label']).orderBy('id').execute()) labels.set(r.arg_key, [...(labels.get(r.arg_key) ?? []), r.label]);
+  const labels = await argLabelsByKey(deps.db);
   const shownArgs = Object.entries(task.args).flatMap(([key, value]) => (labels.get(key) ?? [key]).map((name) => [name, value] as const));
   const newArgs = Object.fromEntries(shownArgs);
   const codes = hostCodes(inGroup, (ss: StepStatus[]) => hostStatusToCodo(ss));
@@ -425,7 +380,7 @@ async function orderView(deps: ApiDeps, user: AuthUser, loaded: LoadedTask, runG
     // CODO: the order's admins joined by a full-width comma.
     associated_user: (codoAssociatedUser(task, extras).admin ?? []).join('，'),
     // CODO: whether you may approve this order (its console also checks schedule === 'new').
-    approval_button: approve.allowed,
+    approval_button: mayApprove,
     args_keys: Object.keys(newArgs),
     // Every hand step's name, as CODO listed them (PUT check/ releases one by name, also ahead of time).
     hand_list: [...new Set([...all].sort((a, b) => a.level - b.level).filter((s) => s.trigger === 'hand').map((s) => s.name))],
@@ -496,7 +451,7 @@ const checkRoute = route({
     const listId = ctx.query.list_id;
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
     const group = ctx.query.get_run_group;
-    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.read');
+    const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.read');
     if (access.kind !== 'ok') throw notFound(listId);
     const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host?.trim() || undefined);
     if (!data) return { code: -2, msg: '运行组中没有可执行主机' };
@@ -522,14 +477,14 @@ const releaseByNameRoute = route({
     // As CODO: a missing name is refused before the order is looked at.
     const name = ctx.body.hand_task ?? '';
     if (name === '') return { code: -2, msg: '任务名称不正确' };
-    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
+    const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
     // CODO answered 0 for a name no step had; opsflow says so.
-    const steps = await ctx.deps.db.selectFrom('task_steps').select('id').where('task_id', '=', listId).where('name', '=', name).where('trigger', '=', 'hand').execute();
-    if (steps.length === 0) return { code: -2, msg: '任务名称不正确' };
+    const stepIds = await handStepsNamed(ctx.deps.db, listId, name);
+    if (stepIds.length === 0) return { code: -2, msg: '任务名称不正确' };
     try {
-      for (const s of steps) await interveneAs(ctx.deps, ctx.user, listId, { action: 'release', stepId: s.id });
+      for (const stepId of stepIds) await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, { action: 'release', stepId });
     } catch (err) {
       return interventionReply(err);
     }
@@ -569,7 +524,7 @@ const handRoute = route({
     if (listId === undefined || group === undefined || level === undefined || ip === '') return { code: -1, msg: '缺少必要参数' };
     if (b.hand_type === undefined || b.hand_type === null || b.hand_type === '') return { code: -1, msg: '执行类型不能为空' };
     if (!['execute', 'restart', 'stop_one'].includes(b.hand_type)) return { code: -5, msg: '错误任务类型' };
-    const access = await accessTask(ctx.deps, ctx.user, listId, 'task.intervene');
+    const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
     const steps = await taskSteps(ctx.deps.db, listId, { group, host: ip });
@@ -580,19 +535,19 @@ const handRoute = route({
           const row = schedId === undefined ? undefined : steps.find((s) => s.id === schedId);
           if (!row) return { code: -2, msg: '审批执行任务参数缺失' };
           const what: Intervention = row.status === 'waiting_hand' ? { action: 'release', stepId: row.step_id, host: row.host } : { action: 'retry', stepId: row.step_id, host: row.host };
-          await interveneAs(ctx.deps, ctx.user, listId, what);
+          await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, what);
           return { code: 0, msg: '审核执行成功' };
         }
         case 'restart': {
           // CODO reruns the host from task_level: the first step at that level or later.
           const row = steps.filter((s) => s.level >= level).sort((a, b) => a.level - b.level)[0];
           if (!row) return { code: -3, msg: `no step at level ${level} or later on ${ip} in group ${group} to restart` };
-          await interveneAs(ctx.deps, ctx.user, listId, { action: 'restart', stepId: row.step_id, host: row.host });
+          await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, { action: 'restart', stepId: row.step_id, host: row.host });
           return { code: 0, msg: '重新执行成功' };
         }
         default: {
           if (steps.length === 0) return { code: -3, msg: `host ${ip} is not in group ${group} of this order` };
-          await interveneAs(ctx.deps, ctx.user, listId, { action: 'abort', host: ip, group });
+          await interveneAs(taskServiceDeps(ctx.deps), ctx.user, listId, { action: 'abort', host: ip, group });
           return { code: 0, msg: '终止此组任务成功' };
         }
       }

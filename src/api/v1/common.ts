@@ -1,8 +1,6 @@
-// Shared pieces of the native API: id parameters, not-found errors, InputError → 400.
+// Shared pieces of the native API: id parameters, not-found errors, text fields.
 import { z } from 'zod';
-import { InterventionError } from '../../tasks/interventions';
 import { HttpError } from '../errors';
-import { InputError } from '../submitInput';
 import { INT32_MAX, intParam, str } from '../wire';
 
 export const V1 = '/api/v1';
@@ -28,33 +26,7 @@ export function notFound(what: string): HttpError {
   return new HttpError(404, 404, `${what} not found`);
 }
 
-export function badInput(field: string, problem: string): HttpError {
-  return new HttpError(400, 400, `${field}: ${problem}`, [{ field, problem }]);
-}
-
-export function conflict(message: string, details?: unknown): HttpError {
-  return new HttpError(409, 409, message, details);
-}
-
-export function fromInputError(err: unknown): never {
-  if (err instanceof InputError) throw badInput(err.field, err.message.slice(err.field.length + 2));
-  throw err;
-}
-
-export function fromInterventionError(err: unknown): never {
-  if (err instanceof InterventionError) throw new HttpError(err.httpStatus, err.httpStatus, err.message);
-  throw err;
-}
-
 /** Text of at most `max` characters (NUL bytes are refused in every input: inputLimits.ts). */
 export function text(max: number) {
   return str(max);
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-}
-
-export function isForeignKeyViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23503';
 }

@@ -1,16 +1,16 @@
 // /api/v1/exec-users (private keys and passwords write-only, sealed with the master key) and
 // /api/v1/known-hosts (pinned host keys: list, pin, forget).
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../../db/database';
 import type { ExecUser } from '../../db/schema';
-import { sealExecUserSecrets } from '../execUserSecrets';
+import * as execUsers from '../../execUsers/execUsers';
+import * as knownHosts from '../../execUsers/knownHosts';
 import { route, type AnyRoute } from '../routing';
 import { host, PUBLIC_KEY_LINE_RE, SSH_KEY_TYPES, str } from '../wire';
-import { Alias, conflict, Done, IdParams, isUniqueViolation, notFound, text, V1 } from './common';
+import { Alias, Done, IdParams, notFound, text, V1 } from './common';
 
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
-const PrivateKey = str(16_384, 1).describe('OpenSSH or PEM private key, unencrypted (write-only); one ssh2 cannot read is refused');
+const PrivateKey = str(16_384, 1).describe('OpenSSH or PEM private key, unencrypted (write-only); one ssh2 cannot read is refused (422)');
 const Password = str(1024, 1).describe('write-only');
 const Policy = z.enum(['tofu', 'strict', 'off']).describe('tofu: pin on first use; strict: must be pinned; off: no check (audited)');
 
@@ -63,7 +63,7 @@ function view(u: ExecUser) {
     alias: u.alias,
     username: u.username,
     port: u.port,
-    auth: u.private_key && u.password ? 'key+password' : u.private_key ? 'key' : 'password',
+    auth: execUsers.execUserAuth(u),
     key_fingerprint: u.private_key ? u.key_fingerprint : null,
     has_password: u.password !== null,
     host_key_policy: u.host_key_policy,
@@ -73,8 +73,13 @@ function view(u: ExecUser) {
   };
 }
 
+/** The request's secrets and settings under the core's names. */
+function secretsOf(b: z.output<typeof ExecUserPatch>) {
+  return { privateKey: b.private_key, password: b.password, hostKeyPolicy: b.host_key_policy, remarks: b.remarks };
+}
+
 async function findExecUser(db: Db, id: number): Promise<ExecUser> {
-  const row = await db.selectFrom('exec_users').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await execUsers.findExecUser(db, id);
   if (!row) throw notFound(`exec user ${id}`);
   return row;
 }
@@ -87,7 +92,7 @@ const listExecUsers = route({
   action: 'exec_user.read',
   style: 'v1',
   response: z.object({ items: z.array(ExecUserOut) }),
-  handler: async (ctx) => ({ items: (await ctx.deps.db.selectFrom('exec_users').selectAll().orderBy('id').execute()).map(view) }),
+  handler: async (ctx) => ({ items: (await execUsers.listExecUsers(ctx.deps.db)).map(view) }),
 });
 
 const getExecUser = route({
@@ -116,27 +121,7 @@ const createExecUser = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `exec_user:${b.alias}`, detail: { alias: b.alias, username: b.username, port: b.port, auth: [b.private_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean), host_key_policy: b.host_key_policy } };
-    const sealed = sealExecUserSecrets(ctx.deps.box, b.alias, b.private_key, b.password);
-    try {
-      const row = await ctx.deps.db
-        .insertInto('exec_users')
-        .values({
-          alias: b.alias,
-          username: b.username,
-          port: b.port,
-          host_key_policy: b.host_key_policy,
-          remarks: b.remarks,
-          private_key: sealed.private_key ?? null,
-          password: sealed.password ?? null,
-          key_fingerprint: sealed.key_fingerprint ?? null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return view(row);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`alias: an exec user '${b.alias}' already exists`, [{ field: 'alias', problem: 'already exists' }]);
-      throw err;
-    }
+    return view(await execUsers.createExecUser(ctx.deps.db, ctx.deps.box, { alias: b.alias, username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
@@ -155,25 +140,7 @@ const updateExecUser = route({
     const b = ctx.body;
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit = { target: `exec_user:${current.alias}`, detail: { changed: Object.keys(b) } };
-    const sealed = sealExecUserSecrets(ctx.deps.box, current.alias, b.private_key, b.password);
-    const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
-    const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
-    if (!hasKey && !hasPassword) throw conflict('private_key: the exec user would have neither a private key nor a password', [{ field: 'private_key', problem: 'would leave no secret' }]);
-    const row = await ctx.deps.db
-      .updateTable('exec_users')
-      .set({
-        ...(b.username !== undefined ? { username: b.username } : {}),
-        ...(b.port !== undefined ? { port: b.port } : {}),
-        ...(b.host_key_policy !== undefined ? { host_key_policy: b.host_key_policy } : {}),
-        ...(b.remarks !== undefined ? { remarks: b.remarks } : {}),
-        ...(sealed.private_key !== undefined ? { private_key: sealed.private_key, key_fingerprint: sealed.key_fingerprint ?? null } : {}),
-        ...(sealed.password !== undefined ? { password: sealed.password } : {}),
-        updated_at: new Date(),
-      })
-      .where('id', '=', current.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return view(row);
+    return view(await execUsers.updateExecUser(ctx.deps.db, ctx.deps.box, current, { username: b.username, port: b.port, ...secretsOf(b) }));
   },
 });
 
@@ -190,9 +157,7 @@ const deleteExecUser = route({
   handler: async (ctx) => {
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit.target = `exec_user:${current.alias}`;
-    const used = await ctx.deps.db.selectFrom('template_steps').select('template_id').where('exec_user', '=', current.alias).limit(1).executeTakeFirst();
-    if (used) throw conflict(`exec user '${current.alias}' is used by template ${used.template_id}`);
-    await ctx.deps.db.deleteFrom('exec_users').where('id', '=', current.id).execute();
+    await execUsers.deleteExecUser(ctx.deps.db, current);
     return { code: 0, msg: `exec user '${current.alias}' deleted` };
   },
 });
@@ -216,12 +181,6 @@ const PinIn = z
   .refine((b) => b.public_key !== undefined || (b.key_type !== undefined && b.fingerprint !== undefined), { message: 'give public_key, or key_type and fingerprint', path: ['public_key'] })
   .meta({ id: 'PinHostKey', anyOf: [{ required: ['public_key'] }, { required: ['key_type', 'fingerprint'] }] });
 
-/** The type and fingerprint of a key line PUBLIC_KEY_LINE_RE accepted. */
-function fromPublicKey(line: string): { key_type: string; fingerprint: string } {
-  const [type, b64] = line.trim().split(/\s+/) as [string, string];
-  return { key_type: type, fingerprint: 'SHA256:' + createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '') };
-}
-
 const listKnownHosts = route({
   method: 'get',
   path: `${V1}/known-hosts`,
@@ -232,9 +191,7 @@ const listKnownHosts = route({
   query: z.object({ host: str(253).optional() }).strict(),
   response: z.object({ items: z.array(KnownHostOut) }),
   handler: async (ctx) => {
-    let q = ctx.deps.db.selectFrom('known_hosts').selectAll();
-    if (ctx.query.host) q = q.where('host', '=', ctx.query.host);
-    return { items: await q.orderBy('host').orderBy('port').execute() };
+    return { items: await knownHosts.listKnownHosts(ctx.deps.db, ctx.query.host) };
   },
 });
 
@@ -250,14 +207,9 @@ const pinKnownHost = route({
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
-    const key = b.public_key !== undefined ? fromPublicKey(b.public_key) : { key_type: b.key_type as string, fingerprint: b.fingerprint as string };
-    ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: key };
-    return ctx.deps.db
-      .insertInto('known_hosts')
-      .values({ host: b.host, port: b.port, ...key, pinned_by: `user:${ctx.user.username}` })
-      .onConflict((oc) => oc.columns(['host', 'port']).doUpdateSet({ ...key, pinned_by: `user:${ctx.user.username}` }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const key = knownHosts.hostKeyToPin({ publicKey: b.public_key, keyType: b.key_type, fingerprint: b.fingerprint });
+    ctx.audit = { target: `known_host:${b.host}:${b.port}`, detail: { ...key } };
+    return knownHosts.pinHostKey(ctx.deps.db, b.host, b.port, key, ctx.user.username);
   },
 });
 
@@ -271,7 +223,7 @@ const forgetKnownHost = route({
   params: IdParams,
   response: Done,
   handler: async (ctx) => {
-    const row = await ctx.deps.db.deleteFrom('known_hosts').where('id', '=', ctx.params.id).returningAll().executeTakeFirst();
+    const row = await knownHosts.forgetKnownHost(ctx.deps.db, ctx.params.id);
     ctx.audit.target = row ? `known_host:${row.host}:${row.port}` : `known_host:${ctx.params.id}`;
     if (!row) throw notFound(`known host ${ctx.params.id}`);
     ctx.audit.detail = { fingerprint: row.fingerprint };

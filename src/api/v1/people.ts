@@ -1,16 +1,16 @@
 // /api/v1/me, /users, /roles, /tokens, /audit.
 import { z } from 'zod';
-import { createApiToken, findApiToken, listApiTokens, revokeApiToken } from '../../accounts/apiTokens';
-import { unlockAccount, withLock, withLocks, type LockView } from '../../accounts/lockout';
-import { AccountError, createUser, findUser, totpSecretContext } from '../../accounts/users';
+import { createTokenAs, listTokensAs, revokeTokenAs } from '../../accounts/apiTokens';
+import * as manage from '../../accounts/manage';
+import { type LockView } from '../../accounts/lockout';
+import { createUser } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
-import { ACTIONS, ROLE_DESCRIPTIONS, ROLES, roleAllows, type Action } from '../../domain/permissions';
-import { generatePassword, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
-import { generateTotpSecret, renderQrToSvg, totpUri } from '../../security/totp';
-import { HttpError } from '../errors';
+import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES, type Action } from '../../domain/permissions';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
+import { renderQrToSvg } from '../../security/totp';
 import { route, type AnyRoute } from '../routing';
 import { intParam, intParamOr, nonBlank, NOT_BLANK_RE, str } from '../wire';
-import { badInput, conflict, Done, IdParams, IsoTime, notFound, Username, V1 } from './common';
+import { Done, IdParams, IsoTime, notFound, Username, V1 } from './common';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -31,6 +31,14 @@ const UsernameParams = z.object({ username: Username });
 
 /** A password opsflow accepts (security/passwords.ts validatePasswordStrength): 12-1024 characters, not only spaces. */
 const StrongPassword = str(MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH).regex(NOT_BLANK_RE, 'password must not be only whitespace');
+
+/** Links from a reply naming a user to the routes under /users/{username}. */
+function userLinks(expression: string) {
+  return (['get /users/:username', 'patch /users/:username', 'post /users/:username/reset-password', 'post /users/:username/reset-totp', 'post /users/:username/unlock'] as const).map((r) => {
+    const [method, path] = r.split(' ') as ['get' | 'patch' | 'post', string];
+    return { method, path: `${V1}${path}`, parameters: { 'path.username': expression } };
+  });
+}
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
 function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
@@ -47,10 +55,6 @@ function userView(u: { id: number; username: string; display_name: string; role:
   };
 }
 
-function allowedActions(role: string): Action[] {
-  return (Object.keys(ACTIONS) as Action[]).filter((a) => roleAllows({ username: '', displayName: '', role }, a));
-}
-
 const me = route({
   method: 'get',
   path: `${V1}/me`,
@@ -61,9 +65,9 @@ const me = route({
   errors: [404],
   response: UserOut.extend({ via: z.enum(['session', 'token']).describe('how this request was authenticated'), actions: z.array(z.enum(Object.keys(ACTIONS) as [Action, ...Action[]])) }),
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.user.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
-    return { ...userView(await withLock(ctx.deps.db, u)), via: ctx.user.via, actions: allowedActions(u.role) };
+    return { ...userView(u), via: ctx.user.via, actions: actionsAllowed(u.role) };
   },
 });
 
@@ -74,15 +78,9 @@ const listUsers = route({
   tags: ['users'],
   action: 'user.read',
   style: 'v1',
-  links: [
-    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
-    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
-    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/items/0/username' } },
-    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/items/0/username' } },
-    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/items/0/username' } },
-  ],
+  links: userLinks('$response.body#/items/0/username'),
   response: z.object({ items: z.array(UserOut) }),
-  handler: async (ctx) => ({ items: (await withLocks(ctx.deps.db, await ctx.deps.db.selectFrom('users').selectAll().orderBy('id').execute())).map(userView) }),
+  handler: async (ctx) => ({ items: (await manage.listUsers(ctx.deps.db)).map(userView) }),
 });
 
 const getUser = route({
@@ -95,9 +93,9 @@ const getUser = route({
   params: UsernameParams,
   response: UserOut,
   handler: async (ctx) => {
-    const u = await findUser(ctx.deps.db, ctx.params.username);
+    const u = await manage.getUser(ctx.deps.db, ctx.params.username);
     if (!u) throw notFound(`user '${ctx.params.username}'`);
-    return userView(await withLock(ctx.deps.db, u));
+    return userView(u);
   },
 });
 
@@ -120,42 +118,16 @@ const createUserRoute = route({
   style: 'v1',
   errors: [409],
   body: NewUser,
-  links: [
-    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
-    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
-    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/username' } },
-    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/username' } },
-    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/username' } },
-  ],
+  links: userLinks('$response.body#/username'),
   response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `user:${b.username}`, detail: { role: b.role } };
-    try {
-      const created = await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
-      return { ...created, otpauth_qr_svg: await renderQrToSvg(created.otpauth_url) };
-    } catch (err) {
-      if (err instanceof AccountError) {
-        const [field, ...rest] = err.message.split(': ');
-        if (/already exists/.test(err.message)) throw conflict(err.message, [{ field, problem: rest.join(': ') }]);
-        throw badInput(field ?? 'body', rest.join(': '));
-      }
-      throw err;
-    }
+    const created = await createUser(ctx.deps.db, ctx.deps.box, { username: b.username, role: b.role, displayName: b.display_name, password: b.password });
+    return { ...created, otpauth_qr_svg: await renderQrToSvg(created.otpauth_url) };
   },
 });
-
-async function activeAdmins(ctx: { deps: { db: import('../../db/database').Db } }, except: number): Promise<number> {
-  const row = await ctx.deps.db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('role', '=', 'admin')
-    .where('disabled', '=', false)
-    .where('id', '!=', except)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
 
 const UserPatch = z
   .object({ role: Role.optional(), display_name: nonBlank(100).optional(), disabled: z.boolean().optional() })
@@ -175,23 +147,9 @@ const updateUser = route({
   handler: async (ctx) => {
     const b = ctx.body;
     ctx.audit = { target: `user:${ctx.params.username}`, detail: { ...b } };
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    if (b.role === undefined && b.display_name === undefined && b.disabled === undefined) return userView(await withLock(ctx.deps.db, u));
-    const losesAdmin = u.role === 'admin' && !u.disabled && ((b.role !== undefined && b.role !== 'admin') || b.disabled === true);
-    if (losesAdmin && (await activeAdmins(ctx, u.id)) === 0) throw conflict('the last active admin cannot be demoted or disabled');
-    const row = await ctx.deps.db
-      .updateTable('users')
-      .set({
-        ...(b.role !== undefined ? { role: b.role } : {}),
-        ...(b.display_name !== undefined ? { display_name: b.display_name } : {}),
-        ...(b.disabled !== undefined ? { disabled: b.disabled } : {}),
-      })
-      .where('id', '=', u.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (b.disabled === true || (b.role !== undefined && b.role !== u.role)) await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return userView(await withLock(ctx.deps.db, row));
+    const row = await manage.updateUser(ctx.deps.db, ctx.params.username, b);
+    if (!row) throw notFound(`user '${ctx.params.username}'`);
+    return userView(row);
   },
 });
 
@@ -207,13 +165,9 @@ const resetPassword = route({
   response: z.object({ username: z.string(), password: z.string().optional() }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    const next = ctx.body.password ?? generatePassword();
-    await ctx.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', u.id).execute();
-    await unlockAccount(ctx.deps.db, u.id);
-    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    return { username: u.username, ...(ctx.body.password === undefined ? { password: next } : {}) };
+    const done = await manage.resetPassword(ctx.deps.db, ctx.params.username, ctx.body.password);
+    if (!done) throw notFound(`user '${ctx.params.username}'`);
+    return done;
   },
 });
 
@@ -228,13 +182,9 @@ const resetTotp = route({
   response: z.object({ username: z.string(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    const secret = generateTotpSecret();
-    await ctx.deps.db.updateTable('users').set({ totp_secret: ctx.deps.box.seal(secret, totpSecretContext(u.username)), totp_last_step: null }).where('id', '=', u.id).execute();
-    await ctx.deps.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    const otpauthUrl = totpUri(u.username, secret);
-    return { username: u.username, totp_secret: secret, otpauth_url: otpauthUrl, otpauth_qr_svg: await renderQrToSvg(otpauthUrl) };
+    const enrolled = await manage.resetTotp(ctx.deps.db, ctx.deps.box, ctx.params.username);
+    if (!enrolled) throw notFound(`user '${ctx.params.username}'`);
+    return { ...enrolled, otpauth_qr_svg: await renderQrToSvg(enrolled.otpauth_url) };
   },
 });
 
@@ -249,10 +199,9 @@ const unlockUser = route({
   response: UserOut,
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
-    const u = await findUser(ctx.deps.db, ctx.params.username);
-    if (!u) throw notFound(`user '${ctx.params.username}'`);
-    await unlockAccount(ctx.deps.db, u.id);
-    return userView(await withLock(ctx.deps.db, u));
+    const row = await manage.unlockUser(ctx.deps.db, ctx.params.username);
+    if (!row) throw notFound(`user '${ctx.params.username}'`);
+    return userView(row);
   },
 });
 
@@ -269,7 +218,7 @@ const roles = route({
   }),
   handler: () =>
     Promise.resolve({
-      items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: allowedActions(name) })),
+      items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: actionsAllowed(name) })),
       actions: Object.fromEntries(Object.entries(ACTIONS).map(([a, r]) => [a, { roles: r.roles, scope: r.scope, description: r.description }])),
     }),
 });
@@ -300,9 +249,7 @@ const listTokens = route({
   response: z.object({ items: z.array(TokenOut) }),
   handler: async (ctx) => {
     const all = ctx.query.all === '1' || ctx.query.all === 'true';
-    const other = ctx.query.username !== undefined && ctx.query.username !== ctx.user.username;
-    if ((all || other) && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, "permission denied: token.admin (list and revoke anyone's API tokens) needs role admin");
-    return { items: await listApiTokens(ctx.deps.db, all ? undefined : (ctx.query.username ?? ctx.user.username)) };
+    return { items: await listTokensAs(ctx.deps.db, ctx.user, { username: ctx.query.username, all }) };
   },
 });
 
@@ -332,22 +279,10 @@ const createToken = route({
     const b = ctx.body;
     const owner = b.username ?? ctx.user.username;
     ctx.audit = { target: `user:${owner}`, detail: { name: b.name } };
-    if (owner !== ctx.user.username && !roleAllows(ctx.user, 'token.admin')) throw new HttpError(403, 403, 'permission denied: only admins create tokens for other users');
-    const expiresAt = b.expires_at ? new Date(b.expires_at) : b.expires_in_days ? new Date(Date.now() + b.expires_in_days * 86_400_000) : null;
-    // Whether a time is in the future is no matter of form: 422, not 400.
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw new HttpError(422, 422, 'expires_at: must be in the future', [{ field: 'expires_at', problem: 'not in the future' }]);
-    try {
-      const { token, info } = await createApiToken(ctx.deps.db, { username: owner, name: b.name, expiresAt });
-      ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
-      return { ...info, token };
-    } catch (err) {
-      if (err instanceof AccountError) {
-        const [field, ...rest] = err.message.split(': ');
-        if (/no user/.test(err.message)) throw notFound(`user '${owner}'`);
-        throw badInput(field ?? 'body', rest.join(': '));
-      }
-      throw err;
-    }
+    const request = { name: b.name, username: b.username, expiresAt: b.expires_at ? new Date(b.expires_at) : undefined, expiresInDays: b.expires_in_days };
+    const { token, info, expiresAt } = await createTokenAs(ctx.deps.db, ctx.user, request);
+    ctx.audit = { target: `token:${info.id}`, detail: { name: b.name, owner, expires_at: expiresAt?.toISOString() ?? null } };
+    return { ...info, token };
   },
 });
 
@@ -363,9 +298,7 @@ const revokeToken = route({
   response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `token:${ctx.params.id}`;
-    const t = await findApiToken(ctx.deps.db, ctx.params.id);
-    if (!t || (t.username !== ctx.user.username && !roleAllows(ctx.user, 'token.admin'))) throw notFound(`token ${ctx.params.id}`);
-    if (!(await revokeApiToken(ctx.deps.db, t.id))) throw conflict(`token ${t.id} is already revoked`);
+    const t = await revokeTokenAs(ctx.deps.db, ctx.user, ctx.params.id);
     return { code: 0, msg: `token ${t.id} revoked` };
   },
 });

@@ -1,18 +1,21 @@
 // /api/v1/tasks: submit, list (filters + cursor), read with steps, interventions, logs (+ SSE).
 import { z } from 'zod';
 import type { Action } from '../../domain/permissions';
-import { isTerminalTaskStatus, isTaskStatus, TASK_STATUSES } from '../../domain/statuses';
+import { isTaskStatus, TASK_STATUSES } from '../../domain/statuses';
+import { accessTask, type LoadedTask } from '../../tasks/access';
+import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../tasks/input';
 import type { Intervention } from '../../tasks/interventions';
+import { followLogs as follow, taskLogs, type LogFilter } from '../../tasks/logs';
+import { findTaskStep, getTask, listTasks, taskSteps } from '../../tasks/queries';
+import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs } from '../../tasks/service';
 import { SubmitError } from '../../tasks/submit';
+import { taskServiceDeps } from '../deps';
 import { HttpError } from '../errors';
-import { authenticate, Reply, route, type AnyRoute, type Ctx } from '../routing';
-import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../submitInput';
-import { accessTask, visibleTo, type LoadedTask } from '../taskAccess';
-import { interveneAs, submitAs, TemplateForbiddenError } from '../taskService';
-import { stepJson, taskJson, taskLogs, taskSteps } from '../taskViews';
+import { findCredential, NOT_LOGGED_IN, Reply, route, type AnyRoute, type Ctx } from '../routing';
 import { v1Fields } from '../submitSchemas';
 import { execTime, INT32_MAX, intParam, intParamOr, nonBlank, str, WS } from '../wire';
-import { fromInputError, fromInterventionError, IdParams, IdString, notFound, text, V1 } from './common';
+import { IdParams, IdString, notFound, text, V1 } from './common';
+import { stepJson, taskJson } from './taskJson';
 
 const SubmitBody = z
   .object({
@@ -23,7 +26,7 @@ const SubmitBody = z
     schedule: z.enum(['new', 'ready']).default('new').describe('new: wait for approval; ready: run at exec_time'),
     exec_time: execTime().nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
     args: v1Fields.args.default({}),
-    hosts: v1Fields.hosts.describe("group number → hosts, e.g. {\"1\": [\"127.0.0.1\"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)"),
+    hosts: v1Fields.hosts.describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)'),
     details: text(10_000).optional(),
     associated_user: v1Fields.associated_user.optional(),
   })
@@ -98,43 +101,35 @@ const submitRoute = route({
     const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
     const idem = ctx.headers['Idempotency-Key'] as string | undefined;
     ctx.audit = { action: 'task.submit', detail: { template_id: b.template_id } };
-    let input;
-    try {
-      input = {
-        templateId: b.template_id,
-        taskName: b.task_name,
-        taskType: b.task_type || undefined,
-        submitter: b.submitter?.trim() || ctx.user.displayName,
-        schedule: b.schedule,
-        execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
-        args: parseArgs(b.args),
-        hosts: parseHosts(b.hosts),
-        details: b.details ?? '',
-        associatedUser: parseAssociatedUser(b.associated_user ?? {}),
-        idempotencyKey: idem ? `v1:${ctx.user.username}:${idem}` : null,
-        idempotencyField: 'Idempotency-Key',
-      };
-    } catch (err) {
-      fromInputError(err);
-    }
+    const input = {
+      templateId: b.template_id,
+      taskName: b.task_name,
+      taskType: b.task_type || undefined,
+      submitter: b.submitter?.trim() || ctx.user.displayName,
+      schedule: b.schedule,
+      execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
+      args: parseArgs(b.args),
+      hosts: parseHosts(b.hosts),
+      details: b.details ?? '',
+      associatedUser: parseAssociatedUser(b.associated_user ?? {}),
+      ...idempotencyFor('Idempotency-Key', idem, ctx.user),
+    };
     let result: { taskId: number; created: boolean };
     try {
-      result = await submitAs(ctx.deps, ctx.user, input);
+      result = await submitAs(taskServiceDeps(ctx.deps), ctx.user, input);
     } catch (err) {
-      if (err instanceof TemplateForbiddenError) throw new HttpError(403, 403, err.message);
-      if (err instanceof SubmitError) {
-        // The service speaks CODO's field names; this API calls the template `template_id`.
-        const field = err.field === 'temp_id' ? 'template_id' : err.field;
-        const msg = err.fieldMessage.replace(/^temp_id:/, 'template_id:');
-        if (err.field === 'Idempotency-Key') ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
-        // What is left after the schema depends on the template (its groups, limits, steps): 409.
-        const status = err.httpStatus === 400 ? 409 : err.httpStatus;
-        throw new HttpError(status, status, msg, [{ field, problem: msg, codo_code: err.code }]);
-      }
-      throw err;
+      if (!(err instanceof SubmitError)) throw err;
+      // The core speaks CODO's field names; this API calls the template `template_id`.
+      const field = err.field === 'temp_id' ? 'template_id' : err.field;
+      const msg = err.fieldMessage.replace(/^temp_id:/, 'template_id:');
+      if (isIdempotencyConflict(err, input)) ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
+      // What is left after the schema depends on the template (its groups, limits, steps): 409.
+      const status = err.httpStatus === 400 ? 409 : err.httpStatus;
+      throw new HttpError(status, status, msg, [{ field, problem: msg, codo_code: err.code }]);
     }
     ctx.audit.target = `task:${result.taskId}`;
-    const task = await ctx.deps.db.selectFrom('tasks').selectAll().where('id', '=', result.taskId).executeTakeFirstOrThrow();
+    const task = await getTask(ctx.deps.db, result.taskId);
+    if (!task) throw notFound(`task ${result.taskId}`);
     ctx.res.setHeader('Location', `${V1}/tasks/${task.id}`);
     return new Reply(result.created ? 201 : 200, { ...taskJson(task), created: result.created });
   },
@@ -167,23 +162,24 @@ const listRoute = route({
   response: z.object({ items: z.array(TaskOut), next_cursor: z.number().nullable() }),
   handler: async (ctx) => {
     const f = ctx.query;
-    let q = ctx.deps.db.selectFrom('tasks').selectAll('tasks').where(visibleTo(ctx.user));
-    if (f.status) q = q.where('tasks.status', 'in', f.status.split(',').map((s) => s.trim()));
-    if (f.template_id) q = q.where('tasks.template_id', '=', f.template_id);
-    if (f.creator) q = q.where('tasks.creator', '=', f.creator);
-    if (f.submitter) q = q.where('tasks.submitter', '=', f.submitter);
-    if (f.q) q = q.where('tasks.task_name', 'ilike', `%${f.q.replace(/[\\%_]/g, '\\$&')}%`);
-    if (f.since) q = q.where('tasks.created_at', '>=', new Date(f.since));
-    if (f.until) q = q.where('tasks.created_at', '<', new Date(f.until));
-    if (f.cursor) q = q.where('tasks.id', '<', f.cursor);
-    const rows = await q.orderBy('tasks.id', 'desc').limit(f.limit + 1).execute();
+    const filter = {
+      statuses: f.status?.split(',').map((s) => s.trim()).filter(isTaskStatus),
+      templateId: f.template_id,
+      creator: f.creator,
+      submitter: f.submitter,
+      nameContains: f.q,
+      createdSince: f.since ? new Date(f.since) : undefined,
+      createdBefore: f.until ? new Date(f.until) : undefined,
+      beforeId: f.cursor,
+    };
+    const rows = await listTasks(ctx.deps.db, ctx.user, filter, f.limit + 1);
     const page = rows.slice(0, f.limit);
     return { items: page.map(taskJson), next_cursor: rows.length > f.limit ? (page[page.length - 1]?.id ?? null) : null };
   },
 });
 
 async function requireTask(ctx: Ctx<{ id: number }, unknown, unknown>, action: Action): Promise<LoadedTask> {
-  const access = await accessTask(ctx.deps, ctx.user, ctx.params.id, action);
+  const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, ctx.params.id, action);
   ctx.audit.target = `task:${ctx.params.id}`;
   if (access.kind === 'missing') throw notFound(`task ${ctx.params.id}`);
   if (access.kind === 'denied') throw new HttpError(403, 403, access.decision.message, { action, reason: access.decision.reason });
@@ -200,11 +196,12 @@ const getRoute = route({
   params: IdParams,
   links: [
     { method: 'get', path: `${V1}/tasks/:id/logs`, parameters: { 'path.id': '$response.body#/id', 'query.step_run_id': '$response.body#/steps/0/id' } },
-    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/retry`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
-    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/skip`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
-    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/restart`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
-    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/abort`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
-    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/release`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    ...(['retry', 'skip', 'restart', 'abort', 'release'] as const).map((a) => ({
+      method: 'post' as const,
+      path: `${V1}/tasks/:id/steps/:stepId/${a}`,
+      parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' },
+      requestBody: { host: '$response.body#/steps/0/host' },
+    })),
   ],
   response: TaskOut.extend({ steps: z.array(StepOut) }),
   handler: async (ctx) => {
@@ -240,18 +237,9 @@ function taskAction<B>(
     audit: `task.${name}`,
     handler: async (ctx) => {
       await requireTask(ctx, action);
-      let what: Intervention;
-      try {
-        what = toIntervention(ctx.body, ctx.deps.config.OPSFLOW_TIMEZONE);
-      } catch (err) {
-        fromInputError(err);
-      }
+      const what = toIntervention(ctx.body, ctx.deps.config.OPSFLOW_TIMEZONE);
       ctx.audit.detail = { ...what };
-      try {
-        return await interveneAs(ctx.deps, ctx.user, ctx.params.id, what);
-      } catch (err) {
-        fromInterventionError(err);
-      }
+      return interveneAs(taskServiceDeps(ctx.deps), ctx.user, ctx.params.id, what);
     },
   });
 }
@@ -290,19 +278,12 @@ function stepAction(name: 'retry' | 'skip' | 'restart' | 'abort' | 'release', su
       const { stepId } = ctx.params;
       const host = ctx.body.host;
       ctx.audit.detail = { step_id: stepId, host: host ?? null };
-      const step = await ctx.deps.db.selectFrom('task_steps').select(['id', 'group_no']).where('id', '=', stepId).where('task_id', '=', ctx.params.id).executeTakeFirst();
+      const step = await findTaskStep(ctx.deps.db, ctx.params.id, stepId, host);
       if (!step) throw notFound(`step ${stepId} of task ${ctx.params.id}`);
-      if (host !== undefined) {
-        const run = await ctx.deps.db.selectFrom('step_runs').select('id').where('task_step_id', '=', stepId).where('host', '=', host).executeTakeFirst();
-        if (!run) throw notFound(`host ${host} in step ${stepId}`);
-      }
+      if (!step.onHost) throw notFound(`host ${host} in step ${stepId}`);
       const what: Intervention =
-        name === 'abort' ? { action: 'abort', host: host as string, group: step.group_no } : name === 'release' ? { action: 'release', stepId, host } : { action: name, stepId, host: host as string };
-      try {
-        return await interveneAs(ctx.deps, ctx.user, ctx.params.id, what);
-      } catch (err) {
-        fromInterventionError(err);
-      }
+        name === 'abort' ? { action: 'abort', host: host as string, group: step.group } : name === 'release' ? { action: 'release', stepId, host } : { action: name, stepId, host: host as string };
+      return interveneAs(taskServiceDeps(ctx.deps), ctx.user, ctx.params.id, what);
     },
   });
 }
@@ -370,72 +351,43 @@ const logsRoute = route({
   },
 });
 
-/** How often a log stream checks that its credential is still valid. */
-const STREAM_REAUTH_MS = 1000;
-
-async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, filter: { stepRunId?: number; host?: string; group?: number }, after: number): Promise<void> {
+/** Streams the task's log as Server-Sent Events until the task ends or the credential stops being valid. */
+async function followLogs(ctx: Ctx<unknown, unknown, unknown>, taskId: number, filter: LogFilter, after: number): Promise<void> {
   const { res, deps } = ctx;
-  const pollMs = deps.logPollMs ?? 300;
+  const found = findCredential(ctx.req);
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
   res.setHeader('Connection', 'keep-alive');
   res.setHeader('X-Accel-Buffering', 'no');
   res.flushHeaders();
-  let closed = false;
   // The response's 'close' fires when the client goes away (or the stream ends).
-  res.on('close', () => {
-    closed = true;
-  });
+  const gone = new AbortController();
+  res.on('close', () => gone.abort());
   const send = (chunk: string): void => {
-    if (!closed) res.write(chunk);
+    if (!gone.signal.aborted) res.write(chunk);
   };
   send('retry: 2000\n\n');
   let lastStatus = '';
   let lastBeat = Date.now();
-  let lastAuth = Date.now();
   try {
-    while (!closed) {
-      // A stream may outlive its credential (logout, expiry, revocation, disabled account):
-      // check it again, as every request is checked, and end the stream when it is gone.
-      if (Date.now() - lastAuth >= STREAM_REAUTH_MS) {
-        lastAuth = Date.now();
-        const still = await authenticate(deps, ctx.req).then(
-          () => null,
-          (err: unknown) => (err instanceof HttpError ? err.message : 'not logged in'),
-        );
-        if (still !== null) {
-          send(`event: error\ndata: ${JSON.stringify({ code: 401, msg: still })}\n\n`);
-          break;
-        }
-      }
-      const rows = await taskLogs(deps.db, taskId, { ...filter, after, limit: 500 });
-      for (const r of rows) {
-        send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);
-        after = r.id;
-      }
-      if (rows.length === 500) continue;
-      const t = await deps.db.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
-      const status = t?.status ?? 'unknown';
-      if (status !== lastStatus) {
-        send(`event: status\ndata: ${JSON.stringify({ status })}\n\n`);
-        lastStatus = status;
-      }
-      if (!t || (isTaskStatus(status) && isTerminalTaskStatus(status))) {
-        // One more look: entries written just before the final status.
-        const tail = await taskLogs(deps.db, taskId, { ...filter, after, limit: 10_000 });
-        for (const r of tail) {
-          send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);
-          after = r.id;
-        }
-        send(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+    const credential = found && 'token' in found ? found.token : '';
+    const events = follow(deps.db, { taskId, filter, after, until: 'task', credential, pollMs: deps.logPollMs ?? 300, signal: gone.signal });
+    for await (const e of events) {
+      if (e.kind === 'unauthorized') {
+        send(`event: error\ndata: ${JSON.stringify({ code: 401, msg: `${NOT_LOGGED_IN}: ${e.reason}` })}\n\n`);
         break;
       }
-      if (Date.now() - lastBeat > 15_000) {
+      for (const r of e.rows) send(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(r)}\n\n`);
+      if (e.status !== lastStatus) {
+        send(`event: status\ndata: ${JSON.stringify({ status: e.status })}\n\n`);
+        lastStatus = e.status;
+      }
+      if (e.finished) send(`event: end\ndata: ${JSON.stringify({ status: e.status })}\n\n`);
+      else if (Date.now() - lastBeat > 15_000) {
         send(': keep-alive\n\n');
         lastBeat = Date.now();
       }
-      await new Promise((r) => setTimeout(r, pollMs));
     }
   } catch (err) {
     deps.log(`log stream for task ${taskId} failed: ${String(err)}`);

@@ -1,10 +1,11 @@
 // /api/v1/templates (with their steps) and /api/v1/commands (CODO's command library).
 import { z } from 'zod';
-import type { Db } from '../../db/database';
-import { splitArgTokens } from '../../domain/shellQuote';
+import * as commands from '../../templates/commands';
+import * as templates from '../../templates/templates';
+import { ON_FAILURE_POLICIES, TRIGGERS } from '../../domain/statuses';
 import { route, type AnyRoute } from '../routing';
 import { host, nonBlank, str, TOKEN_RE } from '../wire';
-import { Alias, conflict, Done, IdParams, isForeignKeyViolation, isUniqueViolation, notFound, text, Username, V1 } from './common';
+import { Alias, Done, IdParams, notFound, text, Username, V1 } from './common';
 
 /** One template step; also what CODO's task_layout/details/ PUT is checked against. */
 export const StepIn = z
@@ -14,13 +15,13 @@ export const StepIn = z
     name: nonBlank(200),
     command: nonBlank(10_000),
     args: z.union([text(2000), z.array(str(200, 1).regex(TOKEN_RE, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
-    trigger: z.enum(['order', 'timed', 'hand']).default('order'),
+    trigger: z.enum(TRIGGERS).default('order'),
     exec_user: Alias.describe('alias of an existing exec user (else 409)'),
     force_host: z.union([z.literal(''), host()]).nullable().optional().describe('run this step on this host instead ("" or null: no)'),
     timeout_s: z.number().int().min(1).max(86_400).default(1800),
     retries: z.number().int().min(0).max(10).default(2).describe('transport retries (connect/handshake)'),
     idempotent: z.boolean().default(false).describe('may be rerun automatically when a worker died mid-step'),
-    on_failure: z.enum(['hold', 'abort', 'continue']).default('hold'),
+    on_failure: z.enum(ON_FAILURE_POLICIES).default('hold'),
   })
   .strict();
 
@@ -49,8 +50,6 @@ const TemplateIn = z
       },
     ],
   });
-
-export type TemplateStepInput = z.output<typeof StepIn>;
 
 const StepOut = z.object({
   id: z.number(),
@@ -83,61 +82,6 @@ const TemplateOut = z
   })
   .meta({ id: 'Template' });
 
-/** Every step's exec user exists (409 naming the step when not); `field` names the list in errors. */
-export async function checkSteps(db: Db, steps: readonly TemplateStepInput[], field = 'steps'): Promise<void> {
-  const aliases = [...new Set(steps.map((s) => s.exec_user))];
-  const found = aliases.length ? await db.selectFrom('exec_users').select('alias').where('alias', 'in', aliases).execute() : [];
-  const known = new Set(found.map((r) => r.alias));
-  for (const [i, s] of steps.entries()) {
-    if (!known.has(s.exec_user)) {
-      const problem = `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`;
-      throw conflict(`${field}.${i}.exec_user: ${problem}`, [{ field: `${field}.${i}.exec_user`, problem }]);
-    }
-  }
-}
-
-export function stepRows(templateId: number, steps: readonly TemplateStepInput[]) {
-  return steps.map((s) => ({
-    template_id: templateId,
-    group_no: s.group,
-    level: s.level,
-    name: s.name,
-    command: s.command,
-    args: Array.isArray(s.args) ? s.args.join(' ') : splitArgTokens(s.args).join(' '),
-    trigger: s.trigger,
-    exec_user: s.exec_user,
-    force_host: s.force_host || null,
-    timeout_s: s.timeout_s,
-    retries: s.retries,
-    idempotent: s.idempotent,
-    on_failure: s.on_failure,
-  }));
-}
-
-async function readTemplate(db: Db, id: number) {
-  const t = await db.selectFrom('templates').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!t) return undefined;
-  const steps = await db.selectFrom('template_steps').selectAll().where('template_id', '=', id).orderBy('group_no').orderBy('level').orderBy('id').execute();
-  return {
-    ...t,
-    steps: steps.map((s) => ({
-      id: s.id,
-      group: s.group_no,
-      level: s.level,
-      name: s.name,
-      command: s.command,
-      args: s.args,
-      trigger: s.trigger,
-      exec_user: s.exec_user,
-      force_host: s.force_host,
-      timeout_s: s.timeout_s,
-      retries: s.retries,
-      idempotent: s.idempotent,
-      on_failure: s.on_failure,
-    })),
-  };
-}
-
 const listTemplates = route({
   method: 'get',
   path: `${V1}/templates`,
@@ -147,10 +91,7 @@ const listTemplates = route({
   style: 'v1',
   response: z.object({ items: z.array(TemplateOut) }),
   handler: async (ctx) => {
-    const ids = await ctx.deps.db.selectFrom('templates').select('id').orderBy('id').execute();
-    const items = [];
-    for (const { id } of ids) items.push(await readTemplate(ctx.deps.db, id));
-    return { items };
+    return { items: await templates.listTemplatesWithSteps(ctx.deps.db) };
   },
 });
 
@@ -164,7 +105,7 @@ const getTemplate = route({
   params: IdParams,
   response: TemplateOut,
   handler: async (ctx) => {
-    const t = await readTemplate(ctx.deps.db, ctx.params.id);
+    const t = await templates.readTemplate(ctx.deps.db, ctx.params.id);
     if (!t) throw notFound(`template ${ctx.params.id}`);
     return t;
   },
@@ -185,32 +126,9 @@ const createTemplate = route({
   handler: async (ctx) => {
     const t = ctx.body;
     ctx.audit.detail = { name: t.name, steps: t.steps.length };
-    await checkSteps(ctx.deps.db, t.steps);
-    let id: number;
-    try {
-      id = await ctx.deps.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .insertInto('templates')
-          .values({
-            name: t.name,
-            description: t.description,
-            allowed_submitters: JSON.stringify(t.allowed_submitters),
-            approvers: JSON.stringify(t.approvers),
-            max_parallel: t.max_parallel,
-            max_hosts_per_group: t.max_hosts_per_group,
-            created_by: ctx.user.username,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await trx.insertInto('template_steps').values(stepRows(row.id, t.steps)).execute();
-        return row.id;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`name: a template named '${t.name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
-      throw err;
-    }
+    const id = await templates.createTemplate(ctx.deps.db, t, ctx.user.username);
     ctx.audit.target = `template:${id}`;
-    return readTemplate(ctx.deps.db, id);
+    return templates.readTemplate(ctx.deps.db, id);
   },
 });
 
@@ -229,32 +147,8 @@ const replaceTemplate = route({
     const t = ctx.body;
     const id = ctx.params.id;
     ctx.audit = { target: `template:${id}`, detail: { name: t.name, steps: t.steps.length } };
-    const existing = await ctx.deps.db.selectFrom('templates').select('id').where('id', '=', id).executeTakeFirst();
-    if (!existing) throw notFound(`template ${id}`);
-    await checkSteps(ctx.deps.db, t.steps);
-    try {
-      await ctx.deps.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('templates')
-          .set({
-            name: t.name,
-            description: t.description,
-            allowed_submitters: JSON.stringify(t.allowed_submitters),
-            approvers: JSON.stringify(t.approvers),
-            max_parallel: t.max_parallel,
-            max_hosts_per_group: t.max_hosts_per_group,
-            updated_at: new Date(),
-          })
-          .where('id', '=', id)
-          .execute();
-        await trx.deleteFrom('template_steps').where('template_id', '=', id).execute();
-        await trx.insertInto('template_steps').values(stepRows(id, t.steps)).execute();
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`name: a template named '${t.name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
-      throw err;
-    }
-    return readTemplate(ctx.deps.db, id);
+    if (!(await templates.replaceTemplate(ctx.deps.db, id, t))) throw notFound(`template ${id}`);
+    return templates.readTemplate(ctx.deps.db, id);
   },
 });
 
@@ -272,13 +166,7 @@ const deleteTemplate = route({
   handler: async (ctx) => {
     const id = ctx.params.id;
     ctx.audit.target = `template:${id}`;
-    try {
-      const row = await ctx.deps.db.deleteFrom('templates').where('id', '=', id).returning('id').executeTakeFirst();
-      if (!row) throw notFound(`template ${id}`);
-    } catch (err) {
-      if (isForeignKeyViolation(err)) throw conflict(`template ${id} is used by tasks and is kept for their history`);
-      throw err;
-    }
+    if (!(await templates.deleteTemplate(ctx.deps.db, id))) throw notFound(`template ${id}`);
     return { code: 0, msg: `template ${id} deleted` };
   },
 });
@@ -313,7 +201,7 @@ const listCommands = route({
   action: 'template.read',
   style: 'v1',
   response: z.object({ items: z.array(CommandOut) }),
-  handler: async (ctx) => ({ items: await ctx.deps.db.selectFrom('commands').selectAll().orderBy('id').execute() }),
+  handler: async (ctx) => ({ items: (await commands.listCommands(ctx.deps.db)).rows }),
 });
 
 const getCommand = route({
@@ -326,21 +214,11 @@ const getCommand = route({
   params: IdParams,
   response: CommandOut,
   handler: async (ctx) => {
-    const row = await ctx.deps.db.selectFrom('commands').selectAll().where('id', '=', ctx.params.id).executeTakeFirst();
+    const row = await commands.findCommand(ctx.deps.db, ctx.params.id);
     if (!row) throw notFound(`command ${ctx.params.id}`);
     return row;
   },
 });
-
-/** Runs a write that may hit the unique command name, answering 409 naming the field. */
-async function uniqueCommandName<T>(name: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`name: a command named '${name}' already exists`, [{ field: 'name', problem: 'already exists' }]);
-    throw err;
-  }
-}
 
 const createCommand = route({
   method: 'post',
@@ -354,9 +232,7 @@ const createCommand = route({
   response: CommandOut,
   successStatus: 201,
   handler: async (ctx) => {
-    const row = await uniqueCommandName(ctx.body.name, () =>
-      ctx.deps.db.insertInto('commands').values({ ...ctx.body, created_by: ctx.user.username }).returningAll().executeTakeFirstOrThrow(),
-    );
+    const row = await commands.createCommand(ctx.deps.db, ctx.body, ctx.user.username);
     ctx.audit = { target: `command:${row.id}`, detail: { name: row.name } };
     return row;
   },
@@ -375,9 +251,7 @@ const updateCommand = route({
   response: CommandOut,
   handler: async (ctx) => {
     ctx.audit = { target: `command:${ctx.params.id}`, detail: { name: ctx.body.name } };
-    const row = await uniqueCommandName(ctx.body.name, () =>
-      ctx.deps.db.updateTable('commands').set({ ...ctx.body, updated_at: new Date() }).where('id', '=', ctx.params.id).returningAll().executeTakeFirst(),
-    );
+    const row = await commands.updateCommand(ctx.deps.db, ctx.params.id, ctx.body);
     if (!row) throw notFound(`command ${ctx.params.id}`);
     return row;
   },
@@ -394,8 +268,7 @@ const deleteCommand = route({
   response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `command:${ctx.params.id}`;
-    const row = await ctx.deps.db.deleteFrom('commands').where('id', '=', ctx.params.id).returning('id').executeTakeFirst();
-    if (!row) throw notFound(`command ${ctx.params.id}`);
+    if (!(await commands.deleteCommand(ctx.deps.db, ctx.params.id))) throw notFound(`command ${ctx.params.id}`);
     return { code: 0, msg: `command ${ctx.params.id} deleted` };
   },
 });

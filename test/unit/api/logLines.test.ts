@@ -1,6 +1,7 @@
 // The CODO log line formatter shared by the order view (task_log) and the log WebSocket.
 import { describe, expect, it } from 'vitest';
-import { codoLogLines, type LogChunk } from '../../../src/api/taskViews';
+import { codoLogLines } from '../../../src/api/codo/views';
+import type { LogChunk } from '../../../src/tasks/logs';
 
 const TZ = 'Asia/Shanghai';
 const at = (s: number): Date => new Date(Date.UTC(2019, 2, 22, 8, 9, s)); // 16:09:ss in Shanghai

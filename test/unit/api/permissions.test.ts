@@ -1,8 +1,8 @@
 // The permission rules (src/domain/permissions.ts): pure decisions, no database.
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, canSeeTask, canSubmitWithTemplate, decideTask, ROLES, roleAllows, type Principal, type TaskFacts } from '../../../src/domain/permissions';
+import { ACTIONS, canSeeTask, canSubmitWithTemplate, decideTask, ROLES, roleAllows, type Principal, type Role, type TaskFacts } from '../../../src/domain/permissions';
 
-const p = (username: string, role: string, displayName = username): Principal => ({ username, role, displayName });
+const p = (username: string, role: Role, displayName = username): Principal => ({ username, role, displayName });
 const task: TaskFacts = { creator: 'alice', submitter: '杨红飞', associatedUser: { admin: ['carl'], watchers: ['wendy'] }, templateApprovers: ['tina'] };
 
 describe('permissions', () => {

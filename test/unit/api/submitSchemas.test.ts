@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { codoFields, v1Fields } from '../../../src/api/submitSchemas';
-import { parseArgs, parseAssociatedUser, parseHosts } from '../../../src/api/submitInput';
+import { parseArgs, parseAssociatedUser, parseHosts } from '../../../src/tasks/input';
 
 function patternOf(schema: z.ZodType): RegExp[] {
   const json = JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));

@@ -1,6 +1,6 @@
 // Submitted fields → task input: Python literals or JSON, each problem naming its field.
 import { describe, expect, it } from 'vitest';
-import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../../src/api/submitInput';
+import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../../src/tasks/input';
 
 describe('submit input', () => {
   it("reads CODO's args literal, keeping order and Python's str() of scalars", () => {

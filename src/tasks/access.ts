@@ -2,9 +2,15 @@
 // and the SQL mirror of canSeeTask for lists.
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AuthUser } from '../accounts/sessions';
+import type { Db } from '../db/database';
 import type { Database, Task } from '../db/schema';
 import { decideTask, type Action, type Principal, type TaskDecision, type TaskFacts } from '../domain/permissions';
-import type { ApiDeps } from './deps';
+
+/** What deciding about a task needs: the database and whether four-eyes is on. */
+export interface TaskAccessDeps {
+  db: Db;
+  fourEyes: boolean;
+}
 
 export interface LoadedTask {
   task: Task;
@@ -16,9 +22,9 @@ export function principal(user: AuthUser): Principal {
   return { username: user.username, displayName: user.displayName, role: user.role };
 }
 
-export async function loadTask(deps: ApiDeps, taskId: number): Promise<LoadedTask | undefined> {
+export async function loadTask(db: Db, taskId: number): Promise<LoadedTask | undefined> {
   if (!Number.isSafeInteger(taskId) || taskId <= 0 || taskId > 2_147_483_647) return undefined;
-  const row = await deps.db
+  const row = await db
     .selectFrom('tasks')
     .leftJoin('templates', 'templates.id', 'tasks.template_id')
     .selectAll('tasks')
@@ -38,10 +44,10 @@ export async function loadTask(deps: ApiDeps, taskId: number): Promise<LoadedTas
 export type TaskAccess = { kind: 'missing' } | { kind: 'denied'; decision: Exclude<TaskDecision, { allowed: true }>; loaded: LoadedTask } | { kind: 'ok'; loaded: LoadedTask };
 
 /** Loads the task and decides `action` for `user`; an invisible task is reported as missing. */
-export async function accessTask(deps: ApiDeps, user: AuthUser, taskId: number, action: Action): Promise<TaskAccess> {
-  const loaded = await loadTask(deps, taskId);
+export async function accessTask(deps: TaskAccessDeps, user: AuthUser, taskId: number, action: Action): Promise<TaskAccess> {
+  const loaded = await loadTask(deps.db, taskId);
   if (!loaded) return { kind: 'missing' };
-  const decision = decideTask(principal(user), action, loaded.facts, { fourEyes: deps.config.OPSFLOW_FOUR_EYES });
+  const decision = decideTask(principal(user), action, loaded.facts, { fourEyes: deps.fourEyes });
   if (decision.allowed) return { kind: 'ok', loaded };
   if (decision.reason === 'invisible') return { kind: 'missing' };
   return { kind: 'denied', decision, loaded };
@@ -63,4 +69,9 @@ export function visibleTo(user: AuthUser) {
       sql<SqlBool>`exists (select 1 from jsonb_each(tasks.associated_user) e where jsonb_typeof(e.value) = 'array' and e.value ? ${user.username})`,
     ]);
   };
+}
+
+/** Whether `user` may take `action` on a task already loaded (e.g. CODO's approval button). */
+export function mayOnTask(deps: Pick<TaskAccessDeps, 'fourEyes'>, user: AuthUser, loaded: LoadedTask, action: Action): boolean {
+  return decideTask(principal(user), action, loaded.facts, { fourEyes: deps.fourEyes }).allowed;
 }

@@ -1,16 +1,16 @@
-// Turning submitted fields (CODO's Python-literal strings or JSON) into SubmitTaskInput pieces.
-// Every problem becomes an InputError naming the field.
+// Turning submitted fields (CODO's Python-literal strings or JSON) into SubmitTaskInput pieces,
+// for both dialects. Every problem becomes an InputError naming the field.
+import { Refusal } from '../domain/errors';
 import { parseHostGroups } from '../domain/hosts';
 import { parsePythonDict, PythonLiteralError } from '../domain/pythonLiteral';
 import { ExecTimeError, parseExecTime } from '../domain/execTime';
-import { codePoints } from './wire';
 
-export class InputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+/** A submitted field that cannot be used; the message reads `field: problem`. */
+export class InputError extends Refusal {
+  declare readonly field: string;
+
+  constructor(field: string, problem: string) {
+    super('invalid', field, problem);
   }
 }
 
@@ -67,7 +67,7 @@ export function parseArgs(value: unknown, field = 'args'): Record<string, string
   for (const [k, v] of entries) {
     if (!ARG_KEY_RE.test(k)) throw new InputError(`${field}.${k.slice(0, 40)}`, 'argument names are letters, digits and _ (not starting with a digit), at most 128');
     const text = pyStr(`${field}.${k}`, v);
-    if (codePoints(text) > MAX_ARG_VALUE) throw new InputError(`${field}.${k}`, `at most ${MAX_ARG_VALUE} characters`);
+    if ([...text].length > MAX_ARG_VALUE) throw new InputError(`${field}.${k}`, `at most ${MAX_ARG_VALUE} characters`);
     if (text.includes('\0')) throw new InputError(`${field}.${k}`, 'may not contain a NUL byte');
     out[k] = text;
   }

@@ -1,23 +1,18 @@
-// Sealing exec-user secrets: one definition for every route that writes them (native
-// /api/v1/exec-users and CODO's task_layout/user/). Keys and passwords are sealed with the master
-// key, bound to the alias (secretContexts); only the key's fingerprint is ever shown.
+// Sealing exec-user secrets: keys and passwords are sealed with the master key, bound to the
+// alias (secretContexts); only the key's fingerprint is ever shown.
 import { createHash } from 'node:crypto';
 import { utils } from 'ssh2';
+import { Refusal } from '../domain/errors';
 import type { SecretBox } from '../security/secretBox';
 import { execUserSecretContext } from '../security/secretContexts';
-import { HttpError } from './errors';
-
-function unusable(field: string, problem: string): HttpError {
-  return new HttpError(422, 422, `${field}: ${problem}`, [{ field, problem }]);
-}
 
 /** `SHA256:<base64, no padding>` of the key's public half, as `ssh-keygen -l` prints it. */
 export function keyFingerprint(privateKey: string, field = 'private_key'): string {
   const parsed = utils.parseKey(privateKey);
   // Whether text is a key ssh2 can read is no matter of form: 422, not 400.
-  if (parsed instanceof Error) throw unusable(field, `not a usable private key: ${parsed.message}`);
+  if (parsed instanceof Error) throw new Refusal('unusable', field, `not a usable private key: ${parsed.message}`);
   const key = Array.isArray(parsed) ? (parsed[0] as unknown as typeof parsed) : parsed;
-  if (!key || key.isPrivateKey?.() === false) throw unusable(field, 'this is a public key; give the private key');
+  if (!key || key.isPrivateKey?.() === false) throw new Refusal('unusable', field, 'this is a public key; give the private key');
   return 'SHA256:' + createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '');
 }
 

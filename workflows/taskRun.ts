@@ -1,0 +1,555 @@
+// The state machine of one task: its state, the Updates people send it (a validator that
+// answers at once without changing anything, then a handler that changes state), and the main
+// loop that taskWorkflow runs. Deterministic code only: all I/O is in activities, which read
+// commands, arguments and secrets from PostgreSQL themselves.
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { StepOutcome, TaskActivities } from '../activities/types';
+import {
+  initialStepStatus,
+  initialTaskStatus,
+  isTerminalStepStatus,
+  isTerminalTaskStatus,
+  stepStatusFailsTask,
+  type StepStatus,
+  type TaskStatus,
+} from '../src/domain/statuses';
+import { unreachable } from '../src/domain/unreachable';
+import type {
+  AbortHostArgs,
+  ActorArgs,
+  Actor,
+  ApproveArgs,
+  InterventionResult,
+  PlanGroup,
+  PlanStep,
+  ReleaseArgs,
+  RescheduleArgs,
+  StepArgs,
+  StepRef,
+  TaskProgress,
+  TaskWorkflowInput,
+} from './messages';
+import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
+
+/** What an operator decided for a held step. */
+type Decision = 'retry' | 'skip' | 'abort' | 'restart';
+
+/** How one step on one host ended for the host's loop. */
+type StepEnd = 'next' | 'host-stop' | 'restart';
+
+interface StepState {
+  status: StepStatus;
+  attempt: number;
+}
+
+const bookkeeping = proxyActivities<TaskActivities>({
+  startToCloseTimeout: '30s',
+  // Status writes must eventually land: a database outage pauses the task, never fails it.
+  retry: { initialInterval: '1s', maximumInterval: '30s' }, // no maximumAttempts: unlimited
+});
+
+function stepActivities(step: PlanStep, group: number, host: string): TaskActivities {
+  return proxyActivities<TaskActivities>({
+    // The activity enforces the command's own timeout; this bounds connect + cleanup too.
+    startToCloseTimeout: `${step.timeoutS + 120}s`,
+    heartbeatTimeout: '10s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // Only transport errors are thrown (and retried); a command's own failure is returned.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: step.retries + 1 },
+    summary: `group ${group} · ${host} · level ${step.level} · ${step.name}`,
+  });
+}
+
+const stepKey = (stepId: number, host: string): string => `${stepId}|${host}`;
+const hostKey = (group: number, host: string): string => `${group}|${host}`;
+
+function refOf(key: string): StepRef {
+  const bar = key.indexOf('|');
+  return { stepId: Number(key.slice(0, bar)), host: key.slice(bar + 1) };
+}
+
+export class TaskRun {
+  status: TaskStatus;
+  private paused = false;
+  private cancelled = false;
+  private approval: { approved: boolean; actor: Actor } | null = null;
+  /** When to start (ms); null = at once. Approve and reschedule move it. */
+  private startAt: number | null;
+  private startChanged = false;
+  private currentGroup: number | null = null;
+  /** When `timed` steps may run: the submitted exec_time, whatever the approver chose. */
+  private readonly timedAt: number | null;
+
+  /** Per `stepId|host`. */
+  private readonly steps = new Map<string, StepState>();
+  private readonly decisions = new Map<string, Decision>();
+  private readonly released = new Set<string>();
+  /** Per `group|host`: the index of the step a restart goes back to. */
+  private readonly restartFrom = new Map<string, number>();
+  private readonly hostScopes = new Map<string, CancellationScope>();
+  private readonly abortedHosts = new Set<string>();
+  private readonly groupOfStep = new Map<number, PlanGroup>();
+  /** Cancelling it (task cancel) stops everything the main loop started. */
+  private readonly runScope = new CancellationScope();
+  /** Planned start times are written in the order they were decided (updates may overlap). */
+  private planWrites: Promise<void> = Promise.resolve();
+
+  constructor(private readonly input: TaskWorkflowInput) {
+    this.status = initialTaskStatus(input.schedule);
+    this.startAt = input.execTime ? Date.parse(input.execTime) : null;
+    this.timedAt = input.execTime ? Date.parse(input.execTime) : null;
+    for (const group of input.groups) {
+      for (const step of group.steps) {
+        this.groupOfStep.set(step.stepId, group);
+        for (const host of group.hosts) this.steps.set(stepKey(step.stepId, host), { status: initialStepStatus(step.trigger), attempt: 0 });
+      }
+    }
+  }
+
+  // ---- approval and start time ----
+
+  validateApprove({ actor, startAt }: ApproveArgs): void {
+    this.requirePendingApproval();
+    if (this.input.fourEyes && actor.username === this.input.creator) {
+      throw new Error(`four-eyes: ${actor.username} created task ${this.input.taskId} and may not approve it`);
+    }
+    validIso(startAt);
+  }
+
+  async approve({ actor, startAt }: ApproveArgs): Promise<InterventionResult> {
+    this.approval = { approved: true, actor };
+    if (startAt) {
+      this.startAt = Date.parse(startAt);
+      this.startChanged = true;
+      await this.recordPlan(this.startAt);
+    }
+    return accepted('scheduled'); // approved: waits for its start time (or starts at once)
+  }
+
+  validateReject(_args: ActorArgs): void {
+    this.requirePendingApproval();
+  }
+
+  reject({ actor }: ActorArgs): InterventionResult {
+    this.approval = { approved: false, actor };
+    return accepted('rejected');
+  }
+
+  validateReschedule({ startAt }: RescheduleArgs): void {
+    if (this.status !== 'scheduled' && this.status !== 'pending_approval') {
+      throw new Error(`task ${this.input.taskId} can be rescheduled only before it starts (${this.status})`);
+    }
+    validIso(startAt);
+  }
+
+  async reschedule({ startAt }: RescheduleArgs): Promise<InterventionResult> {
+    this.startAt = startAt ? Date.parse(startAt) : null;
+    this.startChanged = true;
+    await this.recordPlan(this.startAt ?? Date.now()); // no time: at once
+    return accepted(this.status);
+  }
+
+  // ---- pause, resume, cancel ----
+
+  validatePause(_args: ActorArgs): void {
+    this.refuseIfFinished();
+    if (this.paused) throw new Error(`task ${this.input.taskId} is already paused`);
+  }
+
+  async pause(_args: ActorArgs): Promise<InterventionResult> {
+    this.paused = true;
+    if (this.status === 'running') await this.setStatus('paused');
+    return accepted('paused');
+  }
+
+  validateResume(_args: ActorArgs): void {
+    this.refuseIfFinished();
+    if (!this.paused) throw new Error(`task ${this.input.taskId} is not paused`);
+  }
+
+  async resume(_args: ActorArgs): Promise<InterventionResult> {
+    this.paused = false;
+    // Answer with the status resuming sets: by the time the write lands, the task may have ended.
+    if (this.status !== 'paused') return accepted(this.status);
+    await this.setStatus('running');
+    return accepted('running');
+  }
+
+  validateCancel(_args: ActorArgs): void {
+    this.refuseIfFinished();
+  }
+
+  cancel(_args: ActorArgs): InterventionResult {
+    this.cancelled = true;
+    this.runScope.cancel();
+    return accepted('cancelled');
+  }
+
+  // ---- decisions on held steps and hosts, hand step releases ----
+
+  /** Retry and skip act on a step held for a decision (failed, or unknown after a lost worker). */
+  validateHeld({ stepId, host }: StepArgs): void {
+    this.refuseIfFinished();
+    const state = this.requireStep(stepId, host);
+    if (state.status !== 'held' && state.status !== 'unknown') {
+      throw new Error(`step ${stepId} on ${host} is not held for a decision (${state.status})`);
+    }
+  }
+
+  retry({ stepId, host }: StepArgs): InterventionResult {
+    this.decisions.set(stepKey(stepId, host), 'retry');
+    return accepted(this.status);
+  }
+
+  skip({ stepId, host }: StepArgs): InterventionResult {
+    this.decisions.set(stepKey(stepId, host), 'skip');
+    return accepted(this.status);
+  }
+
+  validateRestart({ stepId, host }: StepArgs): void {
+    this.refuseIfFinished();
+    this.requireStep(stepId, host);
+    const group = this.groupOfStep.get(stepId) as PlanGroup;
+    const held = this.heldStepIndex(group, host);
+    if (held < 0) throw new Error(`host ${host} in group ${group.group} is not held at a step; only a held host can be restarted`);
+    if (group.steps.findIndex((s) => s.stepId === stepId) > held) {
+      throw new Error(`step ${stepId} comes after the held step ${group.steps[held]?.stepId} on ${host}; restart from it or an earlier step`);
+    }
+  }
+
+  /** Rerun a held host from this step: it and every later step of the host run again. */
+  restart({ stepId, host }: StepArgs): InterventionResult {
+    const group = this.groupOfStep.get(stepId) as PlanGroup;
+    const held = group.steps[this.heldStepIndex(group, host)] as PlanStep;
+    this.restartFrom.set(hostKey(group.group, host), group.steps.findIndex((s) => s.stepId === stepId));
+    this.decisions.set(stepKey(held.stepId, host), 'restart');
+    return accepted(this.status);
+  }
+
+  validateAbortHost({ host, group }: AbortHostArgs): void {
+    this.refuseIfFinished();
+    const plan = this.input.groups.find((g) => g.group === group);
+    if (!plan || !plan.hosts.includes(host)) throw new Error(`task ${this.input.taskId} has no host ${host} in group ${group}`);
+    if (this.abortedHosts.has(hostKey(group, host))) throw new Error(`host ${host} in group ${group} is already aborted`);
+  }
+
+  abortHost({ host, group }: AbortHostArgs): InterventionResult {
+    this.abortedHosts.add(hostKey(group, host));
+    const plan = this.input.groups.find((g) => g.group === group);
+    for (const step of plan?.steps ?? []) this.decisions.set(stepKey(step.stepId, host), 'abort');
+    this.hostScopes.get(hostKey(group, host))?.cancel();
+    return accepted(this.status);
+  }
+
+  validateRelease({ stepId, host }: ReleaseArgs): void {
+    this.refuseIfFinished();
+    const group = this.groupOfStep.get(stepId);
+    const step = group?.steps.find((s) => s.stepId === stepId);
+    if (!group || !step) throw new Error(`task ${this.input.taskId} has no step ${stepId}`);
+    if (step.trigger !== 'hand') throw new Error(`step ${stepId} (${step.name}) is not a hand step`);
+    if (host !== undefined) this.requireStep(stepId, host);
+  }
+
+  /** Release a hand step on one host, or (no host) on every host of its group. */
+  release({ stepId, host }: ReleaseArgs): InterventionResult {
+    const group = this.groupOfStep.get(stepId);
+    for (const h of host ? [host] : (group?.hosts ?? [])) this.released.add(stepKey(stepId, h));
+    return accepted(this.status);
+  }
+
+  progress(): TaskProgress {
+    return {
+      status: this.status,
+      paused: this.paused,
+      startAt: this.startAt === null ? null : new Date(this.startAt).toISOString(),
+      approver: this.approval?.approved ? this.approval.actor.username : null,
+      currentGroup: this.currentGroup,
+      hosts: this.input.groups.flatMap((g) =>
+        g.hosts.map((host) => ({
+          host,
+          group: g.group,
+          steps: g.steps.map((s) => {
+            const state = this.steps.get(stepKey(s.stepId, host));
+            return { stepId: s.stepId, level: s.level, name: s.name, status: state?.status ?? 'pending', attempt: state?.attempt ?? 0 };
+          }),
+        })),
+      ),
+    };
+  }
+
+  // ---- the lifecycle ----
+
+  /** Approval, start time, the groups in order; ends in a terminal status. */
+  async run(): Promise<TaskStatus> {
+    try {
+      await this.runScope.run(async () => {
+        if (this.input.schedule === 'new' && !(await this.awaitApproval())) return;
+        await this.awaitStartTime();
+        await this.setStatus(this.paused ? 'paused' : 'running', { startTime: new Date().toISOString() });
+        await this.runGroups();
+        const bad = [...this.steps.values()].some((s) => stepStatusFailsTask(s.status));
+        await this.setStatus(bad ? 'failed' : 'succeeded', { finished: true });
+      });
+    } catch (err) {
+      if (!(this.cancelled && isCancellation(err))) throw err;
+    }
+    if (this.cancelled && !isTerminalTaskStatus(this.status)) {
+      await CancellationScope.nonCancellable(async () => {
+        // An `unknown` step keeps that status: whether it ran is still not known.
+        const left = [...this.steps.entries()].filter(([, s]) => !isTerminalStepStatus(s.status) && s.status !== 'unknown').map(([k]) => refOf(k));
+        await this.setStepStatus(left, 'cancelled');
+        await this.setStatus('cancelled', { finished: true });
+      });
+    }
+    return this.status;
+  }
+
+  /** Waits for an approver (or the approval timeout); false when the task ended rejected. */
+  private async awaitApproval(): Promise<boolean> {
+    const timeoutS = this.input.approvalTimeoutS;
+    // condition() without a timeout resolves to undefined, with one to a boolean.
+    const decided = timeoutS === null ? (await condition(() => this.approval !== null), true) : await condition(() => this.approval !== null, timeoutS * 1000);
+    if (!decided || !this.approval?.approved) {
+      const who = this.approval?.actor.username ?? 'system (approval timed out)';
+      await this.setStepStatus([...this.steps.keys()].map(refOf), 'cancelled');
+      await this.setStatus('rejected', { approver: who, finished: true });
+      return false;
+    }
+    await this.setStatus('scheduled', { approver: this.approval.actor.username });
+    return true;
+  }
+
+  /** Sleeps until the start time; reschedule moves it (and wakes us). */
+  private async awaitStartTime(): Promise<void> {
+    for (;;) {
+      this.startChanged = false;
+      const wait = this.startAt === null ? 0 : this.startAt - Date.now();
+      if (wait <= 0) return;
+      await condition(() => this.startChanged, wait);
+    }
+  }
+
+  private async runGroups(): Promise<void> {
+    for (const group of this.input.groups) {
+      this.currentGroup = group.group;
+      await runBounded(group.hosts, Math.max(1, this.input.maxParallel), (host) => this.runHost(group, host));
+    }
+    this.currentGroup = null;
+  }
+
+  /** One host's steps in level order, in a scope that aborting the host cancels. */
+  private async runHost(group: PlanGroup, host: string): Promise<void> {
+    const key = hostKey(group.group, host);
+    const scope = new CancellationScope();
+    this.hostScopes.set(key, scope);
+    try {
+      await scope.run(async () => {
+        for (let i = 0; i < group.steps.length; ) {
+          const end = await this.runStep(group, group.steps[i] as PlanStep, host);
+          switch (end) {
+            case 'next':
+              i += 1;
+              break;
+            case 'host-stop':
+              return;
+            case 'restart': {
+              const from = this.restartFrom.get(key) ?? i;
+              this.restartFrom.delete(key);
+              await this.rearm(group.steps.slice(from, i + 1), host);
+              i = from;
+              break;
+            }
+            default:
+              unreachable(end, 'step end');
+          }
+        }
+      });
+    } catch (err) {
+      // An aborted host's scope is cancelled; a cancelled task propagates.
+      if (!(isCancellation(err) && this.abortedHosts.has(key) && !this.cancelled)) throw err;
+    } finally {
+      this.hostScopes.delete(key);
+    }
+    if (this.abortedHosts.has(key)) {
+      const left = group.steps.filter((s) => !isEnded(this.steps.get(stepKey(s.stepId, host))?.status)).map((s) => ({ stepId: s.stepId, host }));
+      await this.setStepStatus(left, 'aborted');
+    }
+  }
+
+  /** One step on one host, until it succeeds or a decision moves on. */
+  private async runStep(group: PlanGroup, step: PlanStep, host: string): Promise<StepEnd> {
+    const ref = { stepId: step.stepId, host };
+    const key = stepKey(step.stepId, host);
+    const state = this.requireStep(step.stepId, host);
+    const aborted = (): boolean => this.abortedHosts.has(hostKey(group.group, host));
+    if (step.trigger === 'hand') {
+      await condition(() => this.released.has(key) || aborted());
+    }
+    if (step.trigger === 'timed' && this.timedAt !== null && this.timedAt > Date.now()) {
+      await condition(aborted, this.timedAt - Date.now());
+    }
+    for (;;) {
+      await condition(() => !this.paused || aborted());
+      if (aborted()) return 'host-stop';
+      state.attempt += 1;
+      state.status = 'running';
+      const outcome = await this.execute(group, step, host, state.attempt);
+      // A decision left from the previous hold (e.g. a second retry sent while paused) is stale;
+      // one sent from here on, even while the `held` write below is in flight, is for this hold.
+      this.decisions.delete(key);
+      state.status = outcome.outcome;
+      switch (outcome.outcome) {
+        case 'succeeded':
+          return 'next';
+        case 'cancelled':
+          return 'host-stop';
+        case 'unknown':
+          break; // always an operator's decision: it may have run
+        case 'failed':
+          switch (step.onFailure) {
+            case 'continue':
+              return 'next';
+            case 'abort':
+              this.abortedHosts.add(hostKey(group.group, host));
+              return 'host-stop';
+            case 'hold':
+              await this.setStepStatus([ref], 'held', outcome.error ?? undefined);
+              break;
+            default:
+              unreachable(step.onFailure, 'on_failure');
+          }
+          break;
+        default:
+          unreachable(outcome.outcome, 'step outcome');
+      }
+      // Held for a person: retry, skip, restart, abort the host, or cancel the task.
+      const decision = await this.awaitDecision(key);
+      switch (decision) {
+        case 'retry':
+          continue; // the next attempt
+        case 'skip':
+          await this.setStepStatus([ref], 'skipped');
+          return 'next';
+        case 'abort':
+          this.abortedHosts.add(hostKey(group.group, host));
+          await this.setStepStatus([ref], 'aborted');
+          return 'host-stop';
+        case 'restart':
+          return 'restart';
+        default:
+          unreachable(decision, 'decision');
+      }
+    }
+  }
+
+  private async awaitDecision(key: string): Promise<Decision> {
+    await condition(() => this.decisions.has(key));
+    const decision = this.decisions.get(key) as Decision;
+    this.decisions.delete(key);
+    return decision;
+  }
+
+  private async execute(group: PlanGroup, step: PlanStep, host: string, attempt: number): Promise<StepOutcome> {
+    const request = { taskId: this.input.taskId, stepId: step.stepId, host, attempt };
+    try {
+      return await stepActivities(step, group.group, host).executeStep(request);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Transport retries used up, or the worker was lost and retries are exhausted: the
+      // activity settles the row (unknown if the command may have started, failed if not).
+      const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+      return bookkeeping.settleLostStep({ ...request, error: reason });
+    }
+  }
+
+  /** Back to the start for steps a restart runs again; a hand step asks for its release again. */
+  private async rearm(again: PlanStep[], host: string): Promise<void> {
+    for (const step of again) this.released.delete(stepKey(step.stepId, host));
+    for (const trigger of new Set(again.map((s) => s.trigger))) {
+      const refs = again.filter((s) => s.trigger === trigger).map((s) => ({ stepId: s.stepId, host }));
+      await this.setStepStatus(refs, initialStepStatus(trigger));
+    }
+  }
+
+  // ---- recording state where the API reads it ----
+
+  private async setStatus(next: TaskStatus, extra: { approver?: string; startTime?: string; finished?: boolean } = {}): Promise<void> {
+    this.status = next;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: next }]);
+    // Bookkeeping must land even while a scope is being cancelled (cancel, abort host).
+    await CancellationScope.nonCancellable(() => bookkeeping.recordTaskStatus({ taskId: this.input.taskId, status: next, ...extra }));
+  }
+
+  private async setStepStatus(refs: StepRef[], next: StepStatus, error?: string): Promise<void> {
+    if (refs.length === 0) return;
+    for (const ref of refs) {
+      const state = this.steps.get(stepKey(ref.stepId, ref.host));
+      if (state) state.status = next;
+    }
+    await CancellationScope.nonCancellable(() => bookkeeping.recordStepStatus({ taskId: this.input.taskId, steps: refs, status: next, error }));
+  }
+
+  private recordPlan(at: number): Promise<void> {
+    const plannedStart = new Date(at).toISOString();
+    this.planWrites = this.planWrites.then(() =>
+      CancellationScope.nonCancellable(() => bookkeeping.recordTaskPlan({ taskId: this.input.taskId, plannedStart })),
+    );
+    return this.planWrites;
+  }
+
+  // ---- checks shared by validators ----
+
+  private requirePendingApproval(): void {
+    if (this.status !== 'pending_approval' || this.approval) {
+      throw new Error(`task ${this.input.taskId} is not waiting for approval (${this.status})`);
+    }
+  }
+
+  private refuseIfFinished(): void {
+    if (isTerminalTaskStatus(this.status)) throw new Error(`task ${this.input.taskId} has already finished (${this.status})`);
+  }
+
+  private requireStep(stepId: number, host: string): StepState {
+    const state = this.steps.get(stepKey(stepId, host));
+    if (!state) throw new Error(`task ${this.input.taskId} has no step ${stepId} on host ${host}`);
+    return state;
+  }
+
+  private heldStepIndex(group: PlanGroup, host: string): number {
+    return group.steps.findIndex((s) => {
+      const status = this.steps.get(stepKey(s.stepId, host))?.status;
+      return status === 'held' || status === 'unknown';
+    });
+  }
+}
+
+const accepted = (status: TaskStatus): InterventionResult => ({ accepted: true, status });
+
+function validIso(iso: string | null | undefined): void {
+  if (iso && Number.isNaN(Date.parse(iso))) throw new Error(`startAt: '${iso}' is not an ISO 8601 time`);
+}
+
+/** The step will not run again in this task (held and unknown steps still await a decision). */
+function isEnded(status: StepStatus | undefined): boolean {
+  return status !== undefined && isTerminalStepStatus(status);
+}
+
+/** Runs fn over items with at most `limit` at a time (deterministic order of starts). */
+async function runBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(lanes);
+}
