@@ -74,7 +74,8 @@ function keepAdminAlive(): () => Promise<void> {
 
 function runSchemathesis(exe: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run in the report's temporary directory: schemathesis keeps a cache (.schemathesis/) in its cwd.
+    const child = spawn(exe, args, { env, cwd: reportDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
