@@ -20,7 +20,7 @@ export function zodDetails(err: ZodError): { field: string; problem: string }[] 
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
 }
 
-const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403 };
+const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = { invalid: 400, unprocessable: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
 /** CODO's codes: -2 for a permission refusal (as the role guard answers), -1 for the rest. */
 function codoCode(kind: RefusalKind): number {
@@ -60,10 +60,15 @@ export function errorReply(err: unknown, style: RouteStyle, log: (line: string) 
   return new Reply(500, { code: 500, msg: 'internal error', details: null });
 }
 
-/** Express's last handler: what no route answered (body-parser errors, 404s) in the native style. */
+/** CODO's paths (task API, login): their errors carry a negative code, as CODO's did. */
+export function isCodoPath(path: string): boolean {
+  return path.startsWith('/api/task/') || path.startsWith('/api/accounts/');
+}
+
+/** Express's last handler: what no route answered (body-parser errors, 404s), in the path's dialect. */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
-    const reply = errorReply(err, 'v1', log);
+  return (err: unknown, req, res, _next) => {
+    const reply = errorReply(err, isCodoPath(req.path) ? 'codo' : 'v1', log);
     res.status(reply.status).json(reply.body);
   };
 }

@@ -1,7 +1,8 @@
 // OpenAPI 3.1 built from the route registry: the same zod schemas that validate requests.
 import { z } from 'zod';
 import { ACTIONS } from '../domain/permissions';
-import type { AnyRoute } from './routing';
+import { withInputLimits } from './inputLimits';
+import type { AnyRoute, ErrorStatus } from './routing';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -22,7 +23,9 @@ function relink(value: unknown, rename: (name: string) => string): unknown {
 }
 
 function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Components): JsonSchema {
-  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const generated = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  // Inputs also obey the global limits every request is checked against (no NUL, bounded numbers).
+  const out = (io === 'input' ? withInputLimits(generated) : generated) as JsonSchema;
   delete out.$schema;
   const defs = (out.$defs ?? {}) as Record<string, JsonSchema>;
   delete out.$defs;
@@ -43,7 +46,7 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', components: Components): unknown[] {
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query' | 'header', components: Components): unknown[] {
   if (!schema) return [];
   const json = toSchema(schema, 'input', components);
   const props = (json.properties ?? {}) as Record<string, JsonSchema>;
@@ -59,41 +62,110 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', comp
 
 const ERROR_SCHEMA: JsonSchema = {
   type: 'object',
+  description: 'Every error reply (HTTP 4xx) has this shape.',
   properties: {
-    code: { type: 'integer', description: 'non-zero; HTTP status on /api/v1, CODO code on CODO routes' },
+    code: { type: 'integer', not: { const: 0 }, description: 'non-zero; the HTTP status on /api/v1, a CODO code (negative) on CODO routes' },
     msg: { type: 'string', description: 'what is wrong, naming the field' },
-    details: { description: 'per-field problems [{field, problem}] or context', type: ['array', 'object', 'null'] },
+    details: { description: 'per-field problems [{field, problem}], or context, or null' },
+  },
+  required: ['code', 'msg', 'details'],
+  additionalProperties: false,
+};
+
+/** CODO's business refusals: HTTP 200 with a non-zero code (clients read `code`). */
+const CODO_REFUSAL_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: "CODO's refusal: HTTP 200, a non-zero code and CODO's message; `details` (opsflow) names the field or reason.",
+  properties: {
+    code: { type: 'integer', not: { const: 0 } },
+    msg: { type: 'string' },
+    details: {},
   },
   required: ['code', 'msg'],
+  additionalProperties: false,
 };
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'invalid request: the field is named in msg and details (also a NUL byte anywhere, a number beyond ±(2^53-1), a body that is not JSON)',
+  401: 'not authenticated (WWW-Authenticate: Bearer)',
+  402: 'csrf error.: a write authenticated by the auth_key cookie without a valid one-use csrf_key',
+  403: 'not permitted',
+  404: 'not found (or not visible to you)',
+  409: 'conflict with the current state',
+  413: 'body too large (over 1 MB)',
+  422: 'well-formed but not usable (a private key ssh2 cannot read, an expiry in the past)',
+  415: 'unsupported body charset or encoding',
+  429: 'too many attempts from this address',
+};
+
+/** The error statuses a route can answer: its kind's generic set plus what its handler declares. */
+export function errorStatuses(r: AnyRoute): number[] {
+  const set = new Set<number>([400, 413, 415, ...(r.errors ?? ([] as readonly ErrorStatus[]))]);
+  if (r.action !== 'public') {
+    set.add(401);
+    set.add(403);
+    const csrf = r.csrf ?? (r.method === 'get' ? 'none' : 'required');
+    if (csrf !== 'none') set.add(402);
+  }
+  if (r.params) set.add(404);
+  return [...set].sort((a, b) => a - b);
+}
+
+export function operationId(r: { method: string; path: string }): string {
+  return `${r.method}${openApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`;
+}
+
+function objectKeys(schema: z.ZodType): Record<string, z.ZodType> {
+  return schema instanceof z.ZodObject ? (schema.shape) : {};
+}
+
+/**
+ * Links from a route's success reply: declared ones, and by rule on /api/v1 — a created resource's
+ * `id` (201) and a list's first `items[].id` lead to the routes under `<path>/:id`.
+ */
+function linksOf(r: AnyRoute, routes: readonly AnyRoute[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const add = (target: { method: string; path: string }, link: { parameters?: Record<string, string>; requestBody?: Record<string, string> }): void => {
+    if (!routes.some((t) => t.method === target.method && t.path === target.path)) throw new Error(`link from ${r.method} ${r.path} to unknown route ${target.method} ${target.path}`);
+    out[operationId(target)] = { operationId: operationId(target), ...link };
+  };
+  const keys = objectKeys(r.response);
+  const items = keys.items instanceof z.ZodArray ? objectKeys(keys.items.element as z.ZodType) : {};
+  const idFrom = r.method === 'post' && r.successStatus === 201 && keys.id ? '$response.body#/id' : r.method === 'get' && items.id ? '$response.body#/items/0/id' : null;
+  if (idFrom !== null) {
+    for (const t of routes) if (t.path.startsWith(`${r.path}/:id`)) add(t, { parameters: { 'path.id': idFrom } });
+  }
+  for (const l of r.links ?? []) add(l, { ...(l.parameters ? { parameters: l.parameters } : {}), ...(l.requestBody ? { requestBody: l.requestBody } : {}) });
+  return out;
+}
 
 export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
   const components: Components = {};
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const p = (paths[openApiPath(r.path)] ??= {});
+    const success = toSchema(r.response, 'output', components);
+    const body = r.style === 'codo' ? { anyOf: [success, { $ref: '#/components/schemas/CodoRefusal' }] } : success;
+    const links = linksOf(r, routes);
     const responses: Record<string, unknown> = {
       [String(r.successStatus ?? 200)]: {
-        description: 'success',
-        content: r.streams
-          ? { 'application/json': { schema: r.response ? toSchema(r.response, 'output', components) : {} }, 'text/event-stream': { schema: { type: 'string' } } }
-          : { 'application/json': { schema: r.response ? toSchema(r.response, 'output', components) : {} } },
+        description: r.style === 'codo' ? "success (code 0), or CODO's refusal (a non-zero code)" : 'success',
+        ...(Object.keys(links).length ? { links } : {}),
+        content: r.streams ? { 'application/json': { schema: body }, 'text/event-stream': { schema: { type: 'string' } } } : { 'application/json': { schema: body } },
       },
-      '400': { description: 'invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     };
-    if (r.action !== 'public') {
-      responses['401'] = { description: 'not authenticated', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['403'] = { description: 'not permitted', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      if (r.method !== 'get') responses['402'] = { description: 'csrf error. (cookie-authenticated write without a valid one-use csrf_key)' };
+    for (const status of errorStatuses(r)) {
+      responses[String(status)] = { description: ERROR_TEXT[status] ?? 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     }
     const permission = r.action === 'public' ? 'public' : `\`${r.action}\`: ${ACTIONS[r.action].description} (roles: ${ACTIONS[r.action].roles.join(', ')})`;
     p[r.method] = {
-      operationId: `${r.method}${openApiPath(r.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+      operationId: operationId(r),
       summary: r.summary,
       description: [r.description, `Permission: ${permission}.`].filter(Boolean).join('\n\n'),
       tags: r.tags,
-      parameters: [...parameters(r.params, 'path', components), ...parameters(r.query, 'query', components)],
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input', components) } } } } : {}),
+      parameters: [...parameters(r.params, 'path', components), ...parameters(r.query, 'query', components), ...parameters(r.headers, 'header', components)],
+      // A body is required when its schema refuses the empty object (a missing body is read as {}).
+      ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(r.body, 'input', components) } } } } : {}),
       responses,
       ...(r.action === 'public' ? { security: [] } : {}),
       'x-permission': r.action,
@@ -116,7 +188,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
         bearer: { type: 'http', scheme: 'bearer', description: 'session auth_key (ofs_…) or API token (oft_…)' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'auth_key' },
       },
-      schemas: { Error: ERROR_SCHEMA, ...components },
+      schemas: { Error: ERROR_SCHEMA, CodoRefusal: CODO_REFUSAL_SCHEMA, ...components },
     },
     paths,
   };

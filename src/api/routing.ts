@@ -1,6 +1,7 @@
 // The route registry: every API route is declared once with its permission action and zod
-// schemas. From the same declarations come the Express handlers (authenticate → CSRF → role
-// guard → validate → handler → audit → reply), the OpenAPI document and the tests' route list.
+// schemas. From the same declarations come the Express handlers (authenticate → role guard →
+// validate → CSRF → handler → audit → reply), the OpenAPI document and the tests' route list.
+// Undeclared methods on a declared path answer 405 with Allow.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
@@ -11,6 +12,7 @@ import { ACTIONS, roleAllows, type Action } from '../domain/permissions';
 import { readCookie, setCookie } from './cookies';
 import type { ApiDeps } from './deps';
 import { errorReply, HttpError } from './errors';
+import { findInputProblem } from './inputLimits';
 import { Reply, type RouteStyle } from './reply';
 
 export { Reply, type RouteStyle } from './reply';
@@ -33,6 +35,8 @@ export interface Ctx<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** The request headers the route declares (RouteDef.headers), parsed, by their declared names. */
+  headers: Record<string, unknown>;
   ip: string;
   /** How the credential arrived: cookie-authenticated writes need a CSRF key. */
   credentialSource: CredentialSource | null;
@@ -44,6 +48,9 @@ export interface Ctx<P, Q, B> {
 }
 
 export type CredentialSource = 'bearer' | 'query' | 'cookie';
+
+/** Error statuses a handler may declare (see RouteDef.errors). */
+export type ErrorStatus = 404 | 409 | 422 | 429;
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   method: Method;
@@ -57,19 +64,43 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   style: RouteStyle;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
+  /** Request headers the handler reads (an object keyed by header name), validated and documented. */
+  headers?: z.ZodObject;
   body?: z.ZodType<B>;
-  /** Documented success body. */
-  response?: z.ZodType;
+  /** Documented success body. On `codo` routes the document also allows CODO's HTTP-200 refusal {code≠0, msg, details?}. */
+  response: z.ZodType;
   successStatus?: number;
+  /**
+   * Error statuses the handler itself may answer, besides those every route of its kind can
+   * (400, 413, 415; 401, 403 when authenticated; 402 when it takes a CSRF key; 404 with path
+   * parameters): documented in the OpenAPI document (openapi.ts errorStatuses).
+   */
+  errors?: readonly ErrorStatus[];
   /** CSRF for cookie-authenticated writes: 'required' (default for writes), 'none', or
    *  'idempotent' (CODO's accept POST: a used key may come again, and the submit decides whether
    *  it is a retry of the same request; bearer callers may send one explicitly, never by cookie). */
   csrf?: 'required' | 'none' | 'idempotent';
   /** Audit action name; default: the permission action for writes; false: not audited. */
   audit?: string | false;
+  /** Routes whose input comes from this route's success reply, besides those found by rule (openapi.ts). */
+  links?: readonly LinkDecl[];
   /** Server-Sent Events or other self-written replies: the handler answers itself. */
   streams?: boolean;
   handler: (ctx: Ctx<P, Q, B>) => Promise<unknown>;
+}
+
+/**
+ * An OpenAPI link from a route's success reply to another route: where the values of the next
+ * request come from (runtime expressions such as `$response.body#/list_id`). Documented so that
+ * clients and testing tools can follow a resource from the reply that made it.
+ */
+export interface LinkDecl {
+  method: Method;
+  path: string;
+  /** `path.id`, `query.list_id` → expression. */
+  parameters?: Record<string, string>;
+  /** Body fields → expressions (merged into the rest of the body). */
+  requestBody?: Record<string, string>;
 }
 
 /** Anything the registry can hold, whatever its schema types. */
@@ -151,12 +182,20 @@ async function checkCsrf(deps: ApiDeps, req: Request, user: AuthUser, source: Cr
     return null;
   }
   if (!viaCookie && mode === 'required') return null; // bearer writes need no key
+  if (key.includes('\0')) throw new HttpError(402, 402, CSRF_ERROR); // a cookie may carry %00
   if (!(await consumeCsrfKey(deps.db, user.id, key, mode === 'idempotent'))) throw new HttpError(402, 402, CSRF_ERROR);
   return key;
 }
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? '';
+}
+
+/** Every error reply is {code, msg, details}: details null when there is nothing to add. */
+function withDetails(reply: Reply): unknown {
+  const body = reply.body;
+  if (reply.status < 400 || !body || typeof body !== 'object' || Array.isArray(body) || 'details' in body) return body;
+  return { ...body, details: null };
 }
 
 function resultOf(reply: Reply): string {
@@ -176,13 +215,39 @@ function isWrite(method: Method): boolean {
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    // The limits every input obeys (inputLimits.ts), on what the handler gets: keys a schema
+    // does not declare were dropped by it and reach nothing.
+    const bad = findInputProblem(result.data);
+    if (bad) throw new ZodError([{ code: 'custom', path: where === 'body' ? bad.path : [where, ...bad.path], message: bad.problem, input: undefined }]);
+    return result.data;
+  }
   // Prefix paths with where the value came from, so `id` in the path and `id` in the body differ.
   const issues = result.error.issues.map((i) => ({ ...i, path: where === 'body' ? i.path : [where, ...i.path] }));
   throw new ZodError(issues);
 }
 
+/** The methods declared on each path, for 405 replies' Allow header (HEAD is served with GET). */
+export function allowedMethods(routes: readonly AnyRoute[]): Map<string, string[]> {
+  const byPath = new Map<string, string[]>();
+  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r.method.toUpperCase()]);
+  for (const [p, methods] of byPath) byPath.set(p, [...new Set(methods.includes('GET') ? [...methods, 'HEAD'] : methods)].sort());
+  return byPath;
+}
+
 export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyRoute[]): void {
+  mountHandlers(router, deps, routes);
+  // A known path with a method it does not declare: 405 naming the allowed ones (RFC 9110).
+  for (const [p, methods] of allowedMethods(routes)) {
+    router.all(p, (req: Request, res: Response) => {
+      const allow = methods.join(', ');
+      res.setHeader('Allow', allow);
+      res.status(405).json({ code: 405, msg: `method ${req.method} not allowed on ${req.path}; allowed: ${allow}`, details: { allow: methods } });
+    });
+  }
+}
+
+function mountHandlers(router: Router, deps: ApiDeps, routes: readonly AnyRoute[]): void {
   for (const def of routes) {
     router[def.method](def.path, async (req: Request, res: Response) => {
       const ctx: Ctx<unknown, unknown, unknown> = {
@@ -193,6 +258,7 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
         params: undefined,
         query: undefined,
         body: undefined,
+        headers: {},
         ip: clientIp(req),
         credentialSource: null,
         csrfKey: null,
@@ -213,8 +279,6 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
             ctx.freshCsrfKey = await issueCsrfKey(deps.db, user.id);
             setCookie(req, res, 'csrf_key', ctx.freshCsrfKey, { maxAgeMs: CSRF_TTL_MS, httpOnly: false });
           }
-          const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
-          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, user, source, csrf);
           // Task-scoped actions are decided per task (decideTask); the rest by role here.
           const rule = ACTIONS[def.action];
           if (rule.scope === 'global' && !roleAllows(user, def.action)) {
@@ -224,9 +288,15 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
             });
           }
         }
+        // The input is checked before anything reads it (the CSRF key may come in the body).
         ctx.params = parse(def.params, req.params, 'path');
         ctx.query = parse(def.query, req.query, 'query');
+        if (def.headers) ctx.headers = parse(def.headers, Object.fromEntries(Object.keys(def.headers.shape).map((h) => [h, req.headers[h.toLowerCase()]])), 'header');
         ctx.body = parse(def.body, req.body, 'body');
+        if (ctx.credentialSource !== null) {
+          const csrf = def.csrf ?? (isWrite(def.method) ? 'required' : 'none');
+          if (csrf !== 'none') ctx.csrfKey = await checkCsrf(deps, req, ctx.user, ctx.credentialSource, csrf);
+        }
         const out = await def.handler(ctx);
         if (def.streams && out === undefined) reply = undefined;
         else reply = out instanceof Reply ? out : new Reply(def.successStatus ?? 200, out);
@@ -252,7 +322,7 @@ export function mountRoutes(router: Router, deps: ApiDeps, routes: readonly AnyR
       }
       if (reply && !res.headersSent) {
         if (reply.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="opsflow"');
-        res.status(reply.status).json(reply.body);
+        res.status(reply.status).json(withDetails(reply));
       }
     });
   }

@@ -1,7 +1,8 @@
 // A request the application core refuses, and why: the dialects (CODO, /api/v1) turn it into
 // their reply shape in one place (src/api/errors.ts), so a rule is written once, not per route.
 
-export type RefusalKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden';
+/** `unprocessable`: well-formed input that cannot be used (e.g. text that is no SSH key): 422. */
+export type RefusalKind = 'invalid' | 'unprocessable' | 'not_found' | 'conflict' | 'forbidden';
 
 export class Refusal extends Error {
   /**

@@ -53,18 +53,17 @@ export interface StepView {
 
 export type TemplateWithSteps = Template & { steps: StepView[] };
 
-/** Exec users exist, force hosts are addresses, (group, level, name) unique; `field` names the list in refusals. */
+/**
+ * Exec users exist (409: stored state) and force hosts are addresses; `field` names the list in
+ * refusals. Steps are told apart by id, so one name may appear twice in a group and level.
+ */
 export async function checkSteps(db: Db, steps: readonly TemplateStepInput[], field = 'steps'): Promise<void> {
   const aliases = [...new Set(steps.map((s) => s.exec_user))];
   const found = aliases.length ? await db.selectFrom('exec_users').select('alias').where('alias', 'in', aliases).execute() : [];
   const known = new Set(found.map((r) => r.alias));
-  const seen = new Set<string>();
   for (const [i, s] of steps.entries()) {
-    if (!known.has(s.exec_user)) throw new Refusal('invalid', `${field}.${i}.exec_user`, `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`);
+    if (!known.has(s.exec_user)) throw new Refusal('conflict', `${field}.${i}.exec_user`, `no exec user '${s.exec_user}' (create it under /api/v1/exec-users)`);
     if (s.force_host && !isValidHost(s.force_host)) throw new Refusal('invalid', `${field}.${i}.force_host`, 'not a valid address or host name');
-    const key = `${s.group}|${s.level}|${s.name}`;
-    if (seen.has(key)) throw new Refusal('invalid', `${field}.${i}`, `group ${s.group} level ${s.level} already has a step named '${s.name}'`);
-    seen.add(key);
   }
 }
 
@@ -227,7 +226,7 @@ export async function setTemplateApprovers(db: Db, id: number, userIds: readonly
   const users = userIds.length ? await db.selectFrom('users').select(['id', 'username']).where('id', 'in', [...userIds]).execute() : [];
   const byId = new Map(users.map((u) => [u.id, u.username]));
   const missing = userIds.findIndex((u) => !byId.has(u));
-  if (missing >= 0) throw new Refusal('invalid', `${field}.${missing}`, `no user with id ${userIds[missing]}`);
+  if (missing >= 0) throw new Refusal('conflict', `${field}.${missing}`, `no user with id ${userIds[missing]}`);
   const approvers = [...new Set(userIds.map((u) => byId.get(u) as string))];
   await db.updateTable('templates').set({ approvers: JSON.stringify(approvers), updated_at: new Date() }).where('id', '=', id).execute();
   return approvers;

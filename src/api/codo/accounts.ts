@@ -7,12 +7,13 @@ import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import { clearCookie, setCookie } from '../cookies';
 import { LoginLimiter } from '../rateLimit';
 import { Reply, route, type AnyRoute } from '../routing';
+import { str } from '../wire';
 
 const LoginBody = z
   .object({
-    username: z.unknown().optional().describe('account name'),
-    password: z.unknown().optional().describe('password'),
-    dynamic: z.unknown().optional().describe('TOTP code, string or number (leading zeros restored)'),
+    username: str(200).nullable().optional().describe('account name'),
+    password: str(1024).nullable().optional().describe('password'),
+    dynamic: z.union([str(64), z.number().int().min(0)]).nullable().optional().describe('TOTP code, string or number (leading zeros restored)'),
   })
   .meta({ id: 'LoginBody' })
   .describe('{username, password, dynamic}');
@@ -59,6 +60,7 @@ const loginRoute = route({
   tags: ['accounts'],
   action: 'public',
   style: 'codo',
+  errors: [429],
   body: LoginBody,
   response: LoginReply,
   handler: async (ctx) => {
@@ -94,6 +96,7 @@ const logoutRoute = route({
   action: 'session.self',
   style: 'codo',
   csrf: 'none',
+  response: z.object({ code: z.literal(0), msg: z.string() }),
   handler: async (ctx) => {
     ctx.audit = { action: 'account.logout', target: `user:${ctx.user.username}` };
     if (ctx.user.via === 'session') await logout(ctx.deps.db, ctx.user.credentialId);

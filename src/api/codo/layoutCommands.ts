@@ -5,7 +5,8 @@ import type { Db } from '../../db/database';
 import { Refusal } from '../../domain/errors';
 import * as library from '../../templates/commands';
 import { route, type AnyRoute } from '../routing';
-import { badField, codoRefusal, codoTime, IdField, idOf, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow } from './layoutCommon';
+import { HOST_SOURCE } from '../wire';
+import { badField, blankOr, codoId, codoRefusal, codoTime, isBlank, LAYOUT, ListQuery, OkReply, optionalText, pageWindow } from './layoutCommon';
 
 /** A refusal for a taken name as CODO answers it (HTTP 200, -2 名称不能重复). */
 function takenName<T>(field: string, work: () => Promise<T>): Promise<T | Record<string, unknown>> {
@@ -13,6 +14,13 @@ function takenName<T>(field: string, work: () => Promise<T>): Promise<T | Record
     if (err instanceof Refusal && err.kind === 'conflict') return codoRefusal(-2, '名称不能重复', field);
     throw err;
   });
+}
+
+/** A force_host: blank (none) or an address or host name. */
+const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
+
+function forceHostOf(value: string | null | undefined): string | null {
+  return value?.trim() || null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -37,6 +45,10 @@ const listCommands = route({
   action: 'template.read',
   style: 'codo',
   query: ListQuery,
+  links: [
+    { method: 'put', path: `${LAYOUT}/command/`, requestBody: { command_id: '$response.body#/data/0/command_id' } },
+    { method: 'delete', path: `${LAYOUT}/command/`, requestBody: { command_id: '$response.body#/data/0/command_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(CommandRow), count: z.number() }),
   handler: async (ctx) => {
     const { rows, count } = await library.listCommands(ctx.deps.db, { search: ctx.query.search_value, window: pageWindow(ctx.query) });
@@ -59,7 +71,7 @@ const NewCommand = z.object({
   command_name: optionalText(200),
   command: optionalText(10_000),
   args: optionalText(2000),
-  force_host: optionalText(253),
+  force_host: ForceHost,
 });
 
 const createCommand = route({
@@ -90,19 +102,20 @@ const updateCommand = route({
   method: 'put',
   path: `${LAYOUT}/command/`,
   summary: 'Edit a command: command, args, force_host (the name is fixed) (CODO)',
-  description: '0 编辑成功,名称不能修改; -1 ID不能为空.',
+  description: '0 编辑成功,名称不能修改; -1 ID不能为空; -1 参数不能为空 (command).',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  body: NewCommand.omit({ command_name: true }).extend({ command_id: IdField.optional() }),
+  errors: [404],
+  body: NewCommand.omit({ command_name: true }).extend({ command_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const id = idOf(b.command_id, 'command_id');
+    const id = b.command_id;
     ctx.audit = { target: id ? `command:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'command_id');
-    if (isBlank(b.command)) throw badField('command', 'must not be empty');
-    const row = await library.updateCommand(ctx.deps.db, id, { command: (b.command as string).trim(), args: b.args ?? '', force_host: b.force_host ?? null });
+    if (isBlank(b.command)) return codoRefusal(-1, '参数不能为空', 'command');
+    const row = await library.updateCommand(ctx.deps.db, id, { command: (b.command as string).trim(), args: b.args ?? '', force_host: forceHostOf(b.force_host) });
     if (!row) throw badField('command_id', `no command ${id}`, 404);
     return { code: 0, msg: '编辑成功,名称不能修改' };
   },
@@ -118,10 +131,11 @@ function deleteById(spec: { path: string; summary: string; idField: string; remo
     tags: ['codo-layout'],
     action: 'template.write',
     style: 'codo',
-    body: z.object({ [spec.idField]: IdField.optional() }),
+    errors: [404],
+    body: z.object({ [spec.idField]: codoId() }),
     response: OkReply,
     handler: async (ctx) => {
-      const id = idOf((ctx.body as Record<string, unknown>)[spec.idField], spec.idField);
+      const id = (ctx.body as Record<string, number | undefined>)[spec.idField];
       ctx.audit = { target: id ? `${spec.target}:${id}` : '' };
       if (id === undefined) return codoRefusal(-1, 'ID不能为空', spec.idField);
       if (!(await spec.remove(ctx.deps.db, id))) throw badField(spec.idField, `no ${spec.noun} ${id}`, 404);
@@ -142,6 +156,10 @@ const listArgs = route({
   action: 'template.read',
   style: 'codo',
   query: ListQuery,
+  links: [
+    { method: 'put', path: `${LAYOUT}/args/`, requestBody: { args_id: '$response.body#/data/0/args_id' } },
+    { method: 'delete', path: `${LAYOUT}/args/`, requestBody: { args_id: '$response.body#/data/0/args_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(ArgRow), count: z.number() }),
   handler: async (ctx) => {
     const { rows, count } = await library.listArgLabels(ctx.deps.db, { search: ctx.query.search_value, window: pageWindow(ctx.query) });
@@ -151,7 +169,10 @@ const listArgs = route({
   },
 });
 
-const ArgBody = z.object({ args_name: optionalText(100), args_self: optionalText(128) });
+const ArgBody = z.object({
+  args_name: optionalText(100),
+  args_self: blankOr(200, '[A-Za-z_][A-Za-z0-9_]{0,127}', 'a task argument name: letters, digits and _, not starting with a digit, at most 128'),
+});
 
 const createArg = route({
   method: 'post',
@@ -180,18 +201,19 @@ const updateArg = route({
   method: 'put',
   path: `${LAYOUT}/args/`,
   summary: 'Edit an argument label (CODO)',
-  description: '0 编辑成功; -1 ID不能为空 (args_id or args_self missing, as CODO); -2 名称不能重复.',
+  description: '0 编辑成功; -1 ID不能为空 (args_id or args_self missing, as CODO); -1 参数不能为空 (args_name); -2 名称不能重复.',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  body: ArgBody.extend({ args_id: IdField.optional() }),
+  errors: [404],
+  body: ArgBody.extend({ args_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const id = idOf(b.args_id, 'args_id');
+    const id = b.args_id;
     ctx.audit = { target: id ? `arg_label:${id}` : '' };
     if (id === undefined || isBlank(b.args_self)) return codoRefusal(-1, 'ID不能为空', id === undefined ? 'args_id' : 'args_self');
-    if (isBlank(b.args_name)) throw badField('args_name', 'must not be empty');
+    if (isBlank(b.args_name)) return codoRefusal(-1, '参数不能为空', 'args_name');
     const key = library.argKeyOf(b.args_self as string, 'args_self');
     ctx.audit.detail = { args_name: b.args_name, args_self: key };
     return takenName('args_name', async () => {

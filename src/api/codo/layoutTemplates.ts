@@ -10,7 +10,9 @@ import * as templates from '../../templates/templates';
 import type { TemplateStepInput } from '../../templates/templates';
 import { route, type AnyRoute, type AuditNote } from '../routing';
 import { StepIn } from '../v1/templates';
-import { badField, codoRefusal, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { Alias, text } from '../v1/common';
+import { decimalRange, host, INT32_MAX, NOT_BLANK_RE, str, WS } from '../wire';
+import { badField, codoId, codoIdQuery, codoInt, codoRefusal, idOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
 
 /** The temp_id a write names (absent: undefined), recorded as the audit target. */
 function auditedTemplateId(ctx: { audit: AuditNote }, value: unknown): number | undefined {
@@ -28,6 +30,12 @@ function noTemplate(id: number): Error {
 
 const TEMP_KEYS = { temp_id: 'id', temp_name: 'name', creator: 'created_by' } as const;
 
+/** A temp_id to look for: text that is no id matches no template (0). */
+function idOrNone(value: string): number {
+  const n = /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : 0;
+  return n <= INT32_MAX ? n : 0;
+}
+
 const listTemplates = route({
   method: 'get',
   path: `${LAYOUT}/temp/`,
@@ -35,15 +43,17 @@ const listTemplates = route({
   tags: ['codo-layout'],
   action: 'template.read',
   style: 'codo',
-  query: z.object({ key: z.string().max(40).optional(), value: z.string().max(200).optional() }),
+  query: z.object({
+    key: z.enum([...(Object.keys(TEMP_KEYS) as (keyof typeof TEMP_KEYS)[]), ''], { error: `must be one of ${Object.keys(TEMP_KEYS).join(', ')}` }).optional().describe('the column value is compared with (none: every template)'),
+    value: str(200).optional().describe('temp_id: an id (another text matches no template)'),
+  }),
   response: z.object({ code: z.number(), msg: z.string(), data: z.array(z.object({ temp_id: z.number(), temp_name: z.string(), creator: z.string() })) }),
   handler: async (ctx) => {
     const { key, value } = ctx.query;
     let filter: Parameters<typeof templates.listTemplates>[1];
     if (key && value) {
-      if (!Object.hasOwn(TEMP_KEYS, key)) throw badField('key', `must be one of ${Object.keys(TEMP_KEYS).join(', ')}`);
-      const column = TEMP_KEYS[key as keyof typeof TEMP_KEYS];
-      filter = column === 'id' ? { column, value: idOf(value, 'value') ?? 0 } : { column, value };
+      const column = TEMP_KEYS[key];
+      filter = column === 'id' ? { column, value: idOrNone(value) } : { column, value };
     }
     const rows = await templates.listTemplates(ctx.deps.db, filter);
     return { code: 0, msg: '获取成功', data: rows.map((t) => ({ temp_id: t.id, temp_name: t.name, creator: t.created_by })) };
@@ -59,6 +69,12 @@ const createTemplate = route({
   action: 'template.write',
   style: 'codo',
   body: z.object({ temp_name: optionalText(200) }),
+  links: [
+    { method: 'get', path: `${LAYOUT}/details/`, parameters: { 'query.temp_id': '$response.body#/temp_id' } },
+    { method: 'put', path: `${LAYOUT}/details/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+    { method: 'patch', path: `${LAYOUT}/details/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+    { method: 'delete', path: `${LAYOUT}/temp/`, requestBody: { temp_id: '$response.body#/temp_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), temp_id: z.number().optional() }),
   handler: async (ctx) => {
     if (isBlank(ctx.body.temp_name)) return codoRefusal(-1, '编排模板名称不能为空', 'temp_name');
@@ -79,7 +95,8 @@ const deleteTemplate = route({
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  body: z.object({ temp_id: IdField.optional() }),
+  errors: [404, 409],
+  body: z.object({ temp_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const id = auditedTemplateId(ctx, ctx.body.temp_id);
@@ -110,9 +127,37 @@ const getDetails = route({
   tags: ['codo-layout'],
   action: 'template.read',
   style: 'codo',
-  query: z.object({ temp_id: z.string().max(20).optional() }),
+  errors: [404],
+  query: z.object({ temp_id: codoIdQuery() }),
+  response: z.object({
+    code: z.literal(0),
+    msg: z.string(),
+    data: z.object({
+      temp_list: z.array(
+        z.object({
+          id: z.number(),
+          temp_id: z.string(),
+          group: z.number(),
+          level: z.number(),
+          command_name: z.string(),
+          command: z.string(),
+          args: z.string(),
+          trigger: z.string(),
+          exec_user: z.string(),
+          force_host: z.string(),
+          creator: z.string(),
+          timeout_s: z.number(),
+          retries: z.number(),
+          idempotent: z.boolean(),
+          on_failure: z.string(),
+        }),
+      ),
+      temp_user: z.array(z.string()).describe('"<user_id>,,,<nickname>"'),
+    }),
+    temp_user: z.array(z.string()),
+  }),
   handler: async (ctx) => {
-    const id = idOf(ctx.query.temp_id, 'temp_id');
+    const id = ctx.query.temp_id;
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     const template = await templates.readTemplate(ctx.deps.db, id);
     if (!template) throw noTemplate(id);
@@ -139,27 +184,28 @@ const getDetails = route({
   },
 });
 
+/** CODO's step item; with its defaults it is what the native step schema (StepIn) accepts. */
 const CodoStep = z.object({
-  group: IdField.optional().describe('default 99, as CODO'),
-  level: IdField.optional().describe('default 99, as CODO'),
-  command_name: z.string().max(200).optional(),
-  command: z.string().max(10_000).optional(),
-  args: z.string().max(2000).nullable().optional(),
-  trigger: z.string().max(20).optional().describe('order | hand | timed (default order)'),
-  exec_user: z.union([z.string().max(64), z.number()]).optional().describe("exec user alias (default 'root')"),
-  force_host: z.string().max(253).nullable().optional(),
-  timeout_s: z.number().optional().describe('opsflow: default 1800'),
-  retries: z.number().optional().describe('opsflow: default 2'),
+  group: codoInt(1, 1000).nullable().optional().describe('default 99, as CODO'),
+  level: codoInt(0, 1_000_000).nullable().optional().describe('default 99, as CODO'),
+  command_name: str(200).regex(NOT_BLANK_RE, 'must not be empty'),
+  command: str(10_000).regex(NOT_BLANK_RE, 'must not be empty'),
+  args: text(2000).nullable().optional(),
+  trigger: z.enum(['order', 'hand', 'timed']).optional().describe('default order'),
+  exec_user: z.union([Alias, z.number().int().min(0).max(INT32_MAX)]).optional().describe("alias of an existing exec user (else 409; default 'root')"),
+  force_host: z.union([z.literal(''), host()]).nullable().optional(),
+  timeout_s: z.number().int().min(1).max(86_400).optional().describe('opsflow: default 1800'),
+  retries: z.number().int().min(0).max(10).optional().describe('opsflow: default 2'),
   idempotent: z.boolean().optional().describe('opsflow: default false'),
-  on_failure: z.string().max(20).optional().describe('opsflow: hold | abort | continue (default hold)'),
+  on_failure: z.enum(['hold', 'abort', 'continue']).optional().describe('opsflow: default hold'),
 });
 
 /** CODO's step item with its defaults, checked by the native step schema; errors name new_temp_data.<i>.<CODO key>. */
 function toStep(item: z.output<typeof CodoStep>, i: number): TemplateStepInput {
   const field = `new_temp_data.${i}`;
   const result = StepIn.safeParse({
-    group: intOf(item.group ?? 99, `${field}.group`, 1, 1000),
-    level: intOf(item.level ?? 99, `${field}.level`, 0, 1_000_000),
+    group: item.group ?? 99,
+    level: item.level ?? 99,
     name: item.command_name ?? '',
     command: item.command ?? '',
     args: item.args ?? '',
@@ -181,16 +227,17 @@ const replaceSteps = route({
   method: 'put',
   path: `${LAYOUT}/details/`,
   summary: 'Replace all steps of a template (CODO); submitted tasks keep their frozen copy',
-  description: '0 修改成功; 0 模板内容清空 (empty new_temp_data); -1 模板ID不能为空.',
+  description: '0 修改成功; 0 模板内容清空 (empty new_temp_data); -1 模板ID不能为空; -1 参数不能为空 (no new_temp_data).',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  body: z.object({ temp_id: IdField.optional(), new_temp_data: z.array(CodoStep).max(500).optional() }),
+  errors: [404, 409],
+  body: z.object({ temp_id: codoId(), new_temp_data: z.array(CodoStep).max(500).nullable().optional().describe('the steps ([] clears the template)') }),
   response: OkReply,
   handler: async (ctx) => {
     const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
-    if (ctx.body.new_temp_data === undefined) throw badField('new_temp_data', 'required: the list of steps ([] clears the template)');
+    if (ctx.body.new_temp_data === undefined || ctx.body.new_temp_data === null) return codoRefusal(-1, '参数不能为空', 'new_temp_data');
     const steps = ctx.body.new_temp_data.map(toStep);
     ctx.audit.detail = { steps: steps.length };
     if (!(await templates.replaceTemplateSteps(ctx.deps.db, id, steps, 'new_temp_data'))) throw noTemplate(id);
@@ -202,21 +249,28 @@ const replaceUsers = route({
   method: 'patch',
   path: `${LAYOUT}/details/`,
   summary: "Replace a template's users (CODO): they become the template's approvers",
-  description: '0 修改成功; -1 模板ID不能为空. new_user_info items are "<user_id>,,,<nickname>" (the nickname is not checked).',
+  description:
+    '0 修改成功; -1 模板ID不能为空; -1 参数不能为空 (no new_user_info). new_user_info items are "<user_id>,,,<nickname>" (the nickname is not checked); ' +
+    'an id that is no user: HTTP 409.',
   tags: ['codo-layout'],
   action: 'template.write',
   style: 'codo',
-  body: z.object({ temp_id: IdField.optional(), new_user_info: z.array(z.string().max(200)).max(1000).optional() }),
+  errors: [404, 409],
+  body: z.object({
+    temp_id: codoId(),
+    new_user_info: z
+      .array(str(200).regex(new RegExp(`^${WS}*0*${decimalRange(1, INT32_MAX)}${WS}*(?:,,,[^\\u0000]*)?$`), 'expected "<user_id>,,,<nickname>"'))
+      .max(1000)
+      .nullable()
+      .optional(),
+  }),
   response: OkReply,
   handler: async (ctx) => {
     const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
-    if (ctx.body.new_user_info === undefined) throw badField('new_user_info', 'required: a list of "<user_id>,,,<nickname>"');
-    const ids = ctx.body.new_user_info.map((item, i) => {
-      const userId = idOf(item.split(',,,')[0], `new_user_info.${i}`);
-      if (userId === undefined) throw badField(`new_user_info.${i}`, 'expected "<user_id>,,,<nickname>"');
-      return userId;
-    });
+    if (ctx.body.new_user_info === undefined || ctx.body.new_user_info === null) return codoRefusal(-1, '参数不能为空', 'new_user_info');
+    // The schema checked each item's form ("<user_id>,,,<nickname>", spaces allowed around the id).
+    const ids = ctx.body.new_user_info.map((item) => Number(item.split(',,,')[0]));
     const approvers = await templates.setTemplateApprovers(ctx.deps.db, id, ids, 'new_user_info');
     if (!approvers) throw noTemplate(id);
     ctx.audit.detail = { approvers };

@@ -9,7 +9,7 @@ import { Refusal, refusalsAbout } from '../../domain/errors';
 import { createExecUser, deleteExecUser, findExecUser, isStoredKeyFingerprint, listExecUsers, updateExecUser, type ExecUserFields } from '../../execUsers/execUsers';
 import { route, type AnyRoute } from '../routing';
 import { text } from '../v1/common';
-import { badField, codoRefusal, codoTime, hasChinese, IdField, idOf, intOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { badField, blankOrInt, codoId, codoRefusal, codoTime, hasChinese, idOf, intOf, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
 
 /** CODO's names for the exec user's inputs. */
 const FIELDS: ExecUserFields = { alias: 'alias_user', username: 'exec_user', privateKey: 'user_key' };
@@ -38,16 +38,41 @@ const listUsers = route({
   tags: ['codo-layout'],
   action: 'exec_user.read',
   style: 'codo',
+  links: [
+    { method: 'put', path: `${LAYOUT}/user/`, requestBody: { id: '$response.body#/data/0/id' } },
+    { method: 'delete', path: `${LAYOUT}/user/`, requestBody: { exec_user_id: '$response.body#/data/0/id' } },
+  ],
+  response: z.object({
+    code: z.literal(0),
+    msg: z.string(),
+    data: z.array(
+      z.object({
+        id: z.number(),
+        alias_user: z.string(),
+        exec_user: z.string(),
+        ssh_port: z.number(),
+        password: z.literal('').describe('write-only: never shown'),
+        user_key: z.string().describe('the key fingerprint, never the key; empty without a key'),
+        remarks: z.string(),
+        update_time: z.string(),
+        key_fingerprint: z.string().nullable(),
+        has_password: z.boolean(),
+        host_key_policy: z.string(),
+      }),
+    ),
+  }),
   handler: async (ctx) => {
     const rows = await listExecUsers(ctx.deps.db);
     return { code: 0, msg: '获取成功', data: rows.map((u) => view(u, ctx.deps.config.OPSFLOW_TIMEZONE)) };
   },
 });
 
+const ExecUserName = nameOrChinese(64, '[A-Za-z_][A-Za-z0-9._-]{0,31}\\$?', 'a POSIX user name');
+
 const UserBody = z.object({
-  alias_user: optionalText(64),
-  exec_user: optionalText(32),
-  ssh_port: IdField.nullable().optional(),
+  alias_user: nameOrChinese(64, '[A-Za-z0-9][A-Za-z0-9._-]{0,63}', 'an alias: 1-64 letters, digits, . _ -'),
+  exec_user: ExecUserName,
+  ssh_port: blankOrInt(1, 65_535).describe('default 22'),
   user_key: text(16_384).nullable().optional().describe('OpenSSH or PEM private key, unencrypted (write-only)'),
   password: text(1024).nullable().optional().describe('opsflow: a login password instead of (or besides) the key (write-only)'),
   remarks: optionalText(1000),
@@ -61,6 +86,7 @@ const createUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
+  errors: [422],
   body: UserBody,
   response: OkReply,
   handler: async (ctx) => {
@@ -95,7 +121,8 @@ const updateUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
-  body: UserBody.extend({ id: IdField.optional() }),
+  errors: [404, 422],
+  body: UserBody.extend({ alias_user: optionalText(64).describe('fixed: only checked for CJK (-2)'), id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
@@ -105,7 +132,7 @@ const updateUser = route({
     const execUser = (b.exec_user as string).trim();
     if (hasChinese(execUser)) return codoRefusal(-1, '系统用户名称不能有汉字', 'exec_user');
     const id = idOf(b.id, 'id');
-    if (id === undefined) throw badField('id', 'required: the exec user id');
+    if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'id');
     const current = await findExecUser(ctx.deps.db, id);
     if (!current) throw badField('id', `no exec user ${id}`, 404);
     const keyGiven = isBlank(b.user_key) ? undefined : (b.user_key as string);
@@ -126,10 +153,11 @@ const deleteUser = route({
   tags: ['codo-layout'],
   action: 'exec_user.write',
   style: 'codo',
-  body: z.object({ exec_user_id: IdField.optional() }),
+  errors: [404, 409],
+  body: z.object({ exec_user_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
-    const id = idOf(ctx.body.exec_user_id, 'exec_user_id');
+    const id = ctx.body.exec_user_id;
     ctx.audit = { target: id ? `exec_user:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'exec_user_id');
     const current = await findExecUser(ctx.deps.db, id);

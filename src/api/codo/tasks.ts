@@ -6,7 +6,7 @@ import { CSRF_TTL_MS, issueCsrfKey } from '../../accounts/csrfKeys';
 import type { AuthUser } from '../../accounts/sessions';
 import { argLabelsByKey } from '../../templates/commands';
 import { accessTask, mayOnTask, type LoadedTask } from '../../tasks/access';
-import { InputError, optionalString, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../../tasks/input';
+import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../tasks/input';
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { handStepsNamed, listOrders, orderExtras, taskSteps } from '../../tasks/queries';
 import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs, TemplateForbiddenError } from '../../tasks/service';
@@ -16,32 +16,41 @@ import { taskServiceDeps, type ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { Reply, route, type AnyRoute, type Ctx } from '../routing';
 import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, stepLogTexts } from './views';
+import { codoFields } from '../submitSchemas';
+import { execTime, INT32_MAX, intParam, intParamOr, str } from '../wire';
+import { codoId, codoIdQuery, codoInt, optionalCodoInt, optionalIntQuery } from './layoutCommon';
 
 const BASE = '/api/task/v2/task';
 
-// CODO fields arrive as strings or numbers; schemas document them, handlers answer CODO's codes.
-const scalar = z.union([z.string(), z.number()]);
-const literalOrObject = z.union([z.string(), z.record(z.string(), z.unknown())]);
+// CODO fields arrive as strings or numbers; the schemas say which (ill-typed → 400 with code -1),
+// the handlers answer CODO's codes for what CODO itself refused.
 
 const OkReply = z.object({ code: z.number(), msg: z.string() });
 
+/** An order in CODO's list and history replies (taskViews.codoOrder), CODO's keys first. */
+const CodoOrder = z.object({
+  list_id: z.number(),
+  task_name: z.string(),
+  task_type: z.string(),
+  hosts: z.string().describe("Python literal {1: '10.0.0.1,10.0.0.2'}"),
+  args: z.string().describe('Python literal dict'),
+  details: z.string(),
+  description: z.string(),
+  associated_user: z.string().describe("Python literal {'admin': [...]}"),
+  creator: z.string(),
+  executor: z.string(),
+  status: z.string().describe('CODO status code 0-7'),
+  schedule: z.string().describe('new | ready | start | OK'),
+  temp_id: z.string(),
+  create_time: z.string(),
+  start_time: z.string(),
+  task_status: z.string().describe("opsflow's status"),
+  exec_time: z.string(),
+  finish_time: z.string(),
+});
+
 function notFound(listId: number | string): HttpError {
   return new HttpError(404, -1, `订单不存在 (list_id ${String(listId)})`, { list_id: listId });
-}
-
-/** A list_id from a body or query: absent → undefined; present but not an id → 400. */
-function listIdOf(value: unknown): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw new HttpError(400, -1, 'list_id: must be a positive integer order id', [{ field: 'list_id', problem: 'not an id' }]);
-  return n;
-}
-
-function intOf(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw new HttpError(400, -1, `${field}: must be an integer`, [{ field, problem: 'not an integer' }]);
-  return n;
 }
 
 /** Maps an engine refusal to CODO's business-error style (HTTP 200, code -3). */
@@ -78,20 +87,35 @@ const csrfRoute = route({
 
 const AcceptBody = z
   .object({
-    temp_id: scalar.optional().describe('template id (required), number or string'),
-    task_name: z.unknown().optional().describe('task name (default: the template name)'),
-    task_type: z.unknown().optional().describe('default: the template name'),
-    submitter: z.unknown().optional().describe("shown as the order's creator; default: your nickname"),
-    associated_user: literalOrObject.optional().describe("Python-literal dict, e.g. \"{'admin': ['alice']}\""),
-    executor: z.unknown().optional(),
-    args: literalOrObject.optional().describe("Python-literal dict string or JSON object, e.g. \"{'HOSTNAME': 'web01'}\""),
-    hosts: literalOrObject.optional().describe("Python-literal dict string {1: '10.0.0.1,10.0.0.2'} or JSON {\"1\": [\"10.0.0.1\"]}"),
-    schedule: z.unknown().optional().describe("'new' (wait for approval, default) or 'ready' (run at exec_time)"),
-    details: z.unknown().optional(),
-    exec_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset"),
-    csrf_key: z.string().optional().describe('from GET accept: makes a repeated POST return the same list_id'),
+    temp_id: codoInt(1, INT32_MAX).describe('an existing template id, number or string (an unknown one: 400)'),
+    task_name: str(200).nullable().optional().describe('task name (default: the template name)'),
+    task_type: str(200).nullable().optional().describe('default: the template name'),
+    submitter: str(100).nullable().optional().describe("shown as the order's creator; default: your nickname"),
+    associated_user: codoFields.associated_user,
+    executor: str(100).nullable().optional(),
+    args: codoFields.args,
+    hosts: codoFields.hosts,
+    schedule: z.enum(['new', 'ready', '']).nullable().optional().describe("'new' (wait for approval, default) or 'ready' (run at exec_time)"),
+    details: str(10_000).nullable().optional(),
+    exec_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE, or ISO 8601 with offset; blank: now"),
+    csrf_key: str(64).optional().describe('from GET accept (else 402): a repeated POST of the same request returns the same list_id'),
   })
-  .describe('CODO submit body');
+  .describe('CODO submit body')
+  .meta({
+    // CODO's own example request.
+    examples: [
+      {
+        task_name: '这是任务名字',
+        submitter: '杨红飞',
+        temp_id: '35',
+        schedule: 'ready',
+        exec_time: '2019-03-22 16:09:50',
+        args: "{'HOSTNAME': 'FT-VA-01-web01,FT-VA-01-web02', 'INSTANCE_TYPE': 'c5.2xlarge', 'RDS_TYPE': 'None', 'END_TIME': ''}",
+        details: '这是自动化购买AWS资源组',
+        hosts: "{1: '172.16.0.101'}",
+      },
+    ],
+  });
 
 function successReply(id: number): Record<string, unknown> {
   return { code: 0, msg: `Task creation success, ID：${id}`, list_id: id };
@@ -104,12 +128,21 @@ const submitRoute = route({
   description:
     'Success: {"code":0,"msg":"Task creation success, ID：<id>","list_id":<id>}. Validation answers HTTP 200 with CODO codes: ' +
     '-4 The exec host cannot be empty / Too many hosts, please execute in groups; 5 ip格式有误; -3 Host groupings and template groupings mismatch. ' +
-    'Unparsable literals, unknown template and missing fields: HTTP 400 with a negative code and a message naming the field.',
+    'Unparsable literals, ill-typed and missing fields: HTTP 400 with code -1 and a message naming the field; an unknown template: HTTP 404 (code -2); ' +
+    'a template without steps, or a csrf_key reused for another request: HTTP 409.',
   tags: ['codo'],
   action: 'task.submit',
   style: 'codo',
+  errors: [404, 409],
   csrf: 'idempotent',
   body: AcceptBody,
+  links: [
+    { method: 'get', path: `${BASE}/check/`, parameters: { 'query.list_id': '$response.body#/list_id' } },
+    { method: 'patch', path: `${BASE}/list/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'put', path: `${BASE}/list/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'put', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/list_id' } },
+    { method: 'patch', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/list_id' } },
+  ],
   response: z.object({ code: z.number(), msg: z.string(), list_id: z.number().optional() }),
   handler: async (ctx) => {
     const b = ctx.body;
@@ -117,22 +150,18 @@ const submitRoute = route({
     // Checked by the router: the cookie's key (cookie auth) or an explicit one; null for none.
     const key = ctx.csrfKey;
     ctx.audit = { action: 'task.submit', detail: { temp_id: b.temp_id ?? null } };
-    const templateId = parseTemplateId(b.temp_id);
-    const given = b.schedule === undefined || b.schedule === null || b.schedule === '' ? 'new' : b.schedule;
-    if (given !== 'new' && given !== 'ready') throw new InputError('schedule', "must be 'new' or 'ready'");
-    const schedule: 'new' | 'ready' = given;
     const input = {
-      templateId,
-      taskName: optionalString(b.task_name, 'task_name', 200) ?? '',
-      taskType: optionalString(b.task_type, 'task_type', 200) || undefined,
-      submitter: (optionalString(b.submitter, 'submitter', 100) ?? '').trim() || ctx.user.displayName,
-      schedule,
+      templateId: b.temp_id,
+      taskName: b.task_name ?? '',
+      taskType: b.task_type || undefined,
+      submitter: (b.submitter ?? '').trim() || ctx.user.displayName,
+      schedule: b.schedule || 'new',
       execTime: parseTime(b.exec_time === '' ? null : b.exec_time, 'exec_time', tz),
       args: parseArgs(b.args),
       hosts: parseHosts(b.hosts),
-      details: optionalString(b.details, 'details', 10_000) ?? '',
+      details: b.details ?? '',
       associatedUser: parseAssociatedUser(b.associated_user),
-      executor: optionalString(b.executor, 'executor', 100) ?? '',
+      executor: b.executor ?? '',
       ...idempotencyFor('csrf_key', key, ctx.user),
     };
     let result: { taskId: number; created: boolean };
@@ -141,8 +170,10 @@ const submitRoute = route({
     } catch (err) {
       if (err instanceof TemplateForbiddenError) throw new HttpError(403, -2, `你没有该模板的提交权限: ${err.message}`);
       if (err instanceof SubmitError) {
-        // CODO's own validation codes come back as HTTP 200; what crashed CODO is a 400.
-        const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 409 ? 409 : 400;
+        // CODO's own validation codes come back as HTTP 200. What is left passed the schema and
+        // depends on stored state: an unknown template is 404, a template without steps or a
+        // reused key 409.
+        const status = [-4, 5, -3].includes(err.code) ? 200 : err.httpStatus === 400 ? 409 : err.httpStatus;
         if (isIdempotencyConflict(err, input)) ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
         return new Reply(status, { code: err.code, msg: err.message, details: [{ field: err.field, problem: err.message }] });
       }
@@ -159,9 +190,9 @@ const submitRoute = route({
 // list: GET orders, PATCH approve, PUT terminate
 
 const PageQuery = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  search_val: z.string().max(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
+  page: intParamOr(1, 1_000_000, 1),
+  limit: intParam(1, 1000).optional(),
+  search_val: str(200).optional().describe('prefix match on list_id, task_name, task_type, temp_id, creator, executor or status code'),
 });
 
 async function orders(ctx: Ctx<unknown, z.output<typeof PageQuery>, unknown>, finished: boolean, defaultLimit: number) {
@@ -184,6 +215,7 @@ const listRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), list_id: z.union([z.number(), z.literal('')]).describe("the first order's id, '' when there is none") }),
   handler: async (ctx) => {
     const { data, count, ids } = await orders(ctx, false, 100);
     // CODO: the first order's id (its console opens that order), '' when there is none.
@@ -191,7 +223,10 @@ const listRoute = route({
   },
 });
 
-const ApproveBody = z.object({ list_id: scalar.optional(), start_time: z.unknown().optional().describe("'YYYY-MM-DD HH:MM:SS'") });
+const ApproveBody = z.object({
+  list_id: codoId(),
+  start_time: execTime().nullable().optional().describe("'YYYY-MM-DD HH:MM:SS' (also ISO 8601 with an offset); blank: now"),
+});
 
 const approveRoute = route({
   method: 'patch',
@@ -201,10 +236,11 @@ const approveRoute = route({
   tags: ['codo'],
   action: 'task.approve',
   style: 'codo',
+  errors: [404],
   body: ApproveBody,
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.approve', target: listId ? `task:${listId}` : '' };
     if (listId === undefined || ctx.body.start_time === undefined || ctx.body.start_time === null || ctx.body.start_time === '') {
       return { code: -1, msg: '订单ID和开始时间不能为空' };
@@ -232,10 +268,11 @@ const terminateRoute = route({
   tags: ['codo'],
   action: 'task.cancel',
   style: 'codo',
-  body: z.object({ list_id: scalar.optional() }),
+  errors: [404],
+  body: z.object({ list_id: codoId() }),
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.cancel', target: listId ? `task:${listId}` : '' };
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
     const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.cancel');
@@ -254,9 +291,58 @@ const terminateRoute = route({
 // check: GET order view, PUT release a hand step by name, PATCH per-host interventions
 
 const CheckQuery = z.object({
-  list_id: z.string().max(20).optional(),
-  get_run_group: z.string().max(20).optional(),
-  get_run_host: z.string().max(300).optional(),
+  list_id: codoIdQuery(),
+  get_run_group: optionalIntQuery(-INT32_MAX, INT32_MAX).describe('the group to show'),
+  get_run_host: str(300).optional().describe('the host to show'),
+});
+
+const CodoStepRow = z.object({
+  sched_id: z.number(),
+  list_id: z.string(),
+  task_group: z.number(),
+  task_level: z.number(),
+  task_name: z.string(),
+  task_cmd: z.string(),
+  task_args: z.string(),
+  trigger: z.string(),
+  exec_user: z.string(),
+  force_host: z.string(),
+  exec_ip: z.string(),
+  task_status: z.string(),
+  step_id: z.number(),
+  status: z.string(),
+  exit_code: z.number().nullable(),
+  attempt: z.number(),
+  error: z.string(),
+  task_log: z.string(),
+});
+
+const OrderView = z.object({
+  create_time: z.string(),
+  start_time: z.string(),
+  username: z.string(),
+  creator: z.string(),
+  executor: z.string(),
+  new_args: z.record(z.string(), z.string()),
+  new_args_list: z.array(z.object({ args_key: z.string(), args_value: z.string() })),
+  schedule: z.string(),
+  associated_user: z.string(),
+  approval_button: z.boolean(),
+  args_keys: z.array(z.string()),
+  hand_list: z.array(z.string()),
+  group_list: z.array(z.number()),
+  run_group: z.string(),
+  this_host_list: z.array(z.string()),
+  this_host: z.string(),
+  scheduler_list: z.array(CodoStepRow),
+  hosts_status: z.record(z.string(), z.string()),
+  list_id: z.string(),
+  task_name: z.string(),
+  status: z.string(),
+  task_status: z.string(),
+  approver: z.string().nullable(),
+  details: z.string(),
+  all_hosts_status: z.record(z.string(), z.record(z.string(), z.string())),
 });
 
 /** The order view, keys in CODO's order; null when the group has no hosts (CODO's -2). */
@@ -343,11 +429,27 @@ const checkRoute = route({
   tags: ['codo'],
   action: 'task.read',
   style: 'codo',
+  errors: [404],
   query: CheckQuery,
+  links: [
+    {
+      method: 'patch',
+      path: `${BASE}/check/`,
+      requestBody: {
+        list_id: '$response.body#/data/list_id',
+        task_group: '$response.body#/data/scheduler_list/0/task_group',
+        task_level: '$response.body#/data/scheduler_list/0/task_level',
+        exec_ip: '$response.body#/data/scheduler_list/0/exec_ip',
+        scheduler_id: '$response.body#/data/scheduler_list/0/sched_id',
+      },
+    },
+    { method: 'put', path: `${BASE}/check/`, requestBody: { list_id: '$response.body#/data/list_id', hand_task: '$response.body#/data/hand_list/0' } },
+  ],
+  response: z.object({ code: z.literal(0), msg: z.string(), data: OrderView }),
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.query.list_id);
+    const listId = ctx.query.list_id;
     if (listId === undefined) return { code: -1, msg: '订单ID不能为空' };
-    const group = intOf(ctx.query.get_run_group, 'get_run_group');
+    const group = ctx.query.get_run_group;
     const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.read');
     if (access.kind !== 'ok') throw notFound(listId);
     const data = await orderView(ctx.deps, ctx.user, access.loaded, group, ctx.query.get_run_host?.trim() || undefined);
@@ -364,14 +466,15 @@ const releaseByNameRoute = route({
   tags: ['codo'],
   action: 'task.intervene',
   style: 'codo',
-  body: z.object({ list_id: scalar.optional(), hand_task: z.unknown().optional().describe('the hand step name') }),
+  errors: [404],
+  body: z.object({ list_id: codoId(), hand_task: str(200).nullable().optional().describe('the hand step name') }),
   response: OkReply,
   handler: async (ctx) => {
-    const listId = listIdOf(ctx.body.list_id);
+    const listId = ctx.body.list_id;
     ctx.audit = { action: 'task.release', target: listId ? `task:${listId}` : '', detail: { hand_task: ctx.body.hand_task ?? null } };
     if (listId === undefined) return { code: -1, msg: '订单ID 不能为空' };
     // As CODO: a missing name is refused before the order is looked at.
-    const name = typeof ctx.body.hand_task === 'string' ? ctx.body.hand_task : '';
+    const name = ctx.body.hand_task ?? '';
     if (name === '') return { code: -2, msg: '任务名称不正确' };
     const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
@@ -389,12 +492,12 @@ const releaseByNameRoute = route({
 });
 
 const handBody = z.object({
-  list_id: scalar.optional(),
-  task_group: scalar.optional(),
-  task_level: scalar.optional(),
-  exec_ip: z.unknown().optional(),
-  hand_type: z.unknown().optional().describe('execute | restart | stop_one'),
-  scheduler_id: scalar.optional().describe('sched_id of the step row (execute)'),
+  list_id: codoId(),
+  task_group: optionalCodoInt(-INT32_MAX, INT32_MAX),
+  task_level: optionalCodoInt(-INT32_MAX, INT32_MAX),
+  exec_ip: str(300).nullable().optional(),
+  hand_type: str(20).nullable().optional().describe('execute | restart | stop_one (another: CODO -5)'),
+  scheduler_id: optionalCodoInt(-INT32_MAX, INT32_MAX).describe('sched_id of the step row (execute)'),
 });
 
 const handRoute = route({
@@ -407,18 +510,19 @@ const handRoute = route({
   tags: ['codo'],
   action: 'task.intervene',
   style: 'codo',
+  errors: [404],
   body: handBody,
   response: OkReply,
   handler: async (ctx) => {
     const b = ctx.body;
-    const listId = listIdOf(b.list_id);
-    const group = intOf(b.task_group, 'task_group');
-    const level = intOf(b.task_level, 'task_level');
-    const ip = typeof b.exec_ip === 'string' ? b.exec_ip.trim() : '';
-    ctx.audit = { action: `task.hand.${typeof b.hand_type === 'string' ? b.hand_type.slice(0, 20) : '?'}`, target: listId ? `task:${listId}` : '', detail: { group: group ?? null, level: level ?? null, host: ip } };
+    const listId = b.list_id;
+    const group = b.task_group;
+    const level = b.task_level;
+    const ip = (b.exec_ip ?? '').trim();
+    ctx.audit = { action: `task.hand.${b.hand_type ?? '?'}`, target: listId ? `task:${listId}` : '', detail: { group: group ?? null, level: level ?? null, host: ip } };
     if (listId === undefined || group === undefined || level === undefined || ip === '') return { code: -1, msg: '缺少必要参数' };
     if (b.hand_type === undefined || b.hand_type === null || b.hand_type === '') return { code: -1, msg: '执行类型不能为空' };
-    if (!['execute', 'restart', 'stop_one'].includes(b.hand_type as string)) return { code: -5, msg: '错误任务类型' };
+    if (!['execute', 'restart', 'stop_one'].includes(b.hand_type)) return { code: -5, msg: '错误任务类型' };
     const access = await accessTask(taskServiceDeps(ctx.deps), ctx.user, listId, 'task.intervene');
     if (access.kind === 'missing') throw notFound(listId);
     if (access.kind === 'denied') throw new HttpError(403, -2, `你没有干预权限: ${access.decision.message}`);
@@ -426,7 +530,7 @@ const handRoute = route({
     try {
       switch (b.hand_type) {
         case 'execute': {
-          const schedId = intOf(b.scheduler_id, 'scheduler_id');
+          const schedId = b.scheduler_id;
           const row = schedId === undefined ? undefined : steps.find((s) => s.id === schedId);
           if (!row) return { code: -2, msg: '审批执行任务参数缺失' };
           const what: Intervention = row.status === 'waiting_hand' ? { action: 'release', stepId: row.step_id, host: row.host } : { action: 'retry', stepId: row.step_id, host: row.host };
@@ -460,6 +564,7 @@ const historyRoute = route({
   action: 'task.list',
   style: 'codo',
   query: PageQuery,
+  response: z.object({ code: z.literal(0), msg: z.string(), data: z.array(CodoOrder), count: z.number(), history: z.literal(true) }),
   handler: async (ctx) => {
     const { data, count } = await orders(ctx, true, 500);
     return { code: 0, msg: '获取成功', data, count, history: true };

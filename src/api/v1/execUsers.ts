@@ -3,17 +3,15 @@
 import { z } from 'zod';
 import type { Db } from '../../db/database';
 import type { ExecUser } from '../../db/schema';
-import { isValidHost } from '../../domain/hosts';
 import * as execUsers from '../../execUsers/execUsers';
 import * as knownHosts from '../../execUsers/knownHosts';
-import { KNOWN_KEY_TYPES } from '../../execUsers/knownHosts';
 import { route, type AnyRoute } from '../routing';
-import { IdParams, notFound, text, V1 } from './common';
+import { host, PUBLIC_KEY_LINE_RE, SSH_KEY_TYPES, str } from '../wire';
+import { Alias, Done, IdParams, notFound, text, V1 } from './common';
 
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an alias: 1-64 letters, digits, . _ -');
 const PosixUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}\$?$/, 'a POSIX user name');
-const PrivateKey = text(16_384).describe('OpenSSH or PEM private key, unencrypted (write-only)');
-const Password = text(1024).pipe(z.string().min(1)).describe('write-only');
+const PrivateKey = str(16_384, 1).describe('OpenSSH or PEM private key, unencrypted (write-only); one ssh2 cannot read is refused');
+const Password = str(1024, 1).describe('write-only');
 const Policy = z.enum(['tofu', 'strict', 'off']).describe('tofu: pin on first use; strict: must be pinned; off: no check (audited)');
 
 const ExecUserIn = z
@@ -27,7 +25,8 @@ const ExecUserIn = z
     remarks: text(1000).default(''),
   })
   .strict()
-  .meta({ id: 'ExecUserInput' });
+  .refine((b) => b.private_key !== undefined || b.password !== undefined, { message: 'give a private_key or a password (or both)', path: ['private_key'] })
+  .meta({ id: 'ExecUserInput', anyOf: [{ required: ['private_key'] }, { required: ['password'] }] });
 
 const ExecUserPatch = z
   .object({
@@ -38,7 +37,9 @@ const ExecUserPatch = z
     host_key_policy: Policy.optional(),
     remarks: text(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => !(b.private_key === null && b.password === null), { message: 'an exec user needs a private key or a password: remove one, not both', path: ['private_key'] })
+  .meta({ not: { properties: { private_key: { type: 'null' }, password: { type: 'null' } }, required: ['private_key', 'password'] } });
 
 const ExecUserOut = z
   .object({
@@ -113,6 +114,7 @@ const createExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409, 422],
   body: ExecUserIn,
   response: ExecUserOut,
   successStatus: 201,
@@ -130,6 +132,7 @@ const updateExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409, 422],
   params: IdParams,
   body: ExecUserPatch,
   response: ExecUserOut,
@@ -148,7 +151,9 @@ const deleteExecUser = route({
   tags: ['exec-users'],
   action: 'exec_user.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     const current = await findExecUser(ctx.deps.db, ctx.params.id);
     ctx.audit.target = `exec_user:${current.alias}`;
@@ -166,14 +171,15 @@ const KnownHostOut = z
 
 const PinIn = z
   .object({
-    host: z.string().min(1).max(253).refine(isValidHost, 'not a valid address or host name'),
+    host: host(),
     port: z.number().int().min(1).max(65_535).default(22),
-    public_key: z.string().max(16_384).optional().describe('an OpenSSH public key line: "ssh-ed25519 AAAA…"'),
-    key_type: z.string().regex(KNOWN_KEY_TYPES, 'an SSH key type such as ssh-ed25519').optional(),
+    public_key: str(16_384).regex(PUBLIC_KEY_LINE_RE, 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA…" whose data starts with its type').optional(),
+    key_type: z.enum(SSH_KEY_TYPES).optional(),
     fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "'SHA256:' and 43 base64 characters, as ssh-keygen -l prints").optional(),
   })
   .strict()
-  .meta({ id: 'PinHostKey' });
+  .refine((b) => b.public_key !== undefined || (b.key_type !== undefined && b.fingerprint !== undefined), { message: 'give public_key, or key_type and fingerprint', path: ['public_key'] })
+  .meta({ id: 'PinHostKey', anyOf: [{ required: ['public_key'] }, { required: ['key_type', 'fingerprint'] }] });
 
 const listKnownHosts = route({
   method: 'get',
@@ -182,7 +188,7 @@ const listKnownHosts = route({
   tags: ['known-hosts'],
   action: 'known_host.read',
   style: 'v1',
-  query: z.object({ host: z.string().max(253).optional() }).strict(),
+  query: z.object({ host: str(253).optional() }).strict(),
   response: z.object({ items: z.array(KnownHostOut) }),
   handler: async (ctx) => {
     return { items: await knownHosts.listKnownHosts(ctx.deps.db, ctx.query.host) };
@@ -215,6 +221,7 @@ const forgetKnownHost = route({
   action: 'known_host.write',
   style: 'v1',
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     const row = await knownHosts.forgetKnownHost(ctx.deps.db, ctx.params.id);
     ctx.audit.target = row ? `known_host:${row.host}:${row.port}` : `known_host:${ctx.params.id}`;

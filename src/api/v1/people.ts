@@ -5,10 +5,12 @@ import * as manage from '../../accounts/manage';
 import { type LockView } from '../../accounts/lockout';
 import { createUser } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
-import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES } from '../../domain/permissions';
+import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES, type Action } from '../../domain/permissions';
 import { renderQrToSvg } from '../../security/totp';
 import { route, type AnyRoute } from '../routing';
-import { IdParams, IsoTime, notFound, text, Username, V1 } from './common';
+import { intParam, intParamOr, nonBlank, NOT_BLANK_RE, str } from '../wire';
+import { Done, IdParams, IsoTime, notFound, Username, V1 } from './common';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -26,6 +28,9 @@ const UserOut = z
   .meta({ id: 'User' });
 
 const UsernameParams = z.object({ username: Username });
+
+/** A password opsflow accepts (security/passwords.ts validatePasswordStrength): 12-1024 characters, not only spaces. */
+const StrongPassword = str(MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH).regex(NOT_BLANK_RE, 'password must not be only whitespace');
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
 function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
@@ -49,6 +54,8 @@ const me = route({
   tags: ['users'],
   action: 'session.self',
   style: 'v1',
+  errors: [404],
+  response: UserOut.extend({ via: z.enum(['session', 'token']).describe('how this request was authenticated'), actions: z.array(z.enum(Object.keys(ACTIONS) as [Action, ...Action[]])) }),
   handler: async (ctx) => {
     const u = await manage.getUser(ctx.deps.db, ctx.user.username);
     if (!u) throw notFound('user');
@@ -63,6 +70,13 @@ const listUsers = route({
   tags: ['users'],
   action: 'user.read',
   style: 'v1',
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+  ],
   response: z.object({ items: z.array(UserOut) }),
   handler: async (ctx) => ({ items: (await manage.listUsers(ctx.deps.db)).map(userView) }),
 });
@@ -87,8 +101,8 @@ const NewUser = z
   .object({
     username: Username,
     role: Role,
-    display_name: text(100).pipe(z.string().trim().min(1)).optional(),
-    password: z.string().max(1024).optional().describe('absent: one is generated and shown once'),
+    display_name: nonBlank(100).optional(),
+    password: StrongPassword.optional().describe('absent: one is generated and shown once'),
   })
   .strict()
   .meta({ id: 'NewUser' });
@@ -100,7 +114,15 @@ const createUserRoute = route({
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
+  errors: [409],
   body: NewUser,
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/username' } },
+  ],
   response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
   handler: async (ctx) => {
@@ -112,7 +134,7 @@ const createUserRoute = route({
 });
 
 const UserPatch = z
-  .object({ role: Role.optional(), display_name: text(100).pipe(z.string().trim().min(1)).optional(), disabled: z.boolean().optional() })
+  .object({ role: Role.optional(), display_name: nonBlank(100).optional(), disabled: z.boolean().optional() })
   .strict();
 
 const updateUser = route({
@@ -122,6 +144,7 @@ const updateUser = route({
   tags: ['users'],
   action: 'user.write',
   style: 'v1',
+  errors: [409],
   params: UsernameParams,
   body: UserPatch,
   response: UserOut,
@@ -142,7 +165,7 @@ const resetPassword = route({
   action: 'user.write',
   style: 'v1',
   params: UsernameParams,
-  body: z.object({ password: z.string().max(1024).optional() }).strict(),
+  body: z.object({ password: StrongPassword.optional().describe('absent: one is generated and shown once') }).strict(),
   response: z.object({ username: z.string(), password: z.string().optional() }),
   handler: async (ctx) => {
     ctx.audit.target = `user:${ctx.params.username}`;
@@ -193,6 +216,10 @@ const roles = route({
   tags: ['users'],
   action: 'role.read',
   style: 'v1',
+  response: z.object({
+    items: z.array(z.object({ name: Role, description: z.string(), actions: z.array(z.string()) })),
+    actions: z.record(z.string(), z.object({ roles: z.array(Role), scope: z.string(), description: z.string() })),
+  }),
   handler: () =>
     Promise.resolve({
       items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name], actions: actionsAllowed(name) })),
@@ -232,13 +259,14 @@ const listTokens = route({
 
 const NewToken = z
   .object({
-    name: z.string().min(1).max(100),
-    expires_at: IsoTime.optional(),
+    name: z.string().regex(/^[\p{L}\p{N} ._:@/-]{1,100}$/u, '1-100 letters, digits, spaces or . _ : @ / -'),
+    expires_at: IsoTime.optional().describe('must lie in the future (else 422)'),
     expires_in_days: z.number().int().min(1).max(3650).optional(),
     username: Username.optional().describe('admins: create for another user'),
   })
   .strict()
-  .meta({ id: 'NewApiToken' });
+  .refine((b) => b.expires_at === undefined || b.expires_in_days === undefined, { message: 'give expires_at or expires_in_days, not both', path: ['expires_at'] })
+  .meta({ id: 'NewApiToken', not: { required: ['expires_at', 'expires_in_days'] }, examples: [{ name: 'ci pipeline', expires_in_days: 30 }] });
 
 const createToken = route({
   method: 'post',
@@ -247,6 +275,7 @@ const createToken = route({
   tags: ['tokens'],
   action: 'token.self',
   style: 'v1',
+  errors: [404, 422],
   body: NewToken,
   response: TokenOut.extend({ token: z.string() }),
   successStatus: 201,
@@ -268,7 +297,9 @@ const revokeToken = route({
   tags: ['tokens'],
   action: 'token.self',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `token:${ctx.params.id}`;
     const t = await revokeTokenAs(ctx.deps.db, ctx.user, ctx.params.id);
@@ -296,14 +327,14 @@ const AuditOut = z
 
 const AuditQuery = z
   .object({
-    actor: z.string().max(100).optional(),
-    action: z.string().max(100).optional().describe('exact, or a prefix ending in * (task.*)'),
-    target: z.string().max(300).optional().describe('e.g. task:12, user:alice'),
+    actor: str(100).optional(),
+    action: str(100).optional().describe('exact, or a prefix ending in * (task.*)'),
+    target: str(300).optional().describe('e.g. task:12, user:alice'),
     result: z.enum(['ok', 'refused', 'error']).optional(),
     since: IsoTime.optional(),
     until: IsoTime.optional(),
-    cursor: z.coerce.number().int().positive().optional().describe('next_cursor of the previous page'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: intParam(1, Number.MAX_SAFE_INTEGER, 'an audit entry id').optional().describe('next_cursor of the previous page'),
+    limit: intParamOr(1, 1000, 100),
   })
   .strict();
 

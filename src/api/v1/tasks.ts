@@ -14,25 +14,31 @@ import { HttpError } from '../errors';
 import { findCredential, NOT_LOGGED_IN, Reply, route, type AnyRoute, type Ctx } from '../routing';
 import { IdParams, IdString, notFound, text, V1 } from './common';
 import { stepJson, taskJson } from './taskJson';
-
-const ArgValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const HostList = z.union([z.array(z.string().max(300)).max(10_000), z.string().max(1_000_000)]);
+import { v1Fields } from '../submitSchemas';
+import { execTime, INT32_MAX, intParam, intParamOr, nonBlank, str, WS } from '../wire';
 
 const SubmitBody = z
   .object({
-    template_id: z.number().int().positive().max(2_147_483_647),
-    task_name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
+    template_id: z.number().int().min(1).max(INT32_MAX).describe('an existing template (else 404)'),
+    task_name: nonBlank(200),
     task_type: text(200).optional(),
     submitter: text(100).optional().describe('free-text name shown as submitter; default: your display name'),
     schedule: z.enum(['new', 'ready']).default('new').describe('new: wait for approval; ready: run at exec_time'),
-    exec_time: z.string().max(64).nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
-    args: z.record(z.string().max(128), ArgValue).default({}),
-    hosts: z.record(z.string().max(12), HostList).describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}'),
+    exec_time: execTime().nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
+    args: v1Fields.args.default({}),
+    hosts: v1Fields.hosts.describe("group number → hosts, e.g. {\"1\": [\"127.0.0.1\"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)"),
     details: text(10_000).optional(),
-    associated_user: z.record(z.string().max(32), z.union([z.array(z.string().max(64)).max(100), z.string().max(10_000)])).optional(),
+    associated_user: v1Fields.associated_user.optional(),
   })
   .strict()
-  .meta({ id: 'SubmitTask' });
+  .meta({
+    id: 'SubmitTask',
+    examples: [{ template_id: 1, task_name: 'deploy web', schedule: 'new', args: { VERSION: '1.2.3' }, hosts: { '1': ['10.0.0.1', '10.0.0.2'] } }],
+  });
+
+const SubmitHeaders = z.object({
+  'Idempotency-Key': str(64, 1).optional().describe('makes a retry return the same task (200 instead of 201)'),
+});
 
 const StepOut = z.object({
   id: z.number().describe('step run id'),
@@ -72,6 +78,8 @@ const TaskOut = z
     start_time: z.string().nullable().describe('when it began running'),
     created_at: z.string(),
     finished_at: z.string().nullable(),
+    max_parallel: z.number().describe("hosts run at once (the template's max_parallel when submitted)"),
+    workflow_id: z.string().describe('the Temporal workflow running it'),
   })
   .meta({ id: 'Task' });
 
@@ -83,16 +91,15 @@ const submitRoute = route({
   tags: ['tasks'],
   action: 'task.submit',
   style: 'v1',
+  errors: [404, 409],
+  headers: SubmitHeaders,
   body: SubmitBody,
   response: TaskOut.extend({ created: z.boolean() }),
   successStatus: 201,
   handler: async (ctx) => {
     const b = ctx.body;
     const tz = ctx.deps.config.OPSFLOW_TIMEZONE;
-    const idem = ctx.req.headers['idempotency-key'];
-    if (idem !== undefined && (typeof idem !== 'string' || idem.length === 0 || idem.length > 64)) {
-      throw new HttpError(400, 400, 'Idempotency-Key: 1-64 characters', [{ field: 'Idempotency-Key', problem: 'bad length' }]);
-    }
+    const idem = ctx.headers['Idempotency-Key'] as string | undefined;
     ctx.audit = { action: 'task.submit', detail: { template_id: b.template_id } };
     const input = {
       templateId: b.template_id,
@@ -116,7 +123,9 @@ const submitRoute = route({
       const field = err.field === 'temp_id' ? 'template_id' : err.field;
       const msg = err.fieldMessage.replace(/^temp_id:/, 'template_id:');
       if (isIdempotencyConflict(err, input)) ctx.audit.detail = { ...ctx.audit.detail, idempotency_conflict: true };
-      throw new HttpError(err.httpStatus, err.httpStatus, msg, [{ field, problem: msg, codo_code: err.code }]);
+      // What is left after the schema depends on the template (its groups, limits, steps): 409.
+      const status = err.httpStatus === 400 ? 409 : err.httpStatus;
+      throw new HttpError(status, status, msg, [{ field, problem: msg, codo_code: err.code }]);
     }
     ctx.audit.target = `task:${result.taskId}`;
     const task = await getTask(ctx.deps.db, result.taskId);
@@ -126,22 +135,19 @@ const submitRoute = route({
   },
 });
 
-const statusList = z
-  .string()
-  .max(300)
-  .refine((s) => s.split(',').every((x) => isTaskStatus(x.trim())), `comma-separated statuses from: ${TASK_STATUSES.join(', ')}`);
+const statusList = str(300).regex(new RegExp(`^${WS}*(?:${TASK_STATUSES.join('|')})${WS}*(?:,${WS}*(?:${TASK_STATUSES.join('|')})${WS}*)*$`), `comma-separated statuses from: ${TASK_STATUSES.join(', ')}`);
 
 const ListQuery = z
   .object({
     status: statusList.optional(),
     template_id: IdString.optional(),
-    creator: z.string().max(64).optional(),
-    submitter: z.string().max(100).optional(),
-    q: z.string().max(200).optional().describe('search in task name'),
+    creator: str(64).optional(),
+    submitter: str(100).optional(),
+    q: str(200).optional().describe('search in task name'),
     since: z.iso.datetime({ offset: true }).optional().describe('created at or after'),
     until: z.iso.datetime({ offset: true }).optional().describe('created before'),
     cursor: IdString.optional().describe('next_cursor from the previous page'),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: intParamOr(1, 500, 50),
   })
   .strict();
 
@@ -188,6 +194,14 @@ const getRoute = route({
   action: 'task.read',
   style: 'v1',
   params: IdParams,
+  links: [
+    { method: 'get', path: `${V1}/tasks/:id/logs`, parameters: { 'path.id': '$response.body#/id', 'query.step_run_id': '$response.body#/steps/0/id' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/retry`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/skip`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/restart`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/abort`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/release`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+  ],
   response: TaskOut.extend({ steps: z.array(StepOut) }),
   handler: async (ctx) => {
     const { task } = await requireTask(ctx, 'task.read');
@@ -196,7 +210,7 @@ const getRoute = route({
   },
 });
 
-const StartBody = z.object({ start_at: z.string().max(64).nullable().optional().describe('ISO 8601 or local time; null/absent: now') }).strict();
+const StartBody = z.object({ start_at: execTime().nullable().optional().describe('ISO 8601 or local time; null, blank or absent: now') }).strict();
 const ReasonBody = z.object({ reason: text(1000).optional() }).strict();
 const EmptyBody = z.object({}).strict();
 const Accepted = z.object({ accepted: z.literal(true), status: z.string() });
@@ -215,6 +229,7 @@ function taskAction<B>(
     tags: ['tasks'],
     action,
     style: 'v1',
+    errors: [409],
     params: IdParams,
     body,
     response: Accepted,
@@ -241,8 +256,8 @@ const StepParams = z.object({
   id: IdString,
   stepId: IdString.describe('task step id (steps[].step_id)'),
 });
-const HostBody = z.object({ host: z.string().min(1).max(300) }).strict();
-const OptionalHostBody = z.object({ host: z.string().min(1).max(300).optional().describe('absent: every host of the group') }).strict();
+const HostBody = z.object({ host: str(300, 1).describe('a host of the step (else 404)') }).strict();
+const OptionalHostBody = z.object({ host: str(300, 1).optional().describe('absent: every host of the group') }).strict();
 
 function stepAction(name: 'retry' | 'skip' | 'restart' | 'abort' | 'release', summary: string): AnyRoute {
   return route({
@@ -252,6 +267,7 @@ function stepAction(name: 'retry' | 'skip' | 'restart' | 'abort' | 'release', su
     tags: ['tasks'],
     action: 'task.intervene',
     style: 'v1',
+    errors: [409],
     params: StepParams,
     body: name === 'release' ? OptionalHostBody : HostBody,
     response: Accepted,
@@ -282,11 +298,11 @@ const stepActions: AnyRoute[] = [
 const LogsQuery = z
   .object({
     follow: z.enum(['0', '1', 'true', 'false']).optional().describe('1: Server-Sent Events until the task ends (resume with Last-Event-ID)'),
-    after: z.coerce.number().int().min(0).optional().describe('only entries with id above this'),
+    after: intParam(0, Number.MAX_SAFE_INTEGER, 'a log entry id').optional().describe('only entries with id above this'),
     step_run_id: IdString.optional(),
-    host: z.string().max(300).optional(),
-    group: z.coerce.number().int().positive().max(1_000_000).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    host: str(300).optional(),
+    group: intParam(1, 1_000_000, 'a group number').optional(),
+    limit: intParamOr(1, 10_000, 1000),
   })
   .strict();
 

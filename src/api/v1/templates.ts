@@ -4,19 +4,20 @@ import * as commands from '../../templates/commands';
 import * as templates from '../../templates/templates';
 import { ON_FAILURE_POLICIES, TRIGGERS } from '../../domain/statuses';
 import { route, type AnyRoute } from '../routing';
-import { IdParams, notFound, text, Username, V1 } from './common';
+import { host, nonBlank, str, TOKEN_RE } from '../wire';
+import { Alias, Done, IdParams, notFound, text, Username, V1 } from './common';
 
 /** One template step; also what CODO's task_layout/details/ PUT is checked against. */
 export const StepIn = z
   .object({
     group: z.number().int().min(1).max(1000),
     level: z.number().int().min(0).max(1_000_000),
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
-    command: text(10_000).pipe(z.string().trim().min(1, 'must not be empty')),
-    args: z.union([text(2000), z.array(z.string().min(1).max(200).regex(/^\S+$/, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
+    name: nonBlank(200),
+    command: nonBlank(10_000),
+    args: z.union([text(2000), z.array(str(200, 1).regex(TOKEN_RE, 'one token, no spaces')).max(100)]).optional().describe('argument tokens: task argument names (values are quoted in), FLOW_ID, or literal words'),
     trigger: z.enum(TRIGGERS).default('order'),
-    exec_user: z.string().min(1).max(64).describe('alias of an exec user'),
-    force_host: z.string().max(253).nullable().optional(),
+    exec_user: Alias.describe('alias of an existing exec user (else 409)'),
+    force_host: z.union([z.literal(''), host()]).nullable().optional().describe('run this step on this host instead ("" or null: no)'),
     timeout_s: z.number().int().min(1).max(86_400).default(1800),
     retries: z.number().int().min(0).max(10).default(2).describe('transport retries (connect/handshake)'),
     idempotent: z.boolean().default(false).describe('may be rerun automatically when a worker died mid-step'),
@@ -26,7 +27,7 @@ export const StepIn = z
 
 const TemplateIn = z
   .object({
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
+    name: nonBlank(200),
     description: text(10_000).default(''),
     allowed_submitters: z.array(Username).max(1000).default([]).describe('usernames that may submit; [] = anyone whose role may'),
     approvers: z.array(Username).max(1000).default([]).describe('usernames that may approve besides admins and approvers'),
@@ -35,7 +36,20 @@ const TemplateIn = z
     steps: z.array(StepIn).min(1).max(500),
   })
   .strict()
-  .meta({ id: 'TemplateInput' });
+  .meta({
+    id: 'TemplateInput',
+    examples: [
+      {
+        name: 'deploy web',
+        description: 'fetch, then restart after a hand check',
+        steps: [
+          { group: 1, level: 1, name: 'fetch', command: '/opt/deploy/fetch.sh', args: 'VERSION', exec_user: 'deploy' },
+          { group: 1, level: 2, name: 'check', command: 'true', trigger: 'hand', exec_user: 'deploy' },
+          { group: 1, level: 3, name: 'restart', command: 'systemctl restart web', exec_user: 'deploy', on_failure: 'abort' },
+        ],
+      },
+    ],
+  });
 
 const StepOut = z.object({
   id: z.number(),
@@ -104,7 +118,9 @@ const createTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   body: TemplateIn,
+  links: [{ method: 'post', path: `${V1}/tasks`, requestBody: { template_id: '$response.body#/id' } }],
   response: TemplateOut,
   successStatus: 201,
   handler: async (ctx) => {
@@ -123,6 +139,7 @@ const replaceTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
   body: TemplateIn,
   response: TemplateOut,
@@ -142,7 +159,9 @@ const deleteTemplate = route({
   tags: ['templates'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
+  response: Done,
   successStatus: 200,
   handler: async (ctx) => {
     const id = ctx.params.id;
@@ -157,13 +176,22 @@ const deleteTemplate = route({
 
 const CommandIn = z
   .object({
-    name: text(200).pipe(z.string().trim().min(1, 'must not be empty')),
-    command: text(10_000).pipe(z.string().trim().min(1, 'must not be empty')),
+    name: nonBlank(200),
+    command: nonBlank(10_000),
     args: text(2000).default(''),
   })
   .strict()
-  .meta({ id: 'CommandInput' });
-const CommandOut = z.object({ id: z.number(), name: z.string(), command: z.string(), args: z.string(), created_by: z.string(), created_at: z.string() });
+  .meta({ id: 'CommandInput', examples: [{ name: 'disk usage', command: 'df -h', args: '' }] });
+const CommandOut = z.object({
+  id: z.number(),
+  name: z.string(),
+  command: z.string(),
+  args: z.string(),
+  force_host: z.string().nullable().describe("CODO's force_host (set through task_layout/command/)"),
+  created_by: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
 
 const listCommands = route({
   method: 'get',
@@ -199,6 +227,7 @@ const createCommand = route({
   tags: ['commands'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   body: CommandIn,
   response: CommandOut,
   successStatus: 201,
@@ -216,6 +245,7 @@ const updateCommand = route({
   tags: ['commands'],
   action: 'template.write',
   style: 'v1',
+  errors: [409],
   params: IdParams,
   body: CommandIn,
   response: CommandOut,
@@ -235,6 +265,7 @@ const deleteCommand = route({
   action: 'template.write',
   style: 'v1',
   params: IdParams,
+  response: Done,
   handler: async (ctx) => {
     ctx.audit.target = `command:${ctx.params.id}`;
     if (!(await commands.deleteCommand(ctx.deps.db, ctx.params.id))) throw notFound(`command ${ctx.params.id}`);

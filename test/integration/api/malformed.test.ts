@@ -103,7 +103,7 @@ function cases(): Case[] {
   for (const h of BAD_HOSTS) {
     c.push({ name: `v1: bad host ${h.slice(0, 20)}`, method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [h], '2': ['127.0.0.2'] } }), mentions: 'hosts.1' });
     if (h === '999.1.1.1') {
-      c.push({ name: 'v1: bad host named in msg', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [h], '2': ['127.0.0.2'] } }), mentions: `"msg":"hosts.1: '999.1.1.1' is not an IP address or host name"` });
+      c.push({ name: 'v1: bad host named in msg', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': [h], '2': ['127.0.0.2'] } }), mentions: `"msg":"hosts.1.0: '999.1.1.1' is not an IP address or host name"` });
     }
   }
   c.push({ name: 'v1: too many hosts', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ hosts: { '1': Array.from({ length: 101 }, (_, i) => `127.10.${i >> 8}.${i & 255}`), '2': ['127.0.0.2'] } }), mentions: "hosts.1: 101 hosts, more than the template's 100 per group" });
@@ -179,7 +179,13 @@ function cases(): Case[] {
   c.push({ name: 'token: past expiry', method: 'POST', path: '/api/v1/tokens', body: { name: 'x', expires_at: '2001-01-01T00:00:00Z' }, mentions: 'expires_at' });
   c.push({ name: 'token: days', method: 'POST', path: '/api/v1/tokens', body: { name: 'x', expires_in_days: 0 }, mentions: 'expires_in_days' });
   c.push({ name: 'token: name', method: 'POST', path: '/api/v1/tokens', body: { name: '' }, mentions: 'name' });
-  c.push({ name: 'unknown route', method: 'DELETE', path: ACCEPT, mentions: 'no route', status: 404 });
+  c.push({ name: 'undeclared method', method: 'DELETE', path: ACCEPT, mentions: 'method DELETE not allowed on /api/task/v2/task/accept/; allowed: GET, HEAD, POST', status: 405 });
+  // --- NUL bytes anywhere and numbers beyond ±(2^53-1): 400 naming the field, whatever the route
+  c.push({ name: 'NUL in a query', method: 'GET', path: '/api/task/v2/task_layout/args/?search_value=a%00b', mentions: 'query.search_value: may not contain a NUL byte', status: 400 });
+  c.push({ name: 'NUL in a CODO name', method: 'POST', path: '/api/task/v2/task_layout/temp/', body: { temp_name: 'a\u0000b' }, mentions: 'temp_name', status: 400 });
+  c.push({ name: 'huge number in args', method: 'POST', path: '/api/v1/tasks', body: v1Submit({ args: { A: 1e300 } }), mentions: 'args.A: number out of range', status: 400 });
+  c.push({ name: 'huge TOTP code', method: 'POST', path: '/api/accounts/login/', body: { username: 'x', password: 'y', dynamic: 2 ** 70 }, mentions: 'dynamic: Too big', status: 400 });
+  c.push({ name: 'unknown route', method: 'GET', path: '/api/task/v2/nothing/', mentions: 'no route', status: 404 });
   return c;
 }
 

@@ -45,11 +45,11 @@ describe('secrets never leak into error replies, logs or the audit log', () => {
     const eu = await post('/api/v1/exec-users', { alias: 'deployer', username: 'root', password: `${mark}-eu-password` });
     expect(eu.status, eu.text).toBe(201);
     expectError(await post('/api/v1/exec-users', { alias: 'deployer', username: 'root', password: `${mark}-dup-password` }), 409);
-    expectError(await post('/api/v1/exec-users', { alias: 'badkey', username: 'root', private_key: badKey }), 400);
+    expectError(await post('/api/v1/exec-users', { alias: 'badkey', username: 'root', private_key: badKey }), 422);
     expectError(await post('/api/v1/exec-users', { alias: 'badport', username: 'root', port: 'x', password: `${mark}-port` }), 400);
     expectError(await post('/api/v1/exec-users', { alias: 'extra', username: 'root', password: 42, private_key: { k: mark } }), 400);
     expect((await stack.request('PATCH', `/api/v1/exec-users/${eu.json.id}`, { token: admin.token, body: { password: `${mark}-patched` } })).status).toBe(200);
-    expectError(await stack.request('PATCH', `/api/v1/exec-users/${eu.json.id}`, { token: admin.token, body: { private_key: badKey } }), 400);
+    expectError(await stack.request('PATCH', `/api/v1/exec-users/${eu.json.id}`, { token: admin.token, body: { private_key: badKey } }), 422);
     expectError(await post('/api/task/v2/task_layout/user/', { alias_user: 'codo-bad', exec_user: 'root', user_key: badKey, password: `${mark}-codo` }));
 
     // Users: passwords set by an admin and the TOTP secrets shown once.

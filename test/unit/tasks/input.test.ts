@@ -1,6 +1,6 @@
 // Submitted fields → task input: Python literals or JSON, each problem naming its field.
 import { describe, expect, it } from 'vitest';
-import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTemplateId, parseTime } from '../../../src/tasks/input';
+import { InputError, parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../../src/tasks/input';
 
 describe('submit input', () => {
   it("reads CODO's args literal, keeping order and Python's str() of scalars", () => {
@@ -32,8 +32,6 @@ describe('submit input', () => {
     expect(field(() => parseArgs('[1]'))).toBe('args');
     expect(field(() => parseHosts("{0: 'x'}"))).toBe('hosts');
     expect(field(() => parseAssociatedUser("{'admin': 5}"))).toBe('associated_user.admin');
-    expect(field(() => parseTemplateId('abc'))).toBe('temp_id');
-    expect(field(() => parseTemplateId(undefined))).toBe('temp_id');
     expect(field(() => parseTime('tomorrow', 'exec_time', 'Asia/Shanghai'))).toBe('exec_time');
   });
 
@@ -70,13 +68,11 @@ describe('submit input', () => {
     expect(() => parseAssociatedUser('{admin: 1}')).toThrow(/unexpected name 'admin'/);
   });
 
-  it('reads hosts, template ids, associated users and times', () => {
+  it('reads hosts, associated users and times', () => {
     expect([...parseHosts("{1: '192.0.2.1,192.0.2.2', '2': ['192.0.2.3']}")]).toEqual([
       [1, ['192.0.2.1', '192.0.2.2']],
       [2, ['192.0.2.3']],
     ]);
-    expect(parseTemplateId('35')).toBe(35);
-    expect(parseTemplateId(35)).toBe(35);
     expect(parseAssociatedUser("{'admin': 'alice, bob'}")).toEqual({ admin: ['alice', 'bob'] });
     expect(parseTime('2019-03-22 16:09:50', 'exec_time', 'Asia/Shanghai')?.toISOString()).toBe('2019-03-22T08:09:50.000Z');
     expect(parseTime(null, 'exec_time', 'Asia/Shanghai')).toBeNull();
