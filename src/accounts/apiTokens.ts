@@ -23,8 +23,7 @@ export async function createApiToken(
   input: { username: string; name: string; expiresAt?: Date | null },
 ): Promise<{ token: string; info: ApiTokenInfo }> {
   if (!NAME.test(input.name)) throw new AccountError('name: 1-100 letters, digits, spaces or . _ : @ / -');
-  // Whether a time lies ahead is no matter of its form: 'unusable' (422), not 'invalid'.
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new AccountError('expires_at: must be in the future', 'unusable');
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new AccountError('expires_at: must be in the future');
   const user = await requireUser(db, input.username);
   const token = generateToken('oft');
   const row = await db
@@ -82,7 +81,10 @@ export interface TokenRequest {
 /** The expiry a request asks for: a time, a number of days from now, or none. */
 export function tokenExpiry(req: Pick<TokenRequest, 'expiresAt' | 'expiresInDays'>, now = Date.now()): Date | null {
   if (req.expiresAt && req.expiresInDays) throw new Refusal('invalid', 'expires_at', 'give expires_at or expires_in_days, not both');
-  return req.expiresAt ?? (req.expiresInDays ? new Date(now + req.expiresInDays * 86_400_000) : null);
+  const expiresAt = req.expiresAt ?? (req.expiresInDays ? new Date(now + req.expiresInDays * 86_400_000) : null);
+  // Whether a time is in the future is no matter of form: 422, not 400.
+  if (expiresAt && expiresAt.getTime() <= now) throw new Refusal('unprocessable', 'expires_at', 'must be in the future');
+  return expiresAt;
 }
 
 /** Creates a token for the caller, or (token.admin) for another user; the token is returned once. */

@@ -51,6 +51,7 @@ export interface UserChange {
 export async function updateUser(db: Db, username: string, change: UserChange): Promise<ManagedUser | undefined> {
   const u = await findUser(db, username);
   if (!u) return undefined;
+  // Nothing to change (an empty PATCH): answer the user as they are; an empty SET is no SQL.
   if (change.role === undefined && change.display_name === undefined && change.disabled === undefined) return withLock(db, u);
   const losesAdmin = u.role === 'admin' && !u.disabled && ((change.role !== undefined && change.role !== 'admin') || change.disabled === true);
   if (losesAdmin && (await otherActiveAdmins(db, u.id)) === 0) throw new Refusal('conflict', null, 'the last active admin cannot be demoted or disabled');

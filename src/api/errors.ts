@@ -20,7 +20,7 @@ export function zodDetails(err: ZodError): { field: string; problem: string }[] 
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
 }
 
-const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403, unusable: 422 };
+const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = { invalid: 400, unprocessable: 422, not_found: 404, conflict: 409, forbidden: 403 };
 
 /** CODO's codes: -2 for a permission refusal (as the role guard answers), -1 for the rest. */
 function codoCode(kind: RefusalKind): number {
@@ -54,6 +54,7 @@ export function errorReply(err: unknown, style: RouteStyle, log: (line: string) 
       type === 'entity.parse.failed' ? 'body: not valid JSON'
       : type === 'entity.too.large' ? 'body: too large'
       : `request: ${(err as Error).message}`;
+    // CODO's routes answer a body they cannot parse with a negative code, as CODO's other refusals.
     return new Reply(status, { code: style === 'codo' ? -1 : status, msg, details: null });
   }
   log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

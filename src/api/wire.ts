@@ -3,6 +3,9 @@
 // in a handler instead would refuse requests the document calls valid. Character classes are
 // spelled out (no \s, \d, \w), so every regex engine reads them alike.
 import { z } from 'zod';
+import { codePoints } from '../domain/codePoints';
+
+export { codePoints };
 
 /** ASCII whitespace, as CODO's clients pad values (no Unicode spaces). */
 export const WS = '[\\t\\n\\v\\f\\r ]';
@@ -74,12 +77,6 @@ export function nonBlank(max: number) {
     .transform((s) => s.trim());
 }
 
-/** Length in code points, as JSON Schema's minLength/maxLength count (String.length counts UTF-16 units). */
-export function codePoints(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
 /** A string of min..max characters counted as the document counts them (code points). */
 export function str(max: number, min = 0) {

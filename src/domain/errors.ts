@@ -1,12 +1,8 @@
 // A request the application core refuses, and why: the dialects (CODO, /api/v1) turn it into
 // their reply shape in one place (src/api/errors.ts), so a rule is written once, not per route.
 
-/**
- * `invalid`: the input's form (400); `not_found` (404); `conflict` with stored state (409);
- * `forbidden` (403); `unusable`: well-formed input the server cannot use, such as text that is
- * no private key or an expiry in the past (422).
- */
-export type RefusalKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unusable';
+/** `unprocessable`: well-formed input that cannot be used (e.g. text that is no SSH key): 422. */
+export type RefusalKind = 'invalid' | 'unprocessable' | 'not_found' | 'conflict' | 'forbidden';
 
 export class Refusal extends Error {
   /**

@@ -87,8 +87,7 @@ export async function updateExecUser(db: Db, box: SecretBox, current: ExecUser, 
   const sealed = sealExecUserSecrets(box, current.alias, change.privateKey, change.password, fields.privateKey);
   const hasKey = sealed.private_key !== undefined ? sealed.private_key !== null : current.private_key !== null;
   const hasPassword = sealed.password !== undefined ? sealed.password !== null : current.password !== null;
-  // The stored secrets decide: a conflict with the current state, not a malformed request.
-  if (!hasKey && !hasPassword) throw new Refusal('conflict', fields.privateKey, 'an exec user needs a private key or a password: this change would leave none');
+  if (!hasKey && !hasPassword) throw new Refusal('conflict', fields.privateKey, 'an exec user needs a private key or a password');
   return db
     .updateTable('exec_users')
     .set({

@@ -10,9 +10,9 @@ import { execUserSecretContext } from '../security/secretContexts';
 export function keyFingerprint(privateKey: string, field = 'private_key'): string {
   const parsed = utils.parseKey(privateKey);
   // Whether text is a key ssh2 can read is no matter of form: 422, not 400.
-  if (parsed instanceof Error) throw new Refusal('unusable', field, `not a usable private key: ${parsed.message}`);
+  if (parsed instanceof Error) throw new Refusal('unprocessable', field, `not a usable private key: ${parsed.message}`);
   const key = Array.isArray(parsed) ? (parsed[0] as unknown as typeof parsed) : parsed;
-  if (!key || key.isPrivateKey?.() === false) throw new Refusal('unusable', field, 'this is a public key; give the private key');
+  if (!key || key.isPrivateKey?.() === false) throw new Refusal('unprocessable', field, 'this is a public key; give the private key');
   return 'SHA256:' + createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '');
 }
 

@@ -4,6 +4,7 @@ import { Refusal } from '../domain/errors';
 import { parseHostGroups } from '../domain/hosts';
 import { parsePythonDict, PythonLiteralError } from '../domain/pythonLiteral';
 import { ExecTimeError, parseExecTime } from '../domain/execTime';
+import { codePoints } from '../domain/codePoints';
 
 /** A submitted field that cannot be used; the message reads `field: problem`. */
 export class InputError extends Refusal {
@@ -67,7 +68,7 @@ export function parseArgs(value: unknown, field = 'args'): Record<string, string
   for (const [k, v] of entries) {
     if (!ARG_KEY_RE.test(k)) throw new InputError(`${field}.${k.slice(0, 40)}`, 'argument names are letters, digits and _ (not starting with a digit), at most 128');
     const text = pyStr(`${field}.${k}`, v);
-    if ([...text].length > MAX_ARG_VALUE) throw new InputError(`${field}.${k}`, `at most ${MAX_ARG_VALUE} characters`);
+    if (codePoints(text) > MAX_ARG_VALUE) throw new InputError(`${field}.${k}`, `at most ${MAX_ARG_VALUE} characters`);
     if (text.includes('\0')) throw new InputError(`${field}.${k}`, 'may not contain a NUL byte');
     out[k] = text;
   }

@@ -54,8 +54,8 @@ export interface StepView {
 export type TemplateWithSteps = Template & { steps: StepView[] };
 
 /**
- * Exec users exist (else a conflict with the stored ones) and force hosts are addresses; `field`
- * names the list in refusals. Steps are told apart by id: a name may repeat in a group and level.
+ * Exec users exist (409: stored state) and force hosts are addresses; `field` names the list in
+ * refusals. Steps are told apart by id, so one name may appear twice in a group and level.
  */
 export async function checkSteps(db: Db, steps: readonly TemplateStepInput[], field = 'steps'): Promise<void> {
   const aliases = [...new Set(steps.map((s) => s.exec_user))];

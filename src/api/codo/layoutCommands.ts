@@ -16,6 +16,13 @@ function takenName<T>(field: string, work: () => Promise<T>): Promise<T | Record
   });
 }
 
+/** A force_host: blank (none) or an address or host name. */
+const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
+
+function forceHostOf(value: string | null | undefined): string | null {
+  return value?.trim() || null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // command/
 
@@ -59,9 +66,6 @@ const listCommands = route({
     return { code: 0, msg: '获取成功', data, count };
   },
 });
-
-/** A force_host: blank (none) or an address or host name. */
-const ForceHost = blankOr(253, HOST_SOURCE, 'not a valid address or host name');
 
 const NewCommand = z.object({
   command_name: optionalText(200),
@@ -111,7 +115,7 @@ const updateCommand = route({
     ctx.audit = { target: id ? `command:${id}` : '' };
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'command_id');
     if (isBlank(b.command)) return codoRefusal(-1, '参数不能为空', 'command');
-    const row = await library.updateCommand(ctx.deps.db, id, { command: (b.command as string).trim(), args: b.args ?? '', force_host: b.force_host ?? null });
+    const row = await library.updateCommand(ctx.deps.db, id, { command: (b.command as string).trim(), args: b.args ?? '', force_host: forceHostOf(b.force_host) });
     if (!row) throw badField('command_id', `no command ${id}`, 404);
     return { code: 0, msg: '编辑成功,名称不能修改' };
   },

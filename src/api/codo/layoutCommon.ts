@@ -110,6 +110,21 @@ export function badField(field: string, problem: string, status = 400): HttpErro
   return new HttpError(status, -1, `${field}: ${problem}`, [{ field, problem }]);
 }
 
+/** An id from a CODO body or query: absent → undefined; present but not an id → 400. */
+export function idOf(value: unknown, field: string): number | undefined {
+  if (isBlank(value)) return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0 || n > 2_147_483_647) throw badField(field, 'must be a positive integer id');
+  return n;
+}
+
+/** A small integer (group, level, port) given as a number or a string of digits. */
+export function intOf(value: unknown, field: string, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,10}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw badField(field, `must be an integer from ${min} to ${max}`);
+  return n;
+}
+
 /** websdk's check_contain_chinese: any CJK unified ideograph. */
 export function hasChinese(value: string): boolean {
   return /[\u4e00-\u9fff]/.test(value);

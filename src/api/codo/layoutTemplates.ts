@@ -12,10 +12,11 @@ import { route, type AnyRoute, type AuditNote } from '../routing';
 import { StepIn } from '../v1/templates';
 import { Alias, text } from '../v1/common';
 import { decimalRange, host, INT32_MAX, NOT_BLANK_RE, str, WS } from '../wire';
-import { badField, codoId, codoIdQuery, codoInt, codoRefusal, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
+import { badField, codoId, codoIdQuery, codoInt, codoRefusal, idOf, isBlank, LAYOUT, OkReply, optionalText } from './layoutCommon';
 
-/** The temp_id a write names (blank: undefined), recorded as the audit target. */
-function auditedTemplateId(ctx: { audit: AuditNote }, id: number | undefined): number | undefined {
+/** The temp_id a write names (absent: undefined), recorded as the audit target. */
+function auditedTemplateId(ctx: { audit: AuditNote }, value: unknown): number | undefined {
+  const id = idOf(value, 'temp_id');
   ctx.audit = { target: id ? `template:${id}` : '' };
   return id;
 }
@@ -268,6 +269,7 @@ const replaceUsers = route({
     const id = auditedTemplateId(ctx, ctx.body.temp_id);
     if (id === undefined) return codoRefusal(-1, '模板ID不能为空', 'temp_id');
     if (ctx.body.new_user_info === undefined || ctx.body.new_user_info === null) return codoRefusal(-1, '参数不能为空', 'new_user_info');
+    // The schema checked each item's form ("<user_id>,,,<nickname>", spaces allowed around the id).
     const ids = ctx.body.new_user_info.map((item) => Number(item.split(',,,')[0]));
     const approvers = await templates.setTemplateApprovers(ctx.deps.db, id, ids, 'new_user_info');
     if (!approvers) throw noTemplate(id);

@@ -9,7 +9,7 @@ import { Refusal, refusalsAbout } from '../../domain/errors';
 import { createExecUser, deleteExecUser, findExecUser, isStoredKeyFingerprint, listExecUsers, updateExecUser, type ExecUserFields } from '../../execUsers/execUsers';
 import { route, type AnyRoute } from '../routing';
 import { text } from '../v1/common';
-import { badField, blankOrInt, codoId, codoRefusal, codoTime, hasChinese, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
+import { badField, blankOrInt, codoId, codoRefusal, codoTime, hasChinese, idOf, isBlank, LAYOUT, nameOrChinese, OkReply, optionalText } from './layoutCommon';
 
 /** CODO's names for the exec user's inputs. */
 const FIELDS: ExecUserFields = { alias: 'alias_user', username: 'exec_user', privateKey: 'user_key' };
@@ -98,7 +98,7 @@ const createUser = route({
     const alias = (b.alias_user as string).trim();
     const execUser = (b.exec_user as string).trim();
     if (hasChinese(alias) || hasChinese(execUser)) return codoRefusal(-1, '名称不能有汉字', hasChinese(alias) ? 'alias_user' : 'exec_user');
-    const sshPort = Number(port);
+    const sshPort = Number(port); // the schema checked it: 1-65535, leading zeros allowed
     ctx.audit = { target: `exec_user:${alias}`, detail: { alias, username: execUser, port: sshPort, auth: [b.user_key ? 'key' : '', b.password ? 'password' : ''].filter(Boolean) } };
     try {
       const input = { alias, username: execUser, port: sshPort, privateKey: b.user_key || undefined, password: b.password || undefined, remarks: b.remarks ?? '' };
@@ -131,7 +131,7 @@ const updateUser = route({
     if (b.alias_user && hasChinese(b.alias_user)) return codoRefusal(-2, '项目代号或者英文名称不能有汉字', 'alias_user');
     const execUser = (b.exec_user as string).trim();
     if (hasChinese(execUser)) return codoRefusal(-1, '系统用户名称不能有汉字', 'exec_user');
-    const id = b.id;
+    const id = idOf(b.id, 'id');
     if (id === undefined) return codoRefusal(-1, 'ID不能为空', 'id');
     const current = await findExecUser(ctx.deps.db, id);
     if (!current) throw badField('id', `no exec user ${id}`, 404);

@@ -15,10 +15,10 @@ import { setCookie } from '../cookies';
 import { taskServiceDeps, type ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { Reply, route, type AnyRoute, type Ctx } from '../routing';
+import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, stepLogTexts } from './views';
 import { codoFields } from '../submitSchemas';
 import { execTime, INT32_MAX, intParam, intParamOr, str } from '../wire';
 import { codoId, codoIdQuery, codoInt, optionalCodoInt, optionalIntQuery } from './layoutCommon';
-import { codoAssociatedUser, codoExecutor, codoOrder, codoSchedule, codoStartTime, codoStepStatus, codoTaskStatus, hostCodes, stepLogTexts } from './views';
 
 const BASE = '/api/task/v2/task';
 

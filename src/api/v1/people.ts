@@ -6,11 +6,11 @@ import { type LockView } from '../../accounts/lockout';
 import { createUser } from '../../accounts/users';
 import { listAudit, verifyAuditChain } from '../../audit/audit';
 import { ACTIONS, actionsAllowed, ROLE_DESCRIPTIONS, ROLES, type Action } from '../../domain/permissions';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
 import { renderQrToSvg } from '../../security/totp';
 import { route, type AnyRoute } from '../routing';
 import { intParam, intParamOr, nonBlank, NOT_BLANK_RE, str } from '../wire';
 import { Done, IdParams, IsoTime, notFound, Username, V1 } from './common';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords';
 
 const Role = z.enum(ROLES);
 const UserOut = z
@@ -31,14 +31,6 @@ const UsernameParams = z.object({ username: Username });
 
 /** A password opsflow accepts (security/passwords.ts validatePasswordStrength): 12-1024 characters, not only spaces. */
 const StrongPassword = str(MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH).regex(NOT_BLANK_RE, 'password must not be only whitespace');
-
-/** Links from a reply naming a user to the routes under /users/{username}. */
-function userLinks(expression: string) {
-  return (['get /users/:username', 'patch /users/:username', 'post /users/:username/reset-password', 'post /users/:username/reset-totp', 'post /users/:username/unlock'] as const).map((r) => {
-    const [method, path] = r.split(' ') as ['get' | 'patch' | 'post', string];
-    return { method, path: `${V1}${path}`, parameters: { 'path.username': expression } };
-  });
-}
 const QrSvg = z.string().describe('the otpauth URL as a QR code (an SVG document), for an authenticator app to scan');
 
 function userView(u: { id: number; username: string; display_name: string; role: string; disabled: boolean; totp_secret: string | null; created_at: Date } & LockView) {
@@ -78,7 +70,13 @@ const listUsers = route({
   tags: ['users'],
   action: 'user.read',
   style: 'v1',
-  links: userLinks('$response.body#/items/0/username'),
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/items/0/username' } },
+  ],
   response: z.object({ items: z.array(UserOut) }),
   handler: async (ctx) => ({ items: (await manage.listUsers(ctx.deps.db)).map(userView) }),
 });
@@ -118,7 +116,13 @@ const createUserRoute = route({
   style: 'v1',
   errors: [409],
   body: NewUser,
-  links: userLinks('$response.body#/username'),
+  links: [
+    { method: 'get', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'patch', path: `${V1}/users/:username`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-password`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/reset-totp`, parameters: { 'path.username': '$response.body#/username' } },
+    { method: 'post', path: `${V1}/users/:username/unlock`, parameters: { 'path.username': '$response.body#/username' } },
+  ],
   response: z.object({ username: z.string(), password: z.string().optional(), totp_secret: z.string(), otpauth_url: z.string(), otpauth_qr_svg: QrSvg }),
   successStatus: 201,
   handler: async (ctx) => {

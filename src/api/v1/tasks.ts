@@ -12,10 +12,10 @@ import { SubmitError } from '../../tasks/submit';
 import { taskServiceDeps } from '../deps';
 import { HttpError } from '../errors';
 import { findCredential, NOT_LOGGED_IN, Reply, route, type AnyRoute, type Ctx } from '../routing';
-import { v1Fields } from '../submitSchemas';
-import { execTime, INT32_MAX, intParam, intParamOr, nonBlank, str, WS } from '../wire';
 import { IdParams, IdString, notFound, text, V1 } from './common';
 import { stepJson, taskJson } from './taskJson';
+import { v1Fields } from '../submitSchemas';
+import { execTime, INT32_MAX, intParam, intParamOr, nonBlank, str, WS } from '../wire';
 
 const SubmitBody = z
   .object({
@@ -26,7 +26,7 @@ const SubmitBody = z
     schedule: z.enum(['new', 'ready']).default('new').describe('new: wait for approval; ready: run at exec_time'),
     exec_time: execTime().nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
     args: v1Fields.args.default({}),
-    hosts: v1Fields.hosts.describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)'),
+    hosts: v1Fields.hosts.describe("group number → hosts, e.g. {\"1\": [\"127.0.0.1\"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)"),
     details: text(10_000).optional(),
     associated_user: v1Fields.associated_user.optional(),
   })
@@ -196,12 +196,11 @@ const getRoute = route({
   params: IdParams,
   links: [
     { method: 'get', path: `${V1}/tasks/:id/logs`, parameters: { 'path.id': '$response.body#/id', 'query.step_run_id': '$response.body#/steps/0/id' } },
-    ...(['retry', 'skip', 'restart', 'abort', 'release'] as const).map((a) => ({
-      method: 'post' as const,
-      path: `${V1}/tasks/:id/steps/:stepId/${a}`,
-      parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' },
-      requestBody: { host: '$response.body#/steps/0/host' },
-    })),
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/retry`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/skip`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/restart`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/abort`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
+    { method: 'post', path: `${V1}/tasks/:id/steps/:stepId/release`, parameters: { 'path.id': '$response.body#/id', 'path.stepId': '$response.body#/steps/0/step_id' }, requestBody: { host: '$response.body#/steps/0/host' } },
   ],
   response: TaskOut.extend({ steps: z.array(StepOut) }),
   handler: async (ctx) => {

@@ -63,7 +63,6 @@ describe('exec users', () => {
     const taken = await refusal(() => execUsers.createExecUser(t.db, box, { alias: 'deploy', username: 'root', port: 22, password: 'pw' }));
     expect(taken).toMatchObject({ kind: 'conflict', field: 'alias', message: "alias: an exec user 'deploy' already exists" });
 
-    // Whether a change leaves no secret depends on what is stored: a conflict.
     expect(await refusal(() => execUsers.updateExecUser(t.db, box, u, { privateKey: null }))).toMatchObject({ kind: 'conflict', field: 'private_key' });
     const both = await execUsers.updateExecUser(t.db, box, u, { password: 'pw' });
     expect(execUsers.execUserAuth(both)).toBe('key+password');
@@ -85,11 +84,11 @@ describe('exec users', () => {
 });
 
 describe('templates', () => {
-  it('check steps: known exec users (a conflict with the stored ones), valid force hosts; a name may repeat', async () => {
+  it('check steps: known exec users (409), valid force hosts; one name may repeat in a group and level', async () => {
     const t1 = await refusal(() => templates.checkSteps(t.db, [step({ exec_user: 'ghost' })]));
     expect(t1).toMatchObject({ kind: 'conflict', field: 'steps.0.exec_user' });
     expect(await refusal(() => templates.checkSteps(t.db, [step({ force_host: 'not a host!' })], 'new_temp_data'))).toMatchObject({ field: 'new_temp_data.0.force_host' });
-    // Steps are told apart by id: the same name twice in a group and level makes two steps.
+    // Steps are told apart by id (what CODO's details/ PUT does too).
     await expect(templates.checkSteps(t.db, [step(), step()])).resolves.toBeUndefined();
   });
 
