@@ -1,9 +1,11 @@
 // The task workflow alone: the run's Temporal dev server, a Worker on this file's task queue
 // with the run's workflow bundle and stub activities, and a plan builder. No PostgreSQL, no sshd.
 import crypto from 'node:crypto';
+import { expect } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { OnFailure, Trigger } from '../../src/domain/statuses';
+import { InterventionError } from '../../src/tasks/interventions';
 import { workflowIdFor } from '../../src/tasks/submit';
 import type { PlanGroup, TaskWorkflowInput } from '../../workflows/messages';
 import { taskWorkflow } from '../../workflows/taskWorkflow';
@@ -100,4 +102,14 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
       await temporal.close();
     },
   };
+}
+
+/** The engine's refusal of an intervention (the promise must reject with an InterventionError). */
+export async function refusal(promise: Promise<unknown>): Promise<InterventionError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(InterventionError);
+  return err as InterventionError;
 }

@@ -2,7 +2,8 @@
 // failures held for retry / skip / restart / abort, pause and resume.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intervene, InterventionError, taskProgress } from '../../../src/tasks/interventions';
+import { intervene, taskProgress } from '../../../src/tasks/interventions';
+import { refusal } from '../../support/workflowHarness';
 import { alice, bob, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
 
 const HOSTS = ['127.0.0.21', '127.0.0.22', '127.0.0.23'];
@@ -17,15 +18,6 @@ afterAll(async () => {
 });
 
 const client = () => stack.temporal.client;
-
-async function refusal(promise: Promise<unknown>): Promise<InterventionError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InterventionError);
-  return err as InterventionError;
-}
 
 describe('approval', () => {
   it('a `new` task waits, refuses self-approval, and runs once another user approves', async () => {

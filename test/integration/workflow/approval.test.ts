@@ -1,15 +1,15 @@
 // The task workflow's approval and start time, on the real Temporal dev server with stub
 // activities: four-eyes, reject, approval timeout, approve with a start time, reschedule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intervene, InterventionError, taskProgress } from '../../../src/tasks/interventions';
+import { intervene, taskProgress } from '../../../src/tasks/interventions';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { approveUpdate, type Actor } from '../../../workflows/messages';
 import { eventually } from '../../support/wait';
-import { startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
+import { refusal, startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
 
 const alice: Actor = { username: 'alice', role: 'operator' }; // the harness's creator
 const bob: Actor = { username: 'bob', role: 'approver' };
-const HOST = '10.0.0.1'; // never contacted: the activities are stubs
+const HOST = '192.0.2.1'; // documentation addresses (RFC 5737), never contacted: the activities are stubs
 
 let h: WorkflowHarness;
 beforeAll(async () => {
@@ -20,15 +20,6 @@ afterAll(async () => {
 });
 
 const client = () => h.temporal.client;
-
-async function refusal(promise: Promise<unknown>): Promise<InterventionError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InterventionError);
-  return err as InterventionError;
-}
 
 describe('approval', () => {
   it('waits for an approver, refuses the creator (four-eyes), runs once another user approves', async () => {
@@ -66,12 +57,12 @@ describe('approval', () => {
   });
 
   it('a rejected task runs nothing: its steps are cancelled and the approver recorded', async () => {
-    const { taskId, stepIds, handle } = await h.start([{ hosts: [HOST, '10.0.0.2'], steps: [{}, {}] }], { schedule: 'new' });
+    const { taskId, stepIds, handle } = await h.start([{ hosts: [HOST, '192.0.2.2'], steps: [{}, {}] }], { schedule: 'new' });
     expect(await intervene(client(), taskId, bob, { action: 'reject', reason: 'not today' })).toEqual({ accepted: true, status: 'rejected' });
     expect(await handle.result()).toBe('rejected');
     expect(h.stub.tries(taskId)).toEqual([]);
     expect(h.stub.stepWritesOf(taskId).sort()).toEqual(
-      [`cancelled ${stepIds[0]}@${HOST}`, `cancelled ${stepIds[0]}@10.0.0.2`, `cancelled ${stepIds[1]}@${HOST}`, `cancelled ${stepIds[1]}@10.0.0.2`].sort(),
+      [`cancelled ${stepIds[0]}@${HOST}`, `cancelled ${stepIds[0]}@192.0.2.2`, `cancelled ${stepIds[1]}@${HOST}`, `cancelled ${stepIds[1]}@192.0.2.2`].sort(),
     );
     expect(h.stub.taskStatuses.filter((s) => s.taskId === taskId)).toEqual([{ taskId, status: 'rejected', approver: 'bob', finished: true }]);
   });

@@ -1,13 +1,13 @@
 // Pausing, resuming and cancelling the task workflow, on the real Temporal dev server with stub
 // activities: a blocked stub step stands for a command that is still running.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intervene, InterventionError, taskProgress } from '../../../src/tasks/interventions';
+import { intervene, taskProgress } from '../../../src/tasks/interventions';
 import type { Actor } from '../../../workflows/messages';
 import { eventually } from '../../support/wait';
-import { startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
+import { refusal, startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
 
 const bob: Actor = { username: 'bob', role: 'operator' };
-const [A, B] = ['10.0.2.1', '10.0.2.2']; // never contacted: the activities are stubs
+const [A, B] = ['192.0.2.21', '192.0.2.22']; // documentation addresses (RFC 5737), never contacted: the activities are stubs
 
 let h: WorkflowHarness;
 beforeAll(async () => {
@@ -18,15 +18,6 @@ afterAll(async () => {
 });
 
 const client = () => h.temporal.client;
-
-async function refusal(promise: Promise<unknown>): Promise<InterventionError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InterventionError);
-  return err as InterventionError;
-}
 
 const blocked = (taskId: number, stepId: number, host: string) =>
   eventually(`step ${stepId} on ${host} to be running`, () => Promise.resolve(h.stub.isBlocked(taskId, stepId, host) ? true : undefined));

@@ -2,14 +2,14 @@
 // order, hand step releases, failures held for retry / skip / restart / abort, on_failure
 // policies, unknown outcomes and lost activities.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intervene, InterventionError, taskProgress } from '../../../src/tasks/interventions';
+import { intervene, taskProgress } from '../../../src/tasks/interventions';
 import type { RecordStepStatusInput } from '../../../activities/types';
 import type { Actor } from '../../../workflows/messages';
 import { eventually } from '../../support/wait';
-import { startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
+import { refusal, startWorkflowHarness, type WorkflowHarness } from '../../support/workflowHarness';
 
 const bob: Actor = { username: 'bob', role: 'operator' };
-const [A, B, C] = ['10.0.1.1', '10.0.1.2', '10.0.1.3']; // never contacted: the activities are stubs
+const [A, B, C] = ['192.0.2.11', '192.0.2.12', '192.0.2.13']; // documentation addresses (RFC 5737), never contacted: the activities are stubs
 
 let h: WorkflowHarness;
 beforeAll(async () => {
@@ -20,15 +20,6 @@ afterAll(async () => {
 });
 
 const client = () => h.temporal.client;
-
-async function refusal(promise: Promise<unknown>): Promise<InterventionError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InterventionError);
-  return err as InterventionError;
-}
 
 /** Waits until the workflow reports this step on this host in this status. */
 function stepReaches(taskId: number, stepId: number, host: string, status: string): Promise<true> {
