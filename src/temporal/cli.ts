@@ -13,7 +13,8 @@ export function toolsCacheDir(): string {
   return process.env.OPSFLOW_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'opsflow', 'bin');
 }
 
-function isExecutable(file: string): boolean {
+/** A regular file this process may execute. */
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();
@@ -88,7 +89,8 @@ async function buildWithGo(log: (line: string) => void): Promise<string> {
   return target;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (a build lock's owner, say). */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

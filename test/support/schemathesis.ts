@@ -6,31 +6,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isExecutable, processAlive } from '../../src/temporal/cli';
 
 export const SCHEMATHESIS_VERSION = '4.32.5';
 
 export function schemathesisDir(): string {
   const base = process.env.OPSFLOW_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'opsflow');
   return path.join(base, `schemathesis-${SCHEMATHESIS_VERSION}`);
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function run(cmd: string, args: string[], log: (line: string) => void): Promise<void> {
