@@ -10,14 +10,13 @@
 import { shellQuote } from './remote-script';
 
 /**
- * `<nonce> s <i> <pgid>\n`   step i started; pgid is the group to signal to stop it (the
- *                           driver's own group where setsid is missing). Printed while the step
- *                           already runs, so it may land in the middle of the step's own line.
- * `\n<nonce> e <i> <rc>\n`  step i ended with exit status rc (stdout);
- * `\n<nonce> e <i>\n`       the same on stderr, so each stream's output is attributed in order.
- * The end markers' leading newline is part of the marker (a step's output that does not end in
- * a newline is kept byte for byte); shells such as bash write it separately, which is safe
- * because the step has ended by then.
+ * `<nonce> s <i> <pgid>\n`  step i started; pgid is the group to signal to stop it (the
+ *                          driver's own group where setsid is missing).
+ * `<nonce> e <i> <rc>\n`    step i ended with exit status rc (stdout);
+ * `<nonce> e <i>\n`         the same on stderr, so each stream's output is attributed in order.
+ * A marker is found anywhere in a line: the start marker is printed while the step already runs,
+ * and a step's last line need not end in a newline. Nothing is held back but what could be the
+ * start of a marker, so output (newlines too) reaches the logs as it comes.
  */
 const DRIVER = [
   'IFS= read -r n || exit 0',
@@ -32,8 +31,8 @@ const DRIVER = [
   `  printf '%s s %s %s\\n' "$n" "$i" "$k"`,
   '  wait "$p"',
   '  r=$?',
-  `  printf '\\n%s e %s %s\\n' "$n" "$i" "$r"`,
-  `  printf '\\n%s e %s\\n' "$n" "$i" >&2`,
+  `  printf '%s e %s %s\\n' "$n" "$i" "$r"`,
+  `  printf '%s e %s\\n' "$n" "$i" >&2`,
   '  i=$((i+1))',
   'done',
 ].join('\n');
@@ -55,13 +54,10 @@ const NEWLINE = 0x0a;
  */
 export class MarkerSplitter {
   private readonly prefix: Buffer;
-  /** What may precede a marker and must be held back at a chunk's end: the end marker's newline too. */
-  private readonly lead: Buffer;
   private pending: Buffer = Buffer.alloc(0);
 
   constructor(nonce: string) {
     this.prefix = Buffer.from(`${nonce} `);
-    this.lead = Buffer.from(`\n${nonce} `);
   }
 
   push(chunk: Buffer): DriverItem[] {
@@ -71,27 +67,21 @@ export class MarkerSplitter {
       const at = buf.indexOf(this.prefix);
       if (at < 0) {
         // Keep a tail that could be the start of a marker split across chunks.
-        const keep = tailOverlap(buf, this.lead);
+        const keep = tailOverlap(buf, this.prefix);
         pushOutput(items, buf.subarray(0, buf.length - keep));
         this.pending = Buffer.from(buf.subarray(buf.length - keep));
         return items;
       }
+      pushOutput(items, buf.subarray(0, at));
       const end = buf.indexOf(NEWLINE, at + this.prefix.length);
       if (end < 0) {
-        this.pending = Buffer.from(buf.subarray(at > 0 && buf[at - 1] === NEWLINE ? at - 1 : at));
-        pushOutput(items, buf.subarray(0, buf.length - this.pending.length));
+        this.pending = Buffer.from(buf.subarray(at));
         return items;
       }
       const marker = parseMarker(buf.toString('ascii', at + this.prefix.length, end));
-      if (marker) {
-        // An end marker's own leading newline is not output.
-        const cut = marker.kind === 'end' && at > 0 && buf[at - 1] === NEWLINE ? at - 1 : at;
-        pushOutput(items, buf.subarray(0, cut));
-        items.push(marker);
-      } else {
-        // A line with the nonce that does not parse cannot come from the driver: keep it as output.
-        pushOutput(items, buf.subarray(0, end + 1));
-      }
+      // A line with the nonce that does not parse cannot come from the driver: keep it as output.
+      if (marker) items.push(marker);
+      else pushOutput(items, buf.subarray(at, end + 1));
       buf = buf.subarray(end + 1);
     }
   }
@@ -121,12 +111,8 @@ function parseMarker(text: string): DriverMarker | null {
   return null;
 }
 
-/** Length of the longest suffix of buf that is a proper prefix of marker (or of marker without its first byte). */
+/** Length of the longest suffix of buf that is a proper prefix of marker. */
 function tailOverlap(buf: Buffer, marker: Buffer): number {
-  return Math.max(overlap(buf, marker), overlap(buf, marker.subarray(1)));
-}
-
-function overlap(buf: Buffer, marker: Buffer): number {
   for (let n = Math.min(buf.length, marker.length - 1); n > 0; n--) {
     if (buf.subarray(buf.length - n).equals(marker.subarray(0, n))) return n;
   }

@@ -26,24 +26,29 @@ function parse(stream: string, size: number): string {
 describe('MarkerSplitter', () => {
   const cases: [string, string][] = [
     // Output that ends in a newline, and output that does not.
-    [`${N} s 0 123\nhello\n\n${N} e 0 0\n`, '<s0:123>hello\n<e0:0>'],
-    [`${N} s 0 123\nno newline\n${N} e 0 3\n`, '<s0:123>no newline<e0:3>'],
+    [`${N} s 0 123\nhello\n${N} e 0 0\n`, '<s0:123>hello\n<e0:0>'],
+    [`${N} s 0 123\nno newline${N} e 0 3\n`, '<s0:123>no newline<e0:3>'],
     // The start marker lands in the middle of the step's own line (it runs already).
-    [`ab${N} s 1 99\ncd\n\n${N} e 1 0\n`, 'ab<s1:99>cd\n<e1:0>'],
+    [`ab${N} s 1 99\ncd\n${N} e 1 0\n`, 'ab<s1:99>cd\n<e1:0>'],
     // Lines that look like markers without the nonce, or with it but malformed, are output.
-    [`${N} s 0 5\nxx e 0 0\n${N} bogus\n\n${N} e 0 0\n`, `<s0:5>xx e 0 0\n${N} bogus\n<e0:0>`],
+    [`${N} s 0 5\nxx e 0 0\n${N} bogus\n${N} e 0 0\n`, `<s0:5>xx e 0 0\n${N} bogus\n<e0:0>`],
     // The stderr form carries no exit status.
-    [`oops\n\n${N} e 2\n`, 'oops\n<e2:null>'],
-    // Output with newlines right before a marker and none at all.
-    [`${N} s 0 7\n\n\n\n${N} e 0 1\n`, '<s0:7>\n\n<e0:1>'],
-    [`${N} s 0 7\n\n${N} e 0 1\n`, '<s0:7><e0:1>'],
+    [`oops\n${N} e 2\n`, 'oops\n<e2:null>'],
+    // Blank lines are output; no output at all is none.
+    [`${N} s 0 7\n\n\n${N} e 0 1\n`, '<s0:7>\n\n<e0:1>'],
+    [`${N} s 0 7\n${N} e 0 1\n`, '<s0:7><e0:1>'],
   ];
   it.each(cases)('parses %j in any chunking', (stream, expected) => {
     for (let size = 1; size <= stream.length; size++) expect(parse(stream, size)).toBe(expected);
   });
 
   it('keeps multi-byte text whole across chunks', () => {
-    expect(parse(`${N} s 0 7\n这是任务名字 😀\n\n${N} e 0 0\n`, 3)).toBe('<s0:7>这是任务名字 😀\n<e0:0>');
+    expect(parse(`${N} s 0 7\n这是任务名字 😀\n${N} e 0 0\n`, 3)).toBe('<s0:7>这是任务名字 😀\n<e0:0>');
+  });
+
+  it('passes a line on at once, its newline included (live logs)', () => {
+    const splitter = new MarkerSplitter(N);
+    expect(render(splitter.push(Buffer.from('tick 1\n')))).toBe('tick 1\n');
   });
 });
 
