@@ -16,7 +16,8 @@ import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
 import { StepLogWriter } from './logWriter';
 import { openSshConnection, SshAuthError, SshHostKeyError, SshTransportError, type SshConnection } from './ssh';
 import { DriverSession, type DriverEnd, type DriverEvent } from './ssh/driverSession';
-import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, setupFailure, transportRetry } from './stepRunner';
+import { journalName, taskJournalName } from './ssh/driver';
+import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, resumePoint, setupFailure, transportRetry } from './stepRunner';
 import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
 import type { BatchOutcome, BatchStepInput, BatchStepOutcome, ExecuteBatchInput, StepOutcome } from './types';
 
@@ -101,7 +102,7 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
   let k = 0;
   for (; k < rows.length; k++) {
     const row = rows[k] as BatchRow;
-    const earlier = await earlierOutcome(db, row.input, row);
+    const earlier = earlierOutcome(row.input, row);
     if (!earlier) break;
     results.push({ stepId: row.input.stepId, attempt: row.input.attempt, ...earlier });
     if (!goesOn(earlier, row.input)) return;
@@ -171,6 +172,8 @@ interface Current {
   errEnded: boolean;
   timer: NodeJS.Timeout;
   timedOut: boolean;
+  /** The followed journal had no exit status. */
+  journalLost?: boolean;
 }
 
 /** One batch on one open connection: the driver's events drive the step rows and logs. */
@@ -195,17 +198,24 @@ class BatchRun {
     const nonce = randomBytes(12).toString('hex');
     this.session = await DriverSession.open(
       this.conn,
-      this.steps.map((s) => s.commandLine),
+      taskJournalName(this.taskId, this.ctx.info.workflowExecution?.runId ?? ''),
+      this.steps.map((s) => ({ journal: journalName(s.row.run_id, s.row.input.attempt), command: s.commandLine })),
       nonce,
       (event) => this.onEvent(event),
     );
     const first = this.steps[0] as { row: BatchRow };
-    const claimed = await markRunning(this.db, first.row.run_id, first.row.input.attempt, first.row.idempotent);
-    if (!claimed) {
-      this.pushResult(0, { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' });
-      this.session.finish();
+    if (first.row.run_status === 'running' && first.row.run_attempt === first.row.input.attempt) {
+      // An earlier try of this attempt claimed it (its worker was lost): the journal decides.
+      const from = await resumePoint(this.db, first.row.run_id, first.row.input.attempt);
+      await this.startStep(0, from.lastLogSeq, from);
     } else {
-      await this.startStep(0, claimed.lastLogSeq);
+      const claimed = await markRunning(this.db, first.row.run_id, first.row.input.attempt, first.row.idempotent);
+      if (!claimed) {
+        this.pushResult(0, { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' });
+        this.session.finish(true);
+      } else {
+        await this.startStep(0, claimed.lastLogSeq);
+      }
     }
     const onAbort = (): void => this.requestCancel();
     const signal = this.ctx.cancellationSignal;
@@ -222,11 +232,12 @@ class BatchRun {
     if (this.cancelRequested) throw new CancelledFailure('batch cancelled');
   }
 
-  private async startStep(index: number, lastLogSeq: number): Promise<void> {
+  /** `resume`: an earlier try claimed this step; its output so far is stored up to these bytes. */
+  private async startStep(index: number, lastLogSeq: number, resume?: { stdout: number; stderr: number }): Promise<void> {
     const { row } = this.steps[index] as { row: BatchRow };
     const writer = new StepLogWriter(this.db, row.run_id, row.input.attempt, lastLogSeq);
     // Show the command as the template wrote it: argument values stay out of the header.
-    await writer.system(`[CMD]: ${[row.command, row.args].filter(Boolean).join(' ')}\n`);
+    if (lastLogSeq === 0) await writer.system(`[CMD]: ${[row.command, row.args].filter(Boolean).join(' ')}\n`);
     for (const s of this.stray) await writer.write(s.stream, s.data);
     this.stray = [];
     this.strayBytes = 0;
@@ -243,7 +254,9 @@ class BatchRun {
       }, row.timeout_s * 1000),
     };
     this.current = current;
-    this.session.go();
+    // A cancel that came while the header was written: the step never starts.
+    if (this.cancelRequested) this.session.finish(true);
+    else this.session.go(resume);
   }
 
   private onEvent({ stream, item }: DriverEvent): void | Promise<void> {
@@ -257,6 +270,9 @@ class BatchRun {
           this.strayBytes += item.data.length;
         }
         return;
+      case 'recovering':
+        if (current?.index === item.index) return current.writer.system('[opsflow] the worker running this step was lost; following it through its journal on the host\n');
+        return;
       case 'start':
         if (current?.index === item.index) {
           current.pgid = item.pgid;
@@ -267,6 +283,7 @@ class BatchRun {
         if (current?.index !== item.index) return;
         if (stream === 'stdout') {
           current.exitCode = item.exitCode;
+          current.journalLost = item.lost === true;
           current.outEnded = true;
         } else {
           current.errEnded = true;
@@ -279,8 +296,8 @@ class BatchRun {
   private requestCancel(): void {
     if (this.cancelRequested) return;
     this.cancelRequested = true;
+    // Between two steps the one that ended is being recorded: stepEnded sees the flag and ends.
     if (this.current) this.killCurrent();
-    else this.session.finish();
   }
 
   private killCurrent(): void {
@@ -302,17 +319,17 @@ class BatchRun {
     const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error };
     if (!next || this.cancelRequested || !goesOn(outcome, row.input)) {
       await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error });
-      this.session.finish();
+      this.session.finish(true);
       return;
     }
     const claimed = await advanceRun(this.db, this.taskId, prev, { runId: next.row.run_id, attempt: next.row.input.attempt, idempotent: next.row.idempotent });
     if (claimed === 'paused' || this.cancelRequested) {
       // Claimed just as a cancel came in: it never started.
       if (claimed !== 'paused' && claimed !== null) await finishRun(this.db, next.row.run_id, { status: 'cancelled', error: 'cancelled by an operator' });
-      this.session.finish();
+      this.session.finish(true);
     } else if (claimed === null) {
       this.pushResult(nextIndex, { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' });
-      this.session.finish();
+      this.session.finish(true);
     } else {
       await this.startStep(nextIndex, claimed.lastLogSeq);
     }
@@ -323,13 +340,13 @@ class BatchRun {
     const current = this.current as Current;
     this.current = null;
     const { row } = this.steps[current.index] as { row: BatchRow };
-    let outcome: StepOutcome;
     if (end.lost && !current.timedOut && !this.cancelRequested) {
-      // The command had started: its fate is unknown, so it is held, never rerun blindly.
-      outcome = { outcome: 'unknown', exitCode: null, error: `connection lost while the command ran: connection to ${this.conn.host}:${this.conn.port} lost while the command ran; its outcome is unknown` };
-    } else {
-      outcome = await this.outcomeOf(current, end.exitCode, end.signal);
+      // The step goes on on the host, into its journal: the next try re-attaches to it there
+      // (the row stays `running`). Only when the host stays unreachable does it become unknown.
+      await current.writer.close().catch(() => undefined);
+      throw transportRetry(`connection to ${this.conn.host}:${this.conn.port} lost while the command ran; reconnecting to follow it through its journal`);
     }
+    const outcome = await this.outcomeOf(current, end.exitCode, end.signal);
     await current.writer.close().catch(() => undefined);
     await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error });
     this.pushResult(current.index, outcome);
@@ -345,6 +362,9 @@ class BatchRun {
       const error = `timed out after ${row.timeout_s} s; the remote process group was killed`;
       await current.writer.system(`\n[opsflow] ${error}\n`);
       return { outcome: 'failed', exitCode: null, error };
+    }
+    if (current.journalLost) {
+      return { outcome: 'unknown', exitCode: null, error: 'the worker running this step was lost and the journal on the host has no exit status (its driver was killed); the command may or may not have finished. Retry or skip it.' };
     }
     if (exitCode === 0) return { outcome: 'succeeded', exitCode: 0, error: null };
     const error = exitCode === null ? `killed by ${signal ?? 'a signal'}` : `exit code ${exitCode}`;

@@ -37,26 +37,34 @@ export async function finishRun(db: Db, runId: number, fields: { status: StepOut
 
 /**
  * Whether this try may go on. Not when this attempt already finished (its result never reached
- * Temporal: report it) or, for a step that is not idempotent, when an earlier try of this
- * attempt already started the command (worker lost): then it is `unknown`, held for an operator.
+ * Temporal: report it) or ended `unknown` (held for an operator) unless the step is idempotent.
+ * A step an earlier try left `running` goes on: the batch re-attaches to it through its journal
+ * on the host (docs/engine.md#the-journal-on-the-host), which says whether it ran.
  */
-export async function earlierOutcome(db: Db, input: { attempt: number }, run: RunRow): Promise<StepOutcome | null> {
+export function earlierOutcome(input: { attempt: number }, run: RunRow): StepOutcome | null {
   if (run.run_attempt !== input.attempt) return null;
-  if (run.run_status === 'succeeded' || run.run_status === 'failed') {
+  if (run.run_status === 'succeeded' || run.run_status === 'failed' || (run.run_status === 'unknown' && !run.idempotent)) {
     return { outcome: run.run_status, exitCode: run.run_exit_code, error: run.run_error };
   }
-  if ((run.run_status === 'running' || run.run_status === 'unknown') && !run.idempotent) {
-    const error = 'the worker running this step was lost; the command may or may not have run. Retry or skip it.';
-    await db
-      .updateTable('step_runs')
-      .set({ status: 'unknown', error, updated_at: sql<Date>`now()` })
-      .where('id', '=', run.run_id)
-      .where('attempt', '=', input.attempt)
-      .where('status', 'in', ['running', 'unknown'])
-      .execute();
-    return { outcome: 'unknown', exitCode: null, error };
-  }
   return null;
+}
+
+/**
+ * Where a re-attached step's log goes on: the last log row's seq, and how many bytes of stdout
+ * and stderr are stored (the driver resends the journal's output after them).
+ */
+export async function resumePoint(db: Db, runId: number, attempt: number): Promise<{ lastLogSeq: number; stdout: number; stderr: number }> {
+  const row = await db
+    .selectFrom('step_logs')
+    .select((eb) => [
+      eb.fn.coalesce(eb.fn.max('seq'), sql<number>`0`).as('seq'),
+      sql<string>`coalesce(sum(octet_length(chunk)) filter (where stream = 'stdout'), 0)`.as('stdout'),
+      sql<string>`coalesce(sum(octet_length(chunk)) filter (where stream = 'stderr'), 0)`.as('stderr'),
+    ])
+    .where('step_run_id', '=', runId)
+    .where('attempt', '=', attempt)
+    .executeTakeFirst();
+  return { lastLogSeq: Number(row?.seq ?? 0), stdout: Number(row?.stdout ?? 0), stderr: Number(row?.stderr ?? 0) };
 }
 
 /**

@@ -4,45 +4,130 @@
 // The step commands travel as the script's positional parameters (like a plain `ssh host cmd`,
 // they are visible in the target's process list, as they were before batches). The per-batch
 // nonce travels on stdin and is never exported, so no step can learn it and forge a marker.
-// Before each step the driver reads one line from stdin: `go` runs the next step, anything
-// else (or end of input) ends the batch. Each step runs as `$SHELL -c <command>` with stdin
-// from /dev/null, under `setsid` where the target has it, so it is its own process group.
+// Before each step the driver reads one line from stdin: `go` runs the next step, `end` removes
+// the journals of the steps the worker has recorded and ends the batch, anything else (or end of
+// input: the worker is gone) ends it and keeps them.
+//
+// Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host):
+// `$HOME/.opsflow/journal/<task>-<workflow run>/<step run>-<attempt>/`. Its atomic `mkdir` claims the step; the
+// step writes into FIFOs read by `tee`s that copy to `out`/`err` and to the channel, ignoring a
+// broken channel, so a lost worker never kills the step through SIGPIPE; `pid` holds the step's
+// process group and the driver's PID; `rc` the exit status, written before the end markers.
+// When the directory exists already an earlier try started the step: the driver follows its
+// journal instead (output after the offsets given in `go <out bytes> <err bytes>`) until `rc`.
 import { shellQuote } from './remote-script';
 
 /**
  * `<nonce> s <i> <pgid>\n`  step i started; pgid is the group to signal to stop it (the
  *                          driver's own group where setsid is missing).
+ * `<nonce> r <i>\n`         step i had been started by an earlier try: its journal is followed.
  * `<nonce> e <i> <rc>\n`    step i ended with exit status rc (stdout);
+ * `<nonce> e <i> u\n`       a followed step ended but its journal has no exit status (its driver
+ *                          was killed before it could write one);
  * `<nonce> e <i>\n`         the same on stderr, so each stream's output is attributed in order.
  * A marker is found anywhere in a line: the start marker is printed while the step already runs,
  * and a step's last line need not end in a newline. Nothing is held back but what could be the
  * start of a marker, so output (newlines too) reaches the logs as it comes.
  */
-const DRIVER = [
-  'IFS= read -r n || exit 0',
-  's=$(command -v setsid) || s=',
-  'i=0',
-  'for c do',
-  '  IFS= read -r g || exit 0',
-  '  [ "$g" = go ] || exit 0',
-  '  $s "${SHELL:-/bin/sh}" -c "$c" </dev/null &',
-  '  p=$!',
-  '  if [ -n "$s" ]; then k=$p; else k=$$; fi',
-  `  printf '%s s %s %s\\n' "$n" "$i" "$k"`,
-  '  wait "$p"',
-  '  r=$?',
-  `  printf '%s e %s %s\\n' "$n" "$i" "$r"`,
-  `  printf '%s e %s\\n' "$n" "$i" >&2`,
-  '  i=$((i+1))',
-  'done',
-].join('\n');
+const DRIVER = String.raw`t=$1; shift
+IFS= read -r n || exit 0
+s=$(command -v setsid) || s=
+J=$HOME/.opsflow/journal/$t
+L=
+i=0
+fin() {
+  if [ "$g" = end ] && [ -n "$L" ] && cd "$J"; then rm -rf -- $L; cd / && rmdir -- "$J" 2>/dev/null; fi
+  exit 0
+}
+more() {
+  [ -f "$1" ] || return 0
+  z=$(($(wc -c <"$1")))
+  [ "$z" -gt "$2" ] && tail -c +$(($2 + 1)) "$1" | head -c $((z - $2))
+  return 0
+}
+while [ $# -gt 1 ]; do
+  d=$J/$1; c=$2; m=$1; shift 2
+  IFS=' ' read -r g o e || exit 0
+  [ "$g" = go ] || fin
+  if mkdir "$d" 2>/dev/null || { [ ! -d "$d" ] && mkdir -p "$J" && mkdir "$d"; }; then
+    mkfifo "$d/po" "$d/pe" || exit 1
+    (trap '' PIPE; exec tee "$d/out") <"$d/po" &
+    a=$!
+    (trap '' PIPE; exec tee "$d/err" >&2) <"$d/pe" &
+    b=$!
+    $s "${"$"}{SHELL:-/bin/sh}" -c "$c" </dev/null >"$d/po" 2>"$d/pe" &
+    p=$!
+    if [ -n "$s" ]; then k=$p; else k=$$; fi
+    echo "$k $$" >"$d/pid"
+    printf '%s s %s %s\n' "$n" "$i" "$k"
+    wait "$p"
+    r=$?
+    wait "$a"
+    wait "$b"
+    echo "$r" >"$d/rc"
+  elif [ -d "$d" ]; then
+    printf '%s r %s\n' "$n" "$i"
+    k=; q=; r=u
+    [ -f "$d/pid" ] && read -r k q <"$d/pid"
+    [ -n "$k" ] && printf '%s s %s %s\n' "$n" "$i" "$k"
+    o=${"$"}{o:-0}; e=${"$"}{e:-0}
+    while :; do
+      f=
+      if [ -s "$d/rc" ]; then f=1
+      elif ! { [ -n "$q" ] && kill -s 0 "$q" 2>/dev/null; } && ! { [ -n "$k" ] && kill -s 0 -- "-$k" 2>/dev/null; }; then f=2
+      fi
+      more "$d/out" "$o"; o=${"$"}{z:-$o}; z=
+      more "$d/err" "$e" >&2; e=${"$"}{z:-$e}; z=
+      [ -n "$f" ] && break
+      sleep 0.2 2>/dev/null || sleep 1
+    done
+    [ "$f" = 1 ] && read -r r <"$d/rc"
+  else
+    echo "opsflow: cannot create the journal directory $d" >&2
+    exit 1
+  fi
+  printf '%s e %s %s\n' "$n" "$i" "$r"
+  printf '%s e %s\n' "$n" "$i" >&2
+  L="$L $m"
+  i=$((i+1))
+done
+IFS=' ' read -r g o e
+fin`;
 
-/** The exec channel's command: the driver with the batch's step commands as its parameters. */
-export function driverCommand(commands: readonly string[]): string {
-  return `set -- ${commands.map(shellQuote).join(' ')}\n${DRIVER}`;
+/** One step of a batch: its journal's name on the host and its command line. */
+export interface DriverStep {
+  journal: string;
+  command: string;
 }
 
-export type DriverMarker = { kind: 'start'; index: number; pgid: number } | { kind: 'end'; index: number; exitCode: number | null };
+/**
+ * The exec channel's command: the driver with the task's journal directory name and the batch's
+ * steps as parameters.
+ */
+export function driverCommand(taskJournal: string, steps: readonly DriverStep[]): string {
+  const params = steps.flatMap((s) => [shellQuote(s.journal), shellQuote(s.command)]);
+  return `set -- ${shellQuote(taskJournal)} ${params.join(' ')}\n${DRIVER}`;
+}
+
+/**
+ * The task's journal directory name: its id and its workflow run's id, so two installations (or
+ * two test databases) whose task ids coincide never share a journal on a host.
+ */
+export function taskJournalName(taskId: number, workflowRunId: string): string {
+  if (!/^[0-9a-zA-Z-]*$/.test(workflowRunId)) throw new Error(`unexpected workflow run id ${JSON.stringify(workflowRunId)}`);
+  return workflowRunId ? `${taskId}-${workflowRunId}` : String(taskId);
+}
+
+/** The journal's name of one step run's attempt (a directory under the task's). */
+export function journalName(runId: number, attempt: number): string {
+  return `${runId}-${attempt}`;
+}
+
+export type DriverMarker =
+  | { kind: 'start'; index: number; pgid: number }
+  | { kind: 'recovering'; index: number }
+  /** exitCode null: the stderr marker, or `lost` when the journal had no exit status. */
+  | { kind: 'end'; index: number; exitCode: number | null; lost?: boolean };
 
 export type DriverItem = { kind: 'output'; data: Buffer } | DriverMarker;
 
@@ -103,8 +188,10 @@ function parseMarker(text: string): DriverMarker | null {
     const pgid = Number(value);
     return Number.isInteger(pgid) && pgid > 1 ? { kind: 'start', index: i, pgid } : null;
   }
+  if (kind === 'r') return value === undefined ? { kind: 'recovering', index: i } : null;
   if (kind === 'e') {
     if (value === undefined) return { kind: 'end', index: i, exitCode: null };
+    if (value === 'u') return { kind: 'end', index: i, exitCode: null, lost: true };
     const code = Number(value);
     return Number.isInteger(code) && code >= 0 ? { kind: 'end', index: i, exitCode: code } : null;
   }

@@ -3,7 +3,7 @@
 // process group over a second channel of the same connection.
 import type { ClientChannel } from 'ssh2';
 import type { SshConnection } from './connection';
-import { driverCommand, MarkerSplitter, type DriverItem } from './driver';
+import { driverCommand, MarkerSplitter, type DriverItem, type DriverStep } from './driver';
 import { ItemPump, type OutputStream } from './output-pump';
 import { killGroupCommand } from './remote-script';
 
@@ -71,24 +71,32 @@ export class DriverSession {
   /** Opens the channel; rejects with SshTransportError when it cannot (nothing started). */
   static async open(
     conn: SshConnection,
-    commands: readonly string[],
+    taskJournal: string,
+    steps: readonly DriverStep[],
     nonce: string,
     onEvent: (event: DriverEvent) => void | Promise<void>,
     graceMs = 2_000,
   ): Promise<DriverSession> {
-    const channel = await conn.exec(driverCommand(commands));
+    const channel = await conn.exec(driverCommand(taskJournal, steps));
     return new DriverSession(conn, channel, nonce, onEvent, graceMs);
   }
 
-  /** Lets the driver start its next step. */
-  go(): void {
-    if (!this.finished) this.channel.write('go\n');
+  /**
+   * Lets the driver start its next step; `from` (bytes of stdout and stderr already stored) is
+   * where to resume the output of a step an earlier try started, should its journal exist.
+   */
+  go(from?: { stdout: number; stderr: number }): void {
+    if (!this.finished) this.channel.write(from ? `go ${from.stdout} ${from.stderr}\n` : 'go\n');
   }
 
-  /** No further step: the driver exits once the running one (if any) has ended. */
-  finish(): void {
+  /**
+   * No further step: the driver exits once the running one (if any) has ended. `recorded`: every
+   * step that ended is stored, so the driver removes their journals; otherwise it keeps them.
+   */
+  finish(recorded = false): void {
     if (this.finished) return;
     this.finished = true;
+    if (recorded) this.channel.write('end\n');
     this.channel.end();
   }
 

@@ -1,6 +1,6 @@
 // The step driver's marker parser: output and markers in order whatever the chunk boundaries.
 import { describe, expect, it } from 'vitest';
-import { MarkerSplitter, driverCommand, type DriverItem } from '../../../activities/ssh/driver';
+import { MarkerSplitter, driverCommand, journalName, taskJournalName, type DriverItem } from '../../../activities/ssh/driver';
 
 const N = '0f1e2d3c4b5a69788796a5b4';
 
@@ -8,7 +8,10 @@ const N = '0f1e2d3c4b5a69788796a5b4';
 function render(items: DriverItem[]): string {
   const parts: Buffer[] = [];
   for (const i of items) {
-    parts.push(i.kind === 'output' ? i.data : Buffer.from(i.kind === 'start' ? `<s${i.index}:${i.pgid}>` : `<e${i.index}:${i.exitCode}>`));
+    if (i.kind === 'output') parts.push(i.data);
+    else if (i.kind === 'start') parts.push(Buffer.from(`<s${i.index}:${i.pgid}>`));
+    else if (i.kind === 'recovering') parts.push(Buffer.from(`<r${i.index}>`));
+    else parts.push(Buffer.from(`<e${i.index}:${i.lost ? 'lost' : i.exitCode}>`));
   }
   return Buffer.concat(parts).toString();
 }
@@ -37,6 +40,9 @@ describe('MarkerSplitter', () => {
     // Blank lines are output; no output at all is none.
     [`${N} s 0 7\n\n\n${N} e 0 1\n`, '<s0:7>\n\n<e0:1>'],
     [`${N} s 0 7\n${N} e 0 1\n`, '<s0:7><e0:1>'],
+    // A step followed through its journal; one whose journal has no exit status.
+    [`${N} r 0\n${N} s 0 7\nrest\n${N} e 0 4\n`, '<r0><s0:7>rest\n<e0:4>'],
+    [`${N} r 1\n${N} e 1 u\n`, '<r1><e1:lost>'],
   ];
   it.each(cases)('parses %j in any chunking', (stream, expected) => {
     for (let size = 1; size <= stream.length; size++) expect(parse(stream, size)).toBe(expected);
@@ -53,7 +59,11 @@ describe('MarkerSplitter', () => {
 });
 
 describe('driverCommand', () => {
-  it('passes each step command as one quoted parameter', () => {
-    expect(driverCommand(["echo 'a b'", 'exit 3']).split('\n')[0]).toBe(`set -- 'echo '\\''a b'\\''' 'exit 3'`);
+  it('passes the task id, then each step’s journal name and command, each one quoted parameter', () => {
+    const steps = [
+      { journal: journalName(11, 1), command: "echo 'a b'" },
+      { journal: journalName(12, 2), command: 'exit 3' },
+    ];
+    expect(driverCommand(taskJournalName(7, 'a1b2-c3'), steps).split('\n')[0]).toBe(`set -- '7-a1b2-c3' '11-1' 'echo '\\''a b'\\''' '12-2' 'exit 3'`);
   });
 });
