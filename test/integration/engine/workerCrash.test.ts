@@ -1,16 +1,18 @@
-// At-most-once: the worker process (the real `opsflow worker` CLI) is SIGKILLed mid-step and a
-// new one started. The step must come back `unknown` and held — never silently run again —
-// and the logs written before the kill must be kept.
+// The journal on the host: the worker process (the real `opsflow worker` CLI) is SIGKILLed
+// mid-step and a new one started. The new try reconnects and follows the step's journal: a step
+// still running is re-attached and its outcome recorded, one that finished meanwhile is recorded
+// with its real exit code and the output the lost worker missed, one that never started runs —
+// each exactly once (a marker file on the target counts the runs) — and the journals are gone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { intervene } from '../../../src/tasks/interventions';
-import { bob, LOOPBACK_ONLY, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
+import { LOOPBACK_ONLY, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
 
 const HOST = '127.0.0.41';
+const HOST2 = '127.0.0.42';
 let stack: EngineStack;
 const workers: ChildProcess[] = [];
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-crash-'));
@@ -43,7 +45,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 beforeAll(async () => {
-  stack = await startEngineStack({ addresses: [HOST] }); // no in-process worker here
+  stack = await startEngineStack({ addresses: [HOST, HOST2] }); // no in-process worker here
 });
 afterAll(async () => {
   for (const w of workers) killGroup(w, 'SIGKILL');
@@ -51,39 +53,116 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The task's journal directory on the targets (they share this machine's home). */
+async function journalDir(taskId: number): Promise<string> {
+  const { runId } = await stack.temporal.client.workflow.getHandle(`task-${taskId}`).describe();
+  return path.join(os.homedir(), '.opsflow', 'journal', `${taskId}-${runId}`);
+}
+
+function tmpName(what: string): string {
+  return path.join(os.tmpdir(), `opsflow-crash-${what}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+}
+
+async function killWorker(child: ChildProcess): Promise<void> {
+  killGroup(child, 'SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+}
+
 describe('worker killed mid-step', () => {
-  it('marks the step unknown and holds it; the command does not run a second time; earlier logs are kept', async () => {
-    const marker = path.join(os.tmpdir(), `opsflow-marker-${Date.now()}`);
+  // Each test starts its own workers: none may pick up the next test's batches.
+  afterEach(async () => {
+    for (const w of workers) await killWorker(w);
+  });
+
+  it('re-attaches to a step still running: recorded once with its outcome and all its output; the next step runs', async () => {
+    const marker = tmpName('marker');
     const script = `echo x >> ${marker}; echo before-kill; sleep 6; echo after-sleep`;
     const templateId = await stack.createTemplate([
       { level: 1, name: 'once only', command: 'sh -c', args: 'SCRIPT', retries: 3, timeout_s: 120 },
-      { level: 2, name: 'next', command: 'true' },
+      { level: 2, name: 'next', command: 'echo next' },
     ]);
     const first = startWorkerProcess();
     const taskId = await stack.submit(templateId, { 1: [HOST] }, { args: { SCRIPT: script } });
     const run = await stack.waitForRun(taskId, (r) => r.level === 1 && r.status === 'running', 60_000);
     await waitFor('the first output to be stored', async () => ((await stack.logText(run.id, 'stdout')).includes('before-kill') ? true : undefined));
+    const journal = await journalDir(taskId);
+    expect(fs.existsSync(path.join(journal, `${run.id}-1`, 'pid'))).toBe(true);
 
-    killGroup(first, 'SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await killWorker(first);
     startWorkerProcess();
 
-    const unknown = await stack.waitForRun(taskId, (r) => r.level === 1 && r.status === 'unknown', 60_000);
-    expect(unknown.error).toMatch(/worker .* lost/);
-    expect(unknown.attempt).toBe(1);
-    // Held: the task waits for a person, the next level has not started.
-    expect((await stack.task(taskId)).status).toBe('running');
-    expect((await stack.runs(taskId)).find((r) => r.level === 2)?.status).toBe('pending');
-    // Long enough for a rerun to have happened if anything were to rerun it.
-    await new Promise((r) => setTimeout(r, 3000));
+    const task = await stack.waitForTask(taskId, ['succeeded', 'failed'], 90_000);
+    expect(task.status).toBe('succeeded');
+    const runs = await stack.runs(taskId);
+    expect(runs.find((r) => r.level === 1)).toMatchObject({ status: 'succeeded', exit_code: 0, attempt: 1 });
+    expect(runs.find((r) => r.level === 2)).toMatchObject({ status: 'succeeded', exit_code: 0 });
     expect(fs.readFileSync(marker, 'utf8')).toBe('x\n');
-    expect(await stack.logText(run.id, 'stdout')).toContain('before-kill');
-    expect(await stack.logText(run.id, 'system')).toContain('[CMD]: sh -c SCRIPT');
-
-    // An operator decides: skip it, and the task finishes.
-    await intervene(stack.temporal.client, taskId, bob, { action: 'skip', stepId: unknown.task_step_id, host: HOST });
-    expect((await stack.waitForTask(taskId, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
-    expect(fs.readFileSync(marker, 'utf8')).toBe('x\n');
+    // Every byte once: what the lost worker stored, then the rest from the journal.
+    expect(await stack.logText(run.id, 'stdout')).toBe('before-kill\nafter-sleep\n');
+    const system = await stack.logText(run.id, 'system');
+    expect(system.match(/\[CMD\]: sh -c SCRIPT/g)).toHaveLength(1);
+    expect(system).toContain('following it through its journal on the host');
+    expect(fs.existsSync(journal)).toBe(false);
     fs.rmSync(marker, { force: true });
   }, 150_000);
+
+  it('records a step that finished while no worker was attached from its journal: real exit code and output, no rerun', async () => {
+    const marker = tmpName('marker');
+    const done = tmpName('done');
+    // One host exits 0, the other 3 (sshd tells each command the address it answered on).
+    const script = [
+      `echo "$SSH_CONNECTION" >> ${marker}-$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`,
+      'echo started; echo to-stderr >&2; sleep 2; echo finished-offline',
+      `touch ${done}-$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`,
+      `case "$SSH_CONNECTION" in *" ${HOST2} "*) exit 3;; esac`,
+    ].join('; ');
+    const templateId = await stack.createTemplate([
+      { level: 1, name: 'finishes offline', command: 'sh -c', args: 'SCRIPT', retries: 3, timeout_s: 120 },
+      { level: 2, name: 'after', command: 'echo after' },
+    ]);
+    const first = startWorkerProcess();
+    const taskId = await stack.submit(templateId, { 1: [HOST, HOST2] }, { args: { SCRIPT: script } });
+    for (const host of [HOST, HOST2]) {
+      const run = await stack.waitForRun(taskId, (r) => r.host === host && r.level === 1 && r.status === 'running', 60_000);
+      await waitFor(`output on ${host}`, async () => ((await stack.logText(run.id, 'stdout')).includes('started') ? true : undefined));
+    }
+    const journal = await journalDir(taskId);
+    await killWorker(first);
+    // Both commands finish on their hosts while no worker is attached.
+    await waitFor('the steps to finish offline', () => Promise.resolve(fs.existsSync(`${done}-${HOST}`) && fs.existsSync(`${done}-${HOST2}`) ? true : undefined), 30_000);
+    expect(fs.readdirSync(journal).length).toBe(2);
+    startWorkerProcess();
+
+    const held = await stack.waitForRun(taskId, (r) => r.host === HOST2 && r.level === 1 && r.status === 'held', 90_000);
+    expect(held).toMatchObject({ exit_code: 3, attempt: 1 });
+    expect(held.error).toMatch(/exit code 3/);
+    const ok = await stack.waitForRun(taskId, (r) => r.host === HOST && r.level === 2 && r.status === 'succeeded', 60_000);
+    expect(ok).toBeTruthy();
+    for (const [host, run] of [[HOST, (await stack.runs(taskId)).find((r) => r.host === HOST && r.level === 1)!], [HOST2, held]] as const) {
+      expect(fs.readFileSync(`${marker}-${host}`, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+      expect(await stack.logText(run.id, 'stdout')).toBe('started\nfinished-offline\n');
+      expect(await stack.logText(run.id, 'stderr')).toBe('to-stderr\n');
+    }
+    expect((await stack.runs(taskId)).find((r) => r.host === HOST && r.level === 1)).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    // The held host's journal went with its recorded batch; the other host's with its last batch.
+    await waitFor('the journals to be removed', () => Promise.resolve(fs.existsSync(journal) ? undefined : true), 10_000);
+    for (const host of [HOST, HOST2]) fs.rmSync(`${marker}-${host}`, { force: true });
+    for (const host of [HOST, HOST2]) fs.rmSync(`${done}-${host}`, { force: true });
+  }, 150_000);
+
+  it('runs a step an earlier try claimed but never started (no journal on the host), once', async () => {
+    const marker = tmpName('marker');
+    const templateId = await stack.createTemplate([{ level: 1, name: 'claimed only', command: 'sh -c', args: 'SCRIPT', retries: 3 }]);
+    // No worker yet: the task waits; its row then looks as a lost try leaves it after its claim.
+    const taskId = await stack.submit(templateId, { 1: [HOST] }, { args: { SCRIPT: `echo x >> ${marker}; echo ran` } });
+    const run = (await stack.runs(taskId))[0]!;
+    await stack.database.db.updateTable('step_runs').set({ status: 'running', attempt: 1 }).where('id', '=', run.id).execute();
+    startWorkerProcess();
+    expect((await stack.waitForTask(taskId, ['succeeded', 'failed'], 60_000)).status).toBe('succeeded');
+    expect(fs.readFileSync(marker, 'utf8')).toBe('x\n');
+    expect(await stack.logText(run.id, 'stdout')).toBe('ran\n');
+    expect(await stack.logText(run.id, 'system')).toContain('[CMD]: sh -c SCRIPT');
+    expect(fs.existsSync(await journalDir(taskId))).toBe(false);
+    fs.rmSync(marker, { force: true });
+  }, 90_000);
 });
