@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { BatchStepInput, BatchStepOutcome, TaskActivities } from '../activities/types';
@@ -74,6 +75,14 @@ function batchActivities(batch: readonly PlanStep[], group: number, host: string
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: first.retries + 1 },
     summary: `group ${group} · ${host} · ${levels} · ${batch.map((s) => s.name).join(', ')}`,
   });
+}
+
+/** Batches started again after their worker was lost; beyond, the rows are settled. */
+const MAX_WORKER_LOSSES = 20;
+
+/** The activity's last try ended without a heartbeat: its worker died or hung. */
+function workerLost(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
 }
 
 const stepKey = (stepId: number, host: string): string => `${stepId}|${host}`;
@@ -483,16 +492,22 @@ export class TaskRun {
     }));
     const request = { taskId: this.input.taskId, host, steps };
     let reason = 'the batch reported no step';
-    try {
-      const outcome = await batchActivities(batch, group.group, host).executeBatch(request);
-      if (outcome.steps.length > 0) return outcome.steps;
-    } catch (err) {
-      if (isCancellation(err)) {
-        this.noteEndedBeforeCancel(err, host);
-        throw err;
+    for (let losses = 0; ; losses++) {
+      try {
+        const outcome = await batchActivities(batch, group.group, host).executeBatch(request);
+        if (outcome.steps.length > 0) return outcome.steps;
+      } catch (err) {
+        if (isCancellation(err)) {
+          this.noteEndedBeforeCancel(err, host);
+          throw err;
+        }
+        // Its last try's worker was lost (no heartbeat): that says nothing about the host, so the
+        // batch runs again and re-attaches to its steps through their journals on the host.
+        if (workerLost(err) && losses < MAX_WORKER_LOSSES) continue;
+        // Transport retries used up.
+        reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
       }
-      // Transport retries used up, or the worker was lost and retries are exhausted.
-      reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+      break;
     }
     // Settle the rows from what the database knows, in order: steps that ended are reported as
     // they ended; the first that did not is `unknown` if its command may have started, else `failed`.
