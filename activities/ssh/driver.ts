@@ -8,13 +8,15 @@
 // the journals of the steps the worker has recorded and ends the batch, anything else (or end of
 // input: the worker is gone) ends it and keeps them.
 //
-// Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host):
-// `$HOME/.opsflow/journal/<task>-<workflow run>/<step run>-<attempt>/`. Its atomic `mkdir` claims the step; the
-// step writes into FIFOs read by `tee`s that copy to `out`/`err` and to the channel, ignoring a
-// broken channel, so a lost worker never kills the step through SIGPIPE; `pid` holds the step's
-// process group and the driver's PID; `rc` the exit status, written before the end markers.
-// When the directory exists already an earlier try started the step: the driver follows its
-// journal instead (output after the offsets given in `go <out bytes> <err bytes>`) until `rc`.
+// Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host), files named
+// `$HOME/.opsflow/journal/<task>-<workflow run>/<step run>-<attempt>.*` (in a private directory
+// under $TMPDIR or /tmp for an account whose home cannot be written). Creating its FIFOs
+// (`.po`, `.pe`: mkfifo fails if they exist) claims the step; `tee`s copy from them to `.out`/`.err`
+// and to the channel, ignoring a broken channel, so a lost worker never kills the step through
+// SIGPIPE; `.pid` holds the step's process group and the driver's PID; `.rc` the exit status,
+// written before the end markers. When the FIFOs exist already an earlier try started the step:
+// the driver follows its journal instead (output after the offsets given in
+// `go <out bytes> <err bytes>`) until `.rc` appears.
 import { shellQuote } from './remote-script';
 
 /**
@@ -32,11 +34,16 @@ import { shellQuote } from './remote-script';
 const DRIVER = String.raw`t=$1; shift
 IFS= read -r n || exit 0
 s=$(command -v setsid) || s=
-J=$HOME/.opsflow/journal/$t
+J=$HOME/.opsflow/journal
+if ! { [ -d "$J" ] || mkdir -p "$J" 2>/dev/null; } || [ ! -w "$J" ]; then
+  J=${"$"}{TMPDIR:-/tmp}/opsflow-journal-$(id -u)
+  { [ -d "$J" ] || mkdir -m 700 "$J"; } && [ -O "$J" ] && [ ! -L "$J" ] || { echo "opsflow: no place for step journals ($HOME/.opsflow/journal, $J)" >&2; exit 1; }
+fi
+J=$J/$t
 L=
 i=0
 fin() {
-  if [ "$g" = end ] && [ -n "$L" ] && cd "$J"; then rm -rf -- $L; cd / && rmdir -- "$J" 2>/dev/null; fi
+  if [ "$g" = end ] && [ -n "$L" ] && cd "$J"; then rm -f -- $L; cd / && rmdir -- "$J" 2>/dev/null; fi
   exit 0
 }
 more() {
@@ -49,46 +56,45 @@ while [ $# -gt 1 ]; do
   d=$J/$1; c=$2; m=$1; shift 2
   IFS=' ' read -r g o e || exit 0
   [ "$g" = go ] || fin
-  if mkdir "$d" 2>/dev/null || { [ ! -d "$d" ] && mkdir -p "$J" && mkdir "$d"; }; then
-    mkfifo "$d/po" "$d/pe" || exit 1
-    (trap '' PIPE; exec tee "$d/out") <"$d/po" &
+  if mkfifo "$d.po" "$d.pe" 2>/dev/null || { [ ! -p "$d.po" ] && mkdir -p "$J" && mkfifo "$d.po" "$d.pe"; }; then
+    (trap '' PIPE; exec tee "$d.out") <"$d.po" &
     a=$!
-    (trap '' PIPE; exec tee "$d/err" >&2) <"$d/pe" &
+    (trap '' PIPE; exec tee "$d.err" >&2) <"$d.pe" &
     b=$!
-    $s "${"$"}{SHELL:-/bin/sh}" -c "$c" </dev/null >"$d/po" 2>"$d/pe" &
+    $s "${"$"}{SHELL:-/bin/sh}" -c "$c" </dev/null >"$d.po" 2>"$d.pe" &
     p=$!
     if [ -n "$s" ]; then k=$p; else k=$$; fi
-    echo "$k $$" >"$d/pid"
+    echo "$k $$" >"$d.pid"
     printf '%s s %s %s\n' "$n" "$i" "$k"
     wait "$p"
     r=$?
     wait "$a"
     wait "$b"
-    echo "$r" >"$d/rc"
-  elif [ -d "$d" ]; then
+    echo "$r" >"$d.rc"
+  elif [ -p "$d.po" ]; then
     printf '%s r %s\n' "$n" "$i"
     k=; q=; r=u
-    [ -f "$d/pid" ] && read -r k q <"$d/pid"
+    [ -f "$d.pid" ] && read -r k q <"$d.pid"
     [ -n "$k" ] && printf '%s s %s %s\n' "$n" "$i" "$k"
     o=${"$"}{o:-0}; e=${"$"}{e:-0}
     while :; do
       f=
-      if [ -s "$d/rc" ]; then f=1
+      if [ -s "$d.rc" ]; then f=1
       elif ! { [ -n "$q" ] && kill -s 0 "$q" 2>/dev/null; } && ! { [ -n "$k" ] && kill -s 0 -- "-$k" 2>/dev/null; }; then f=2
       fi
-      more "$d/out" "$o"; o=${"$"}{z:-$o}; z=
-      more "$d/err" "$e" >&2; e=${"$"}{z:-$e}; z=
+      more "$d.out" "$o"; o=${"$"}{z:-$o}; z=
+      more "$d.err" "$e" >&2; e=${"$"}{z:-$e}; z=
       [ -n "$f" ] && break
       sleep 0.2 2>/dev/null || sleep 1
     done
-    [ "$f" = 1 ] && read -r r <"$d/rc"
+    [ "$f" = 1 ] && read -r r <"$d.rc"
   else
-    echo "opsflow: cannot create the journal directory $d" >&2
+    echo "opsflow: cannot create the journal $d.po" >&2
     exit 1
   fi
   printf '%s e %s %s\n' "$n" "$i" "$r"
   printf '%s e %s\n' "$n" "$i" >&2
-  L="$L $m"
+  L="$L $m.po $m.pe $m.out $m.err $m.pid $m.rc"
   i=$((i+1))
 done
 IFS=' ' read -r g o e
@@ -118,7 +124,7 @@ export function taskJournalName(taskId: number, workflowRunId: string): string {
   return workflowRunId ? `${taskId}-${workflowRunId}` : String(taskId);
 }
 
-/** The journal's name of one step run's attempt (a directory under the task's). */
+/** The journal's name of one step run's attempt (its files' stem in the task's directory). */
 export function journalName(runId: number, attempt: number): string {
   return `${runId}-${attempt}`;
 }
