@@ -47,6 +47,8 @@ interface BatchRow {
   force_host: string | null;
   timeout_s: number;
   task_args: Record<string, string>;
+  /** The task's creation time in microseconds since the epoch (names its journal directory). */
+  task_created: string;
 }
 
 async function loadBatch(db: Db, input: ExecuteBatchInput): Promise<BatchRow[]> {
@@ -58,6 +60,7 @@ async function loadBatch(db: Db, input: ExecuteBatchInput): Promise<BatchRow[]> 
       'r.id as run_id', 'r.task_step_id', 'r.attempt as run_attempt', 'r.status as run_status', 'r.exit_code as run_exit_code', 'r.error as run_error',
       's.command', 's.args', 's.exec_user', 's.force_host', 's.timeout_s', 's.idempotent',
       't.args as task_args',
+      sql<string>`(extract(epoch from t.created_at) * 1000000)::bigint::text`.as('task_created'),
     ])
     .where('r.task_id', '=', input.taskId)
     .where('r.host', '=', input.host)
@@ -150,7 +153,7 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
     });
   try {
     await deps.pool.use(`${execUser.id}|${address}|${execUser.port}`, open, (conn) =>
-      new BatchRun(db, input.taskId, conn, run, results, ctx, progress).execute(),
+      new BatchRun(db, input.taskId, taskJournalName(input.taskId, first.task_created), conn, run, results, ctx, progress).execute(),
     );
   } catch (err) {
     if (err instanceof SshHostKeyError) return fail(verdict.refusal ?? err.message);
@@ -187,6 +190,7 @@ class BatchRun {
   constructor(
     private readonly db: Db,
     private readonly taskId: number,
+    private readonly taskJournal: string,
     private readonly conn: SshConnection,
     private readonly steps: { row: BatchRow; commandLine: string }[],
     private readonly results: BatchStepOutcome[],
@@ -198,7 +202,7 @@ class BatchRun {
     const nonce = randomBytes(12).toString('hex');
     this.session = await DriverSession.open(
       this.conn,
-      taskJournalName(this.taskId, this.ctx.info.workflowExecution?.runId ?? ''),
+      this.taskJournal,
       this.steps.map((s) => ({ journal: journalName(s.row.run_id, s.row.input.attempt), command: s.commandLine })),
       nonce,
       (event) => this.onEvent(event),

@@ -9,7 +9,7 @@
 // input: the worker is gone) ends it and keeps them.
 //
 // Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host), files named
-// `$HOME/.opsflow/journal/<task>-<workflow run>/<step run>-<attempt>.*` (in a private directory
+// `$HOME/.opsflow/journal/<task>-<created µs>/<step run>-<attempt>.*` (in a private directory
 // under $TMPDIR or /tmp for an account whose home cannot be written). Creating its FIFOs
 // (`.po`, `.pe`: mkfifo fails if they exist) claims the step; `tee`s copy from them to `.out`/`.err`
 // and to the channel, ignoring a broken channel, so a lost worker never kills the step through
@@ -116,12 +116,13 @@ export function driverCommand(taskJournal: string, steps: readonly DriverStep[])
 }
 
 /**
- * The task's journal directory name: its id and its workflow run's id, so two installations (or
- * two test databases) whose task ids coincide never share a journal on a host.
+ * The task's journal directory name: its id and its creation time (microseconds), so two
+ * installations (or two test databases) whose task ids coincide never share a journal on a host,
+ * and the name stays the same across the workflow's runs (continue-as-new).
  */
-export function taskJournalName(taskId: number, workflowRunId: string): string {
-  if (!/^[0-9a-zA-Z-]*$/.test(workflowRunId)) throw new Error(`unexpected workflow run id ${JSON.stringify(workflowRunId)}`);
-  return workflowRunId ? `${taskId}-${workflowRunId}` : String(taskId);
+export function taskJournalName(taskId: number, createdMicros: string): string {
+  if (!/^[0-9]+$/.test(createdMicros)) throw new Error(`unexpected task creation time ${JSON.stringify(createdMicros)}`);
+  return `${taskId}-${createdMicros}`;
 }
 
 /** The journal's name of one step run's attempt (its files' stem in the task's directory). */

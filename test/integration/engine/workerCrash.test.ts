@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { LOOPBACK_ONLY, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
@@ -55,8 +56,12 @@ afterAll(async () => {
 
 /** The task's journal directory on the targets (they share this machine's home). */
 async function journalDir(taskId: number): Promise<string> {
-  const { runId } = await stack.temporal.client.workflow.getHandle(`task-${taskId}`).describe();
-  return path.join(os.homedir(), '.opsflow', 'journal', `${taskId}-${runId}`);
+  const { created } = await stack.database.db
+    .selectFrom('tasks')
+    .select(sql<string>`(extract(epoch from created_at) * 1000000)::bigint::text`.as('created'))
+    .where('id', '=', taskId)
+    .executeTakeFirstOrThrow();
+  return path.join(os.homedir(), '.opsflow', 'journal', `${taskId}-${created}`);
 }
 
 function tmpName(what: string): string {

@@ -64,6 +64,6 @@ describe('driverCommand', () => {
       { journal: journalName(11, 1), command: "echo 'a b'" },
       { journal: journalName(12, 2), command: 'exit 3' },
     ];
-    expect(driverCommand(taskJournalName(7, 'a1b2-c3'), steps).split('\n')[0]).toBe(`set -- '7-a1b2-c3' '11-1' 'echo '\\''a b'\\''' '12-2' 'exit 3'`);
+    expect(driverCommand(taskJournalName(7, '1764770000123456'), steps).split('\n')[0]).toBe(`set -- '7-1764770000123456' '11-1' 'echo '\\''a b'\\''' '12-2' 'exit 3'`);
   });
 });
