@@ -130,7 +130,9 @@ export const v1Fields = {
   hosts: z
     .record(
       z.string().regex(GROUP_KEY_RE, 'a group number'),
-      z.union([z.array(hostList(300)).max(MAX_HOSTS_PER_GROUP), hostList(1_000_000)]),
+      z.union([z.array(hostList(300)).max(MAX_HOSTS_PER_GROUP), hostList(1_000_000)], {
+        error: (issue) => (Array.isArray(issue.input) && issue.input.length > MAX_HOSTS_PER_GROUP ? `${issue.input.length} hosts, more than ${MAX_HOSTS_PER_GROUP} per group` : undefined),
+      }),
     )
     .describe(`group number → hosts, e.g. {"1": ["127.0.0.1"]}; at most ${MAX_HOSTS_PER_GROUP} hosts per group`),
   associated_user: AssocObject,
