@@ -10,7 +10,7 @@ import {
   type ChildWorkflowHandle,
   type ChildWorkflowOptions,
 } from '@temporalio/workflow';
-import { laneShares, shardOfHost, shardsOf, type Shard } from '../src/domain/shards';
+import { laneShares, shardsOf, type Shard } from '../src/domain/shards';
 import type { TaskStatus } from '../src/domain/statuses';
 import { shardControlSignal, type PlanGroup, type ShardControl, type TaskWorkflowInput } from './messages';
 import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
@@ -24,15 +24,23 @@ export class ShardSet {
   /** Some shard ended failed (or its workflow failed). */
   failed = false;
   private readonly parentId = workflowInfo().workflowId;
+  /** `group|host` → the shard that owns it (a map: a lookup per step of 10,000 hosts must be cheap). */
+  private readonly owners = new Map<string, Shard>();
 
   constructor(
     private readonly input: TaskWorkflowInput,
     private readonly shardHosts: number,
-  ) {}
+  ) {
+    for (const group of input.groups) {
+      for (const shard of shardsOf(this.parentId, group, shardHosts)) {
+        for (const host of shard.hosts) this.owners.set(`${group.group}|${host}`, shard);
+      }
+    }
+  }
 
   /** The started shard that owns `host` in `group`; undefined while the parent owns it (not started). */
   startedOwner(group: PlanGroup, host: string): Shard | undefined {
-    const shard = shardOfHost(this.parentId, group, host, this.shardHosts);
+    const shard = this.owners.get(`${group.group}|${host}`);
     return shard && this.started.has(shard.workflowId) ? shard : undefined;
   }
 

@@ -333,8 +333,9 @@ export class TaskRun {
       approver: this.approval?.approved ? this.approval.actor.username : null,
       currentGroup: this.currentGroup,
       ...(this.shards ? { shards: this.shards.startedIds() } : {}),
+      // A started shard tells its own hosts (the core merges them in).
       hosts: this.input.groups.flatMap((g) =>
-        g.hosts.map((host) => ({
+        g.hosts.filter((host) => !this.shards?.startedOwner(g, host)).map((host) => ({
           host,
           group: g.group,
           steps: g.steps.map((s) => {

@@ -1,7 +1,6 @@
 // Splitting a large task's hosts into shards: child workflows of a few hundred hosts each, so
 // that no workflow's history grows past a few thousand events (docs/engine.md#sharded-tasks).
-// Pure and deterministic: the workflow plans its children with it, and the core routes an
-// intervention to the child that owns the host with it.
+// Pure and deterministic: the workflow plans its children with it.
 import type { PlanGroup } from './plan';
 
 /** Hosts per shard when nothing else is configured (OPSFLOW_SHARD_HOSTS). */
@@ -55,21 +54,6 @@ export function shardsOf(parentId: string, group: PlanGroup, configured: number)
     count,
     hosts: group.hosts.slice(i * size, (i + 1) * size),
   }));
-}
-
-/** The shard that owns `host` in `group`, or undefined when the group has no such host. */
-export function shardOfHost(parentId: string, group: PlanGroup, host: string, configured: number): Shard | undefined {
-  const at = group.hosts.indexOf(host);
-  if (at < 0) return undefined;
-  const size = hostsPerShard(configured, group.steps.length);
-  const index = Math.floor(at / size) + 1;
-  return {
-    workflowId: shardId(parentId, group.group, index),
-    group: group.group,
-    index,
-    count: Math.ceil(group.hosts.length / size),
-    hosts: group.hosts.slice((index - 1) * size, index * size),
-  };
 }
 
 /**

@@ -145,9 +145,9 @@ export async function taskProgress(client: Client, taskId: number): Promise<Task
     throw await toInterventionError(handle, err, taskId);
   }
   if (!progress.shards?.length) return progress;
+  // Shards start in plan order, so the started ones' hosts come before those the parent still holds.
   const parts = await Promise.all(progress.shards.map((id) => client.workflow.getHandle(id).query(progressQuery)));
-  const byHost = new Map(parts.flatMap((p) => p.hosts).map((h) => [`${h.group}|${h.host}`, h]));
-  return { ...progress, hosts: progress.hosts.map((h) => byHost.get(`${h.group}|${h.host}`) ?? h) };
+  return { ...progress, hosts: [...parts.flatMap((p) => p.hosts), ...progress.hosts] };
 }
 
 async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, err: unknown, taskId: number, shard: string | null = null): Promise<Error> {
