@@ -132,6 +132,8 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
   }
 }
 
+const SHARD_QUERIES_AT_ONCE = 4;
+
 /**
  * The task's live progress, one view: a sharded task's parent tells its status and the hosts
  * of shards not started yet; each started shard tells its own hosts.
@@ -145,8 +147,13 @@ export async function taskProgress(client: Client, taskId: number): Promise<Task
     throw await toInterventionError(handle, err, taskId);
   }
   if (!progress.shards?.length) return progress;
+  // A finished shard answers by being replayed on a worker: a few at a time, not 40 at once.
+  const parts: TaskProgress[] = [];
+  for (let i = 0; i < progress.shards.length; i += SHARD_QUERIES_AT_ONCE) {
+    const batch = progress.shards.slice(i, i + SHARD_QUERIES_AT_ONCE);
+    parts.push(...(await Promise.all(batch.map((id) => client.workflow.getHandle(id).query(progressQuery)))));
+  }
   // Shards start in plan order, so the started ones' hosts come before those the parent still holds.
-  const parts = await Promise.all(progress.shards.map((id) => client.workflow.getHandle(id).query(progressQuery)));
   return { ...progress, hosts: [...parts.flatMap((p) => p.hosts), ...progress.hosts] };
 }
 
