@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { sql, type Transaction } from 'kysely';
+import { whileDatabaseUnavailable } from '../src/db/availability';
 import type { Db } from '../src/db/database';
 import type { Database, ExecUser, StepRun } from '../src/db/schema';
 import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
@@ -55,12 +56,17 @@ async function loadContext(db: Db, input: ExecuteStepInput) {
 
 type Loaded = Awaited<ReturnType<typeof loadContext>>;
 
-async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
-  await db
-    .updateTable('step_runs')
-    .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-    .where('id', '=', runId)
-    .execute();
+/** Records how the try ended; waits out a database restart (the command's outcome must not be lost). */
+async function finishRun(
+  db: Db,
+  runId: number,
+  fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null },
+  signal?: AbortSignal,
+): Promise<void> {
+  await whileDatabaseUnavailable(
+    () => db.updateTable('step_runs').set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` }).where('id', '=', runId).execute(),
+    signal,
+  );
 }
 
 /**
@@ -181,7 +187,7 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
       if (!started) {
         return { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' };
       }
-      const logs = new StepLogWriter(db, run.id, input.attempt, started.lastLogSeq);
+      const logs = new StepLogWriter(db, run.id, input.attempt, started.lastLogSeq, ctx.cancellationSignal);
       // Show the command as the template wrote it: argument values stay out of the header.
       await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
       try {
@@ -196,30 +202,30 @@ async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ct
         if (result.cancelled) {
           await logs.system('\n[opsflow] cancelled: the remote process group was killed\n');
           await logs.close();
-          await finishRun(db, run.id, { status: 'cancelled', error: 'cancelled by an operator' });
+          await finishRun(db, run.id, { status: 'cancelled', error: 'cancelled by an operator' }, ctx.cancellationSignal);
           throw new CancelledFailure('step cancelled');
         }
         if (result.timedOut) {
           const error = `timed out after ${step.timeout_s} s; the remote process group was killed`;
           await logs.system(`\n[opsflow] ${error}\n`);
           await logs.close();
-          await finishRun(db, run.id, { status: 'failed', error });
+          await finishRun(db, run.id, { status: 'failed', error }, ctx.cancellationSignal);
           return { outcome: 'failed', exitCode: null, error };
         }
         await logs.close();
         if (result.exitCode === 0) {
-          await finishRun(db, run.id, { status: 'succeeded', exit_code: 0 });
+          await finishRun(db, run.id, { status: 'succeeded', exit_code: 0 }, ctx.cancellationSignal);
           return { outcome: 'succeeded', exitCode: 0, error: null };
         }
         const error = result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`;
-        await finishRun(db, run.id, { status: 'failed', exit_code: result.exitCode, error });
+        await finishRun(db, run.id, { status: 'failed', exit_code: result.exitCode, error }, ctx.cancellationSignal);
         return { outcome: 'failed', exitCode: result.exitCode, error };
       } catch (err) {
         if (err instanceof SshCommandLostError) {
           // The command had started: its fate is unknown, so it is held, never rerun blindly.
           await logs.close().catch(() => undefined);
           const error = `connection lost while the command ran: ${err.message}`;
-          await finishRun(db, run.id, { status: 'unknown', error });
+          await finishRun(db, run.id, { status: 'unknown', error }, ctx.cancellationSignal);
           return { outcome: 'unknown', exitCode: null, error };
         }
         throw err;

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access -- parsed JSON replies */
 // One test file's opsflow deployment, every part a separate real process that a test can stop,
 // kill and start again: embedded PostgreSQL (its own data dir), the Temporal dev server (a SQLite
 // file, so a restart keeps its state), OpenSSH sshd on 127.0.0.x, and `opsflow api` and
@@ -24,7 +23,7 @@ export { sleep };
 export interface Reply {
   status: number;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: unknown;
 }
 
 export interface StepIn {
@@ -100,10 +99,9 @@ export class Stack {
     this.url = this.postgres!.urlFor('opsflow');
     this.db = createDb(this.url, 4);
 
-    await this.startApi(); // migrates the database
+    await Promise.all([this.startApi(), this.startWorker()]); // both migrate the database (one at a time, under a lock)
     await createUser(this.db, this.box, { username: 'resilience', role: 'admin' });
     this.token = (await createApiToken(this.db, { username: 'resilience', name: 'resilience suite' })).token;
-    await this.startWorker();
     const lead = this.sshds[0]!;
     await this.call('POST', '/api/v1/exec-users', { alias: 'root', username: lead.username, port: lead.port, private_key: lead.clientPrivateKey });
   }
@@ -279,15 +277,15 @@ export class Stack {
 /** Polls until probe returns a value; errors thrown by the probe (a service down) count as not yet. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last = '';
   for (;;) {
     try {
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
-      last = err;
+      last = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
     await sleep(250);
   }
 }
