@@ -4,6 +4,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { databaseUnavailableMessage, isDatabaseUnavailable } from '../db/availability';
 import { Refusal, type RefusalKind } from '../domain/errors';
+import { isTemporalUnavailable, TEMPORAL_UNAVAILABLE_MESSAGE } from '../temporal/availability';
 import { Reply, type RouteStyle } from './reply';
 
 export class HttpError extends Error {
@@ -62,6 +63,10 @@ export function errorReply(err: unknown, style: RouteStyle, log: (line: string) 
   if (isDatabaseUnavailable(err)) {
     log(databaseUnavailableMessage(err));
     return new Reply(503, { code: style === 'codo' ? -1 : 503, msg: databaseUnavailableMessage(err), details: null });
+  }
+  if (isTemporalUnavailable(err)) {
+    log(`${TEMPORAL_UNAVAILABLE_MESSAGE}: ${err instanceof Error ? err.message : String(err)}`);
+    return new Reply(503, { code: style === 'codo' ? -1 : 503, msg: TEMPORAL_UNAVAILABLE_MESSAGE, details: null });
   }
   log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return new Reply(500, { code: 500, msg: 'internal error', details: null });
