@@ -2,12 +2,12 @@
 // the API answers 503 for it, never a 500.
 import { isGrpcServiceError, isGrpcDeadlineError } from '@temporalio/client';
 
-/** gRPC status UNAVAILABLE: the connection to the server failed or was refused. */
-const UNAVAILABLE = 14;
+/** gRPC status UNAVAILABLE (14): the connection to the server failed or was refused. */
+const UNAVAILABLE: number = 14;
 
 export function isTemporalUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === UNAVAILABLE) return true;
+    if (isGrpcServiceError(e) && Number(e.code) === UNAVAILABLE) return true;
   }
   return isGrpcDeadlineError(err);
 }
