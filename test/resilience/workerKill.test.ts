@@ -2,6 +2,7 @@
 // a marker line on its target every time it runs, so the test counts real executions: every step
 // must have run exactly once, none may be left `unknown` for a person, and the task succeeds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidsNaming } from '../support/opsflowCli';
 import { sleep, Stack, until, type TaskView } from './support/stack';
 
 const HOSTS = Array.from({ length: 50 }, (_, i) => `127.0.9.${i + 1}`);
@@ -45,12 +46,15 @@ describe('worker killed mid-run', () => {
     const templateId = await stack.createTemplate(STEPS.map((name, i) => ({ level: i + 1, name, script: `S${i + 1}` })));
     const taskId = await stack.submit(templateId, HOSTS, args);
 
-    // Each kill lands while steps run (when any still do), then a fresh worker process takes over.
+    // Each kill lands while step commands execute on the targets (when any still do), then a
+    // fresh worker process takes over. A command executing is a process on this machine whose
+    // command line names the marker directory (sshd runs the step's shell with it).
+    const executing = (): boolean => pidsNaming(stack.markers).length > 0;
     let killsMidStep = 0;
     for (let k = 0; k < KILLS; k++) {
-      await until('a step to run', async () => (running(await stack.task(taskId)) > 0 ? true : undefined), 30_000).catch(() => undefined);
+      await until('a step command to execute', () => Promise.resolve(executing() ? true : undefined), 15_000).catch(() => undefined);
       await sleep(700);
-      if (running(await stack.task(taskId)) > 0) killsMidStep++;
+      if (executing()) killsMidStep++;
       await stack.killWorker();
       await stack.startWorker();
     }
