@@ -49,8 +49,10 @@ export class StepLogWriter {
     if (last && last.stream === stream && last.text.length + text.length <= ROW_BYTES) last.text += text;
     else this.pending.push({ stream, text });
     this.pendingBytes += text.length;
-    if (this.pendingBytes + this.queuedBytes >= FLUSH_BYTES) return this.flush();
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_INTERVAL_MS);
+    // Output a flush still holds (the database may be away) counts too: take no more until it is written.
+    if (this.queuedBytes > 0 && this.pendingBytes + this.queuedBytes >= FLUSH_BYTES) return this.flushing;
   }
 
   /** Writes everything buffered so far (in order: one flush at a time). */
