@@ -108,7 +108,8 @@ async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, 
       (d) => d.status.name,
       () => null,
     );
-    return closed
+    // RUNNING: started between the Update and this look (its start was in the outbox).
+    return closed && closed !== 'RUNNING'
       ? new InterventionError(409, `task ${taskId} has already finished (${closed.toLowerCase()})`)
       : new InterventionError(404, `task ${taskId}: no such task workflow`);
   }
