@@ -2,7 +2,7 @@
 // stored, against opsflow as `npm start` runs it (one process: API, worker, embedded PostgreSQL,
 // the Temporal dev server with its SQLite file) in a temp data dir, over loopback HTTP.
 //
-//   npm run bench:accept -- [--connections 20] [--seconds 20] [--keyed 6000] [--first-byte 40] [--no-save]
+//   npm run bench:accept -- [--connections 20] [--seconds 20] [--keyed 6000] [--first-byte 40] [--no-save] [--profile dir]
 //
 // Runs, each with the CPU of node / PostgreSQL / Temporal and the machine's I/O wait:
 // - accept, no key: a bearer client (the login's auth_key) POSTs distinct bodies (task_name
@@ -38,10 +38,12 @@ interface Options {
   keyed: number;
   firstByte: number;
   save: boolean;
+  /** Write a V8 CPU profile of the opsflow process into this directory (node --cpu-prof). */
+  profileDir: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { connections: 20, seconds: 20, keyed: 6000, firstByte: 40, save: true };
+  const o: Options = { connections: 20, seconds: 20, keyed: 6000, firstByte: 40, save: true, profileDir: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): number => {
@@ -54,7 +56,8 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--keyed') o.keyed = value();
     else if (flag === '--first-byte') o.firstByte = value();
     else if (flag === '--no-save') o.save = false;
-    else throw new Error(`unknown argument ${flag} (npm run bench:accept -- [--connections 20] [--seconds 20] [--keyed 6000] [--first-byte 40] [--no-save])`);
+    else if (flag === '--profile') o.profileDir = path.resolve(argv[++i] ?? 'bench-profile');
+    else throw new Error(`unknown argument ${flag} (npm run bench:accept -- [--connections 20] [--seconds 20] [--keyed 6000] [--first-byte 40] [--no-save] [--profile dir])`);
   }
   return o;
 }
@@ -110,10 +113,11 @@ interface LoadRun {
   outboxDrainS?: number;
   /** Accept runs: tasks the database holds for this run. */
   tasksStored?: number;
+  /** Accept runs: CPU from the run's start until every accepted task's workflow was started. */
+  cpuUntilStarted?: CpuUse;
 }
 
-async function load(name: string, p: Processes, opts: autocannon.Options): Promise<LoadRun> {
-  const meter = cpuMeter(p);
+async function load(name: string, p: Processes, opts: autocannon.Options, meter = cpuMeter(p)): Promise<LoadRun> {
   const began = Date.now();
   const r = await autocannon(opts);
   const cpu = meter();
@@ -152,7 +156,8 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('OPSFLOW_') || k === 'DATABASE_URL' || k === 'TEMPORAL_ADDRESS') delete env[k];
   Object.assign(env, { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), OPSFLOW_DATA_DIR: dataDir, OPSFLOW_ALLOWED_TARGETS: '127.0.0.0/8' });
-  const command = [process.execPath, '--import', 'tsx', 'src/main.ts', 'start'];
+  const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const command = [process.execPath, ...profile, '--import', 'tsx', 'src/main.ts', 'start'];
   let sshd: SshdFixture | null = null;
   let db: Db | null = null;
   log(`starting opsflow (${command.slice(1).join(' ')}) in ${dataDir}`);
@@ -217,11 +222,14 @@ async function main(): Promise<void> {
     await outboxDrained(db, Date.now());
 
     const acceptRun = async (name: string, prefix: string, keys?: string[]) => {
-      const run = await load(name, procs, acceptOpts(prefix, keys));
+      const meter = cpuMeter(procs);
+      const run = await load(name, procs, acceptOpts(prefix, keys), meter);
       run.outboxDrainS = await outboxDrained(db!, Date.now());
+      run.cpuUntilStarted = meter();
       const { c } = await db!.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('c')).where('task_name', 'like', `${prefix}-%`).executeTakeFirstOrThrow();
       run.tasksStored = Number(c);
-      log(`${name}: ${run.tasksStored} tasks stored, outbox empty ${run.outboxDrainS} s after the run`);
+      const all = run.cpuUntilStarted;
+      log(`${name}: ${run.tasksStored} tasks stored, outbox empty ${run.outboxDrainS} s after the run; CPU until then node ${all.nodeS} s, postgres ${all.postgresS} s, temporal ${all.temporalS} s`);
       runs.push(run);
     };
     await acceptRun(`accept, no key (${opts.connections} connections)`, 'plain');
@@ -353,6 +361,16 @@ function markdown(r: { date: string; machine: Record<string, unknown>; versions:
       (x) =>
         `| ${x.name} | ${x.perSecond} | ${x.latencyMs.p50} | ${x.latencyMs.p90} | ${x.latencyMs.p99} | ${x.latencyMs.max} | ${x.non2xx} | ${x.errors} | ${x.cpu.nodeS} | ${x.cpu.postgresS} | ${x.cpu.temporalS} | ${Math.round(x.cpu.iowaitShare * 100)} % | ${x.outboxDrainS === undefined ? '' : `${x.outboxDrainS} s`} | ${x.tasksStored ?? ''} |`,
     ),
+    '',
+    'CPU from the start of each accept run until the outbox was empty (every accepted workflow started, its first workflow task run by the worker), per task:',
+    '',
+    ...r.runs
+      .filter((x) => x.cpuUntilStarted && x.tasksStored)
+      .map((x) => {
+        const c = x.cpuUntilStarted!;
+        const per = (s: number) => ((1000 * s) / x.tasksStored!).toFixed(1);
+        return `- ${x.name}: node ${per(c.nodeS)} ms, PostgreSQL ${per(c.postgresS)} ms, Temporal ${per(c.temporalS)} ms (${x.tasksStored} tasks; ${x.outboxDrainS} s after the run: ${Math.round(x.tasksStored! / (x.seconds + x.outboxDrainS!))} starts/s overall)`;
+      }),
     '',
   ];
   if (r.firstByte) {
