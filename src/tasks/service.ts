@@ -32,7 +32,7 @@ export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: Sub
   if (template && !canSubmitWithTemplate(principal(user), template.allowed_submitters ?? [])) {
     throw new TemplateForbiddenError(`template ${template.id} does not allow ${user.username} to submit (allowed: ${(template.allowed_submitters ?? []).join(', ') || 'by role'})`);
   }
-  return submitTask(deps, input, actorOf(user));
+  return submitTask(deps, input, actorOf(user), template);
 }
 
 /**

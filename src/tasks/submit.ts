@@ -77,6 +77,8 @@ export async function submitTask(
   deps: TaskServiceDeps,
   input: SubmitTaskInput,
   actor: Actor,
+  /** The template's row when the caller has read it already (one query less per submit). */
+  loaded?: Template,
 ): Promise<{ taskId: number; created: boolean }> {
   const digest = input.idempotencyKey ? requestDigest(input) : null;
   if (input.idempotencyKey) {
@@ -84,7 +86,7 @@ export async function submitTask(
     if (existing !== null) return { taskId: existing, created: false };
   }
 
-  const template = await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
+  const template = loaded?.id === input.templateId ? loaded : await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
   if (!template) throw new SubmitError(-2, `temp_id: template ${input.templateId} does not exist`, 'temp_id', 404);
   const templateSteps = await deps.db
     .selectFrom('template_steps')
