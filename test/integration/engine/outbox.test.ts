@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthUser } from '../../../src/accounts/sessions';
 import { interveneAs } from '../../../src/tasks/service';
 import { submitTask, workflowIdFor, type TaskServiceDeps } from '../../../src/tasks/submit';
-import { WorkflowStarter } from '../../../src/tasks/workflowStart';
+import { pendingStart, startTaskWorkflow, WorkflowStarter } from '../../../src/tasks/workflowStart';
 import { ensureTemporalCli } from '../../../src/temporal/cli';
 import { startDevServer } from '../../../src/temporal/devServer';
 import type { Actor } from '../../../workflows/messages';
@@ -125,4 +125,19 @@ describe('workflow start outbox', () => {
       await stack.stopWorker();
     }
   }, 120_000);
+
+  it('a repeated start is the same run; a workflow under the id with another token is not adopted', async () => {
+    const taskId = await submitWith({ ...stack.service, starter: await deadStarter() });
+    const start = await pendingStart(stack.database.db, taskId);
+    expect(start).not.toBeNull();
+    expect(await startTaskWorkflow(stack.service, start!)).toBe('started');
+    expect(await startTaskWorkflow(stack.service, start!)).toBe('started');
+    expect(await startTaskWorkflow(stack.service, { ...start!, token: 'someone-else' })).toBe('foreign');
+    const handle = stack.temporal.client.workflow.getHandle(workflowIdFor(taskId));
+    expect((await handle.describe()).memo?.startToken).toBe(start!.token);
+    // Once the run has ended, the same start does not run the task again.
+    await handle.terminate('test');
+    expect(await startTaskWorkflow(stack.service, start!)).toBe('started');
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
+  }, 60_000);
 });

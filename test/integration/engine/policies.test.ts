@@ -102,7 +102,8 @@ describe('policies', () => {
       Submitter: ['杨红飞'],
       TaskStatus: ['succeeded'],
     });
-    expect(described.memo).toEqual({ taskName: '这是任务名字' });
+    // startToken: tells this task's start from a workflow that only shares its id (src/tasks/workflowStart.ts).
+    expect(described.memo).toEqual({ taskName: '这是任务名字', startToken: expect.any(String) });
     const meta = await described.staticSummary();
     expect(meta).toBe(`#${taskId} 这是任务名字 · template ${templateId} · 1 host`);
     const history = await handle.fetchHistory();
