@@ -124,7 +124,7 @@ async function load(name: string, p: Processes, opts: autocannon.Options, meter 
   const run: LoadRun = {
     name,
     requests: r.requests.total,
-    perSecond: Math.round(r.requests.total / ((Date.now() - began) / 1000)),
+    perSecond: Math.round(r.requests.total / Math.max(0.001, r.duration)),
     latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,

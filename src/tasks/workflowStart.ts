@@ -143,7 +143,8 @@ export class WorkflowStarter {
   /** Starts this submission's workflow in the background. */
   enqueue(s: WorkflowStart): void {
     if (this.#stopped || this.#inFlight.has(s.taskId)) return;
-    const run = this.#limited(() => startAndClear(this.deps, s))
+    // A start still queued when the starter stops is left in the outbox for the next process.
+    const run = this.#limited(() => (this.#stopped ? Promise.resolve('left' as const) : startAndClear(this.deps, s)))
       .then((outcome) => {
         if (outcome === 'foreign') this.deps.log(`workflow starter: task ${s.taskId} failed: ${workflowIdFor(s.taskId)} is in use in Temporal for something else`);
         this.#lastError = '';
@@ -186,7 +187,7 @@ export class WorkflowStarter {
     })();
   }
 
-  /** Stops sweeping and waits for the starts under way; rows left are started by the next process. */
+  /** Stops sweeping and waits for the starts under way (queued ones are dropped); rows left are started by the next process. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
