@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/database';
 import type { SecretBox } from '../security/secretBox';
 import type { TaskServiceDeps } from '../tasks/submit';
+import type { WorkflowStarter } from '../tasks/workflowStart';
 import type { LoginLimiter } from './rateLimit';
 
 export interface ApiDeps {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   logPollMs?: number;
   /** Per-address login limits; createApp makes one when absent. */
   loginLimiter?: LoginLimiter;
+  /** Starts accepted tasks' workflows after the reply; createApiServer makes one. */
+  starter?: WorkflowStarter;
 }
 
 export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
@@ -33,5 +36,6 @@ export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
     fourEyes: deps.config.OPSFLOW_FOUR_EYES,
     approvalTimeoutS: deps.approvalTimeoutS ?? null,
     ...(deps.shardHosts !== undefined ? { shardHosts: deps.shardHosts } : {}),
+    ...(deps.starter ? { starter: deps.starter } : {}),
   };
 }

@@ -167,9 +167,11 @@ async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, 
       (d) => d.status.name,
       () => null,
     );
-    if (closed && shard) return new InterventionError(409, `task ${taskId}: the shard ${shard} that runs this host has already finished (${closed.toLowerCase()})`);
-    return closed
-      ? new InterventionError(409, `task ${taskId} has already finished (${closed.toLowerCase()})`)
+    // RUNNING: started between the Update and this look (its start was in the outbox).
+    const ended = closed && closed !== 'RUNNING' ? closed : null;
+    if (ended && shard) return new InterventionError(409, `task ${taskId}: the shard ${shard} that runs this host has already finished (${ended.toLowerCase()})`);
+    return ended
+      ? new InterventionError(409, `task ${taskId} has already finished (${ended.toLowerCase()})`)
       : new InterventionError(404, `task ${taskId}: no such task workflow`);
   }
   return err instanceof Error ? err : new Error(String(err));

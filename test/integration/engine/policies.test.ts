@@ -102,7 +102,9 @@ describe('policies', () => {
       Submitter: ['杨红飞'],
       TaskStatus: ['succeeded'],
     });
-    expect(described.memo).toEqual({ taskName: '这是任务名字' });
+    // startToken: tells this task's start from a workflow that only shares its id (src/tasks/workflowStart.ts).
+    expect(described.memo?.taskName).toBe('这是任务名字');
+    expect(described.memo?.startToken).toMatch(/^[0-9a-f]{24}$/);
     const meta = await described.staticSummary();
     expect(meta).toBe(`#${taskId} 这是任务名字 · template ${templateId} · 1 host`);
     const history = await handle.fetchHistory();
