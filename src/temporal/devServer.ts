@@ -19,6 +19,8 @@ export interface DevServerOptions {
    */
   pidFile?: string;
   namespace: string;
+  /** More `--dynamic-config-value KEY=VALUE` settings (VALUE as JSON), e.g. rate limits for a benchmark. */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   /** Called with notices worth showing a person (default: stderr). */
   onNotice?: (line: string) => void;
   onLog?: (line: string) => void;
@@ -38,6 +40,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   for (const flag of DEV_SERVER_SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
   // Let dev-server workflows handle many updates and keep histories readable.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const { dbFile, pidFile } = opts;
   if (dbFile && pidFile) await replaceOrphan(dbFile, pidFile, opts.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));

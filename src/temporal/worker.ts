@@ -18,6 +18,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** Capacity settings of the worker (docs/engine.md#timers explains the numbers). */
+export const WORKER_TUNING = {
+  maxConcurrentActivityTaskExecutions: 200,
+} satisfies Partial<WorkerOptions>;
+
 let runtimeInstalled = false;
 
 /** The SDK logs at INFO by default (webpack output, state changes); keep only warnings. */
@@ -39,7 +44,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     taskQueue: settings.taskQueue,
     ...code,
     activities: createActivities(settings.deps),
-    maxConcurrentActivityTaskExecutions: 200,
+    ...WORKER_TUNING,
     shutdownGraceTime: '10s',
   });
   const done = worker.run().finally(() => connection.close());
