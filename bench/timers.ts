@@ -5,7 +5,7 @@
 // SSH: the task starts, records `running` and waits for a release that never comes).
 //
 //   npm run bench:timers -- [--tasks 10000] [--spread 60] [--lead auto|<s>] [--concurrency 16]
-//                           [--temporal-db file|memory] [--dc KEY=JSON ...] [--no-save]
+//                           [--temporal-db file|memory] [--pragma NAME=VALUE ...] [--dc KEY=JSON ...] [--no-save]
 //
 // Results: bench/results/<date>-timers.json and .md (or only .tmp with --no-save).
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../src/security/secretBox';
 import { submitTask, workflowIdFor, type TaskServiceDeps } from '../src/tasks/submit';
 import { ensureTemporalCli } from '../src/temporal/cli';
-import { startDevServer } from '../src/temporal/devServer';
+import { DB_FILE_PRAGMAS, startDevServer } from '../src/temporal/devServer';
 import { startWorker, WORKER_TUNING } from '../src/temporal/worker';
 import { freePort } from '../test/support/ports';
 import { loadAverage, machineCpu, pidsWithCmdline, treeCpuSeconds } from './lib/proc';
@@ -38,6 +38,8 @@ interface Options {
   concurrency: number;
   temporalDb: 'file' | 'memory';
   dynamicConfig: Record<string, string | number | boolean>;
+  /** SQLite pragmas of the dev server's file; null = opsflow's defaults. */
+  pragmas: Record<string, string> | null;
   /** Seconds after the window closes to wait for the last start. */
   graceS: number;
   historySample: number;
@@ -45,10 +47,10 @@ interface Options {
 }
 
 const USAGE =
-  'npm run bench:timers -- [--tasks 10000] [--spread 60] [--lead auto|<s>] [--concurrency 16] [--temporal-db file|memory] [--dc KEY=JSON ...] [--grace 300] [--history-sample 200] [--no-save]';
+  'npm run bench:timers -- [--tasks 10000] [--spread 60] [--lead auto|<s>] [--concurrency 16] [--temporal-db file|memory] [--pragma NAME=VALUE ...] [--dc KEY=JSON ...] [--grace 300] [--history-sample 200] [--no-save]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { tasks: 10_000, spreadS: 60, leadS: null, concurrency: 16, temporalDb: 'file', dynamicConfig: {}, graceS: 300, historySample: 200, save: true };
+  const o: Options = { tasks: 10_000, spreadS: 60, leadS: null, concurrency: 16, temporalDb: 'file', dynamicConfig: {}, pragmas: null, graceS: 300, historySample: 200, save: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const next = (): string => {
@@ -89,6 +91,13 @@ function parseArgs(argv: string[]): Options {
         const eq = raw.indexOf('=');
         if (eq < 1) throw new Error(`--dc: expected KEY=JSON, got ${raw}`);
         o.dynamicConfig[raw.slice(0, eq)] = JSON.parse(raw.slice(eq + 1)) as string | number | boolean;
+        break;
+      }
+      case '--pragma': {
+        const raw = next();
+        const eq = raw.indexOf('=');
+        if (eq < 1) throw new Error(`--pragma: expected NAME=VALUE, got ${raw}`);
+        o.pragmas = { ...(o.pragmas ?? {}), [raw.slice(0, eq)]: raw.slice(eq + 1) };
         break;
       }
       case '--grace':
@@ -194,6 +203,8 @@ interface HistoryTimes {
   /** TimerFired to the activity recording `running` completing. */
   toRecordedMs: number;
   events: number;
+  /** Event types from the timer firing on, e.g. WORKFLOW_TASK_TIMED_OUT where a task was retried. */
+  afterFired: string[];
 }
 
 function historyTimes(history: temporalProto.api.history.v1.IHistory): HistoryTimes | null {
@@ -220,9 +231,17 @@ function historyTimes(history: temporalProto.api.history.v1.IHistory): HistoryTi
     wftRunMs: ms(wftCompleted) - ms(wftStarted),
     activityQueueMs: ms(actStarted) - ms(actScheduled),
     activityRunMs: ms(actCompleted) - ms(actStarted),
-    toRecordedMs: ms(actCompleted) - ms(events[fired]),
+    // Without a status activity (a local activity's marker instead): until the workflow task completed.
+    toRecordedMs: (actCompleted ? ms(actCompleted) : ms(wftCompleted)) - ms(events[fired]),
     events: events.length,
+    afterFired: after.map((e) => EventType[e.eventType ?? 0]?.replace('EVENT_TYPE_', '') ?? '?'),
   };
+}
+
+function countShapes(shapes: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of shapes) out[s] = (out[s] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
 }
 
 function firstLine(file: string, args: string[]): string {
@@ -255,6 +274,7 @@ async function main(): Promise<void> {
       dbFile: opts.temporalDb === 'file' ? path.join(runDir, 'temporal.db') : null,
       namespace: 'default',
       dynamicConfig: opts.dynamicConfig,
+      ...(opts.pragmas ? { sqlitePragmas: opts.pragmas } : {}),
     });
     stoppers.push(() => temporal.stop());
     const postgresPids = pidsWithCmdline(`-p ${pgPort} -h 127.0.0.1`).filter((p) => cmdlineOf(p).includes(path.join(runDir, 'pg')));
@@ -433,6 +453,7 @@ async function main(): Promise<void> {
         activityQueueMs: stats(histories.map((h) => h.activityQueueMs)),
         activityRunMs: stats(histories.map((h) => h.activityRunMs)),
         firedToRecordedMs: stats(histories.map((h) => h.toRecordedMs)),
+        afterFiredShapes: countShapes(histories.map((h) => h.afterFired.join(' '))),
       },
       samples,
     };
@@ -484,7 +505,7 @@ function report(r: Result): string {
     `Machine: ${r.machine.cpus} × ${r.machine.model}, ${r.machine.memGiB} GiB, Linux ${r.machine.kernel}; load average at start ${r.machine.loadAtStart.join(' / ')}, at end ${r.machine.loadAtEnd.join(' / ')}` +
       ' (other helpers share the machine: a load above ~0.5 at start means the figures were taken under load).',
     `Versions: Node ${r.versions.node}, PostgreSQL ${r.versions.postgres}, ${r.versions.temporalCli}, TypeScript SDK ${r.versions.sdk}.`,
-    `Command: \`${r.command}\`. Temporal dev server: SQLite ${r.options.temporalDb === 'file' ? 'file (as `npm start` runs it)' : 'in memory'}${Object.keys(r.options.dynamicConfig).length ? `, dynamic config ${JSON.stringify(r.options.dynamicConfig)}` : ''}.`,
+    `Command: \`${r.command}\`. Temporal dev server: SQLite ${r.options.temporalDb === 'file' ? `file, pragmas ${JSON.stringify(r.options.pragmas ?? DB_FILE_PRAGMAS)}${r.options.pragmas ? '' : ' (as `npm start` runs it)'}` : 'in memory'}${Object.keys(r.options.dynamicConfig).length ? `, dynamic config ${JSON.stringify(r.options.dynamicConfig)}` : ''}.`,
     `Worker: ${JSON.stringify(r.worker)}.`,
     '',
     `Tasks created through submitTask at concurrency ${r.options.concurrency}: ${r.creation.seconds.toFixed(1)} s (${r.creation.tasksPerS.toFixed(0)}/s), ${r.creation.endedBeforeWindow ? 'all before the window opened' : '**not all before the window opened: lateness is not valid**'}.`,
@@ -514,7 +535,11 @@ function report(r: Result): string {
     row('workflow task run (worker, replay if not cached)', h.wftRunMs as ReturnType<typeof stats>, 'ms', 0),
     row('status activity queued', h.activityQueueMs as ReturnType<typeof stats>, 'ms', 0),
     row('status activity run (PostgreSQL update)', h.activityRunMs as ReturnType<typeof stats>, 'ms', 0),
-    row('timer fired → status activity completed', h.firedToRecordedMs as ReturnType<typeof stats>, 'ms', 0),
+    row('timer fired → `running` recorded in the history', h.firedToRecordedMs as ReturnType<typeof stats>, 'ms', 0),
+    '',
+    'Events after the timer fired (number of sampled tasks: events):',
+    '',
+    ...Object.entries(r.history.afterFiredShapes as Record<string, number>).map(([shape, n]) => `- ${n}: ${shape}`),
     '',
   ].join('\n');
 }
