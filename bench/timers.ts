@@ -23,7 +23,7 @@ import { SecretBox, generateMasterKey, parseMasterKey } from '../src/security/se
 import { submitTask, workflowIdFor, type TaskServiceDeps } from '../src/tasks/submit';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { DB_FILE_PRAGMAS, startDevServer } from '../src/temporal/devServer';
-import { startWorker, WORKER_TUNING } from '../src/temporal/worker';
+import { startWorker, WORKER_TUNING, type WorkerTuning } from '../src/temporal/worker';
 import { freePort } from '../test/support/ports';
 import { loadAverage, machineCpu, pidsWithCmdline, treeCpuSeconds } from './lib/proc';
 
@@ -40,17 +40,21 @@ interface Options {
   dynamicConfig: Record<string, string | number | boolean>;
   /** SQLite pragmas of the dev server's file; null = opsflow's defaults. */
   pragmas: Record<string, string> | null;
+  /** Worker tuning overrides (--worker KEY=NUMBER). */
+  tuning: Partial<WorkerTuning>;
   /** Seconds after the window closes to wait for the last start. */
   graceS: number;
   historySample: number;
   save: boolean;
+  /** Appended to the results' file names (several runs a day). */
+  name: string | null;
 }
 
 const USAGE =
-  'npm run bench:timers -- [--tasks 10000] [--spread 60] [--lead auto|<s>] [--concurrency 16] [--temporal-db file|memory] [--pragma NAME=VALUE ...] [--dc KEY=JSON ...] [--grace 300] [--history-sample 200] [--no-save]';
+  'npm run bench:timers -- [--tasks 10000] [--spread 60] [--lead auto|<s>] [--concurrency 16] [--temporal-db file|memory] [--pragma NAME=VALUE ...] [--dc KEY=JSON ...] [--worker KEY=N ...] [--grace 300] [--history-sample 200] [--name suffix] [--no-save]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { tasks: 10_000, spreadS: 60, leadS: null, concurrency: 16, temporalDb: 'file', dynamicConfig: {}, pragmas: null, graceS: 300, historySample: 200, save: true };
+  const o: Options = { tasks: 10_000, spreadS: 60, leadS: null, concurrency: 16, temporalDb: 'file', dynamicConfig: {}, pragmas: null, tuning: {}, graceS: 300, historySample: 200, save: true, name: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const next = (): string => {
@@ -100,12 +104,25 @@ function parseArgs(argv: string[]): Options {
         o.pragmas = { ...(o.pragmas ?? {}), [raw.slice(0, eq)]: raw.slice(eq + 1) };
         break;
       }
+      case '--worker': {
+        const raw = next();
+        const [key, value] = raw.split('=');
+        if (!key || !(key in WORKER_TUNING) || !Number.isInteger(Number(value))) throw new Error(`--worker: expected one of ${Object.keys(WORKER_TUNING).join(', ')}=<integer>, got ${raw}`);
+        o.tuning[key as keyof WorkerTuning] = Number(value);
+        break;
+      }
       case '--grace':
         o.graceS = int(1);
         break;
       case '--history-sample':
         o.historySample = int(0);
         break;
+      case '--name': {
+        const raw = next();
+        if (!/^[a-z0-9-]{1,40}$/.test(raw)) throw new Error(`--name: expected lower-case letters, digits and dashes, got ${raw}`);
+        o.name = raw;
+        break;
+      }
       case '--no-save':
         o.save = false;
         break;
@@ -315,6 +332,7 @@ async function main(): Promise<void> {
       taskQueue: TASK_QUEUE,
       workflowBundlePath: bundlePath,
       deps: { db, box, config: { allowedTargets: [] } },
+      tuning: opts.tuning,
     });
     stoppers.push(() => worker.stop());
     const connection = await Connection.connect({ address: temporal.address });
@@ -424,7 +442,7 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30), loadAtStart, loadAtEnd: loadAverage() },
       versions: { node: process.version, postgres: pgVersion, temporalCli: firstLine(cli, ['--version']), sdk: sdkVersion() },
       options: opts,
-      worker: WORKER_TUNING,
+      worker: { ...WORKER_TUNING, ...opts.tuning },
       calibration: { tasks: calibrationN, perTaskMs },
       creation: { seconds: (createEnd - createStart) / 1000, tasksPerS: opts.tasks / ((createEnd - createStart) / 1000), leadS, endedBeforeWindow: !createdLate },
       started: startLate.length,
@@ -460,7 +478,7 @@ async function main(): Promise<void> {
     const md = report(result);
     console.log(md);
     const dir = path.join(__dirname, 'results');
-    const base = path.join(dir, `${result.date.slice(0, 10)}-timers`);
+    const base = path.join(dir, `${result.date.slice(0, 10)}-timers${opts.name ? `-${opts.name}` : ''}`);
     if (opts.save) {
       fs.writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + '\n');
       fs.writeFileSync(`${base}.md`, md);

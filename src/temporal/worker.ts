@@ -9,6 +9,8 @@ export interface WorkerSettings {
   /** A pre-built bundle (tests); otherwise workflows/ is bundled at start. */
   workflowBundlePath?: string;
   deps: ActivityDeps;
+  /** Overrides of WORKER_TUNING (benchmarks). */
+  tuning?: Partial<WorkerTuning>;
 }
 
 export interface RunningWorker {
@@ -21,7 +23,13 @@ export interface RunningWorker {
 /** Capacity settings of the worker (docs/engine.md#timers explains the numbers). */
 export const WORKER_TUNING = {
   maxConcurrentActivityTaskExecutions: 200,
-} satisfies Partial<WorkerOptions>;
+  // Each workflow held in the cache costs ≈ 0.3 MB; the SDK's default (from the heap limit, ≈ 2,300
+  // on a 4 GB heap) let 2,000 waiting tasks take the process past 1 GB. Beyond the cache a task's
+  // next workflow task replays its (short) history instead.
+  maxCachedWorkflows: 1000,
+};
+
+export type WorkerTuning = typeof WORKER_TUNING;
 
 let runtimeInstalled = false;
 
@@ -45,6 +53,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     ...code,
     activities: createActivities(settings.deps),
     ...WORKER_TUNING,
+    ...settings.tuning,
     shutdownGraceTime: '10s',
   });
   const done = worker.run().finally(() => connection.close());
