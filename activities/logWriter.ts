@@ -1,6 +1,8 @@
 // Streams a step's output into step_logs in order, in batches, with bounded memory:
-// write() returns a promise (backpressure) once the unflushed buffer is large.
+// write() returns a promise (backpressure) once the unflushed buffer is large. While PostgreSQL
+// is away (restarting) a flush waits and tries again, so the output is stored complete afterwards.
 import { StringDecoder } from 'node:string_decoder';
+import { whileDatabaseUnavailable } from '../src/db/availability';
 import type { Db } from '../src/db/database';
 
 type Stream = 'stdout' | 'stderr' | 'system';
@@ -12,6 +14,8 @@ const FLUSH_INTERVAL_MS = 200; // so a slow trickle of output still shows up pro
 export class StepLogWriter {
   private pending: { stream: Stream; text: string }[] = [];
   private pendingBytes = 0;
+  /** Handed to a flush that has not finished (it may wait for the database): counts against the bound too. */
+  private queuedBytes = 0;
   private seq: number;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -23,6 +27,8 @@ export class StepLogWriter {
     private readonly stepRunId: number,
     private readonly attempt: number,
     lastSeq: number,
+    /** Stops waiting for the database (the activity was cancelled or timed out). */
+    private readonly signal?: AbortSignal,
   ) {
     this.seq = lastSeq;
   }
@@ -45,6 +51,8 @@ export class StepLogWriter {
     this.pendingBytes += text.length;
     if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_INTERVAL_MS);
+    // Output a flush still holds (the database may be away) counts too: take no more until it is written.
+    if (this.queuedBytes > 0 && this.pendingBytes + this.queuedBytes >= FLUSH_BYTES) return this.flushing;
   }
 
   /** Writes everything buffered so far (in order: one flush at a time). */
@@ -54,8 +62,10 @@ export class StepLogWriter {
       this.timer = null;
     }
     const batch = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
+    this.queuedBytes += bytes;
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0) return;
       const rows = batch.map((b) => ({
@@ -67,10 +77,16 @@ export class StepLogWriter {
         chunk: b.text.replace(/\0/g, '\uFFFD'),
       }));
       try {
-        await this.db.insertInto('step_logs').values(rows).execute();
+        // A retry after a cut connection may find the rows already committed: same (run, attempt, seq).
+        await whileDatabaseUnavailable(
+          () => this.db.insertInto('step_logs').values(rows).onConflict((oc) => oc.constraint('step_logs_order').doNothing()).execute(),
+          this.signal,
+        );
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
         throw err;
+      } finally {
+        this.queuedBytes -= bytes;
       }
     });
     return this.flushing;

@@ -6,14 +6,16 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { StepOutcome, TaskActivities } from '../activities/types';
+import type { BatchStepInput, BatchStepOutcome, TaskActivities } from '../activities/types';
 import {
   initialStepStatus,
   initialTaskStatus,
@@ -23,6 +25,7 @@ import {
   type StepStatus,
   type TaskStatus,
 } from '../src/domain/statuses';
+import { isSharded, type Shard } from '../src/domain/shards';
 import { unreachable } from '../src/domain/unreachable';
 import type {
   AbortHostArgs,
@@ -34,18 +37,25 @@ import type {
   PlanStep,
   ReleaseArgs,
   RescheduleArgs,
+  ShardControl,
+  ShardRoute,
+  ShardRouteArgs,
   StepArgs,
   StepRef,
   TaskProgress,
   TaskWorkflowInput,
 } from './messages';
 import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
+import { ShardSet } from './shardSet';
 
 /** What an operator decided for a held step. */
 type Decision = 'retry' | 'skip' | 'abort' | 'restart';
 
-/** How one step on one host ended for the host's loop. */
-type StepEnd = 'next' | 'host-stop' | 'restart';
+/** How one step's outcome leaves its host: go on, stop the host, or wait for a person. */
+type StepEnd = 'next' | 'host-stop' | 'held';
+
+/** Where a host's loop goes after a batch: a step index (waiting for its trigger or not), stop, or a restart. */
+type HostMove = { kind: 'at'; index: number; awaitTrigger: boolean } | { kind: 'stop' } | { kind: 'restart'; held: number };
 
 interface StepState {
   status: StepStatus;
@@ -71,15 +81,19 @@ const statusWrites = proxyLocalActivities<TaskActivities>({
 /** Histories recorded before status writes became local activities replay with the activity. */
 const LOCAL_STATUS_WRITES = 'task-status-local-activity';
 
-function stepActivities(step: PlanStep, group: number, host: string): TaskActivities {
+/** The activity of one host batch: its timeouts cover every step of it. */
+function batchActivities(batch: readonly PlanStep[], group: number, host: string): TaskActivities {
+  const first = batch[0] as PlanStep;
+  const last = batch[batch.length - 1] as PlanStep;
+  const levels = batch.length === 1 ? `level ${first.level}` : `levels ${first.level}–${last.level}`;
   return proxyActivities<TaskActivities>({
-    // The activity enforces the command's own timeout; this bounds connect + cleanup too.
-    startToCloseTimeout: `${step.timeoutS + 120}s`,
+    // The activity enforces each command's own timeout; this bounds connect + cleanup too.
+    startToCloseTimeout: `${batch.reduce((sum, s) => sum + s.timeoutS, 0) + 120}s`,
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    // Only transport errors are thrown (and retried); a command's own failure is returned.
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: step.retries + 1 },
-    summary: `group ${group} · ${host} · level ${step.level} · ${step.name}`,
+    // Only transport errors before the first command are thrown (and retried); failures are returned.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: first.retries + 1 },
+    summary: `group ${group} · ${host} · ${levels} · ${batch.map((s) => s.name).join(', ')}`,
   });
 }
 
@@ -116,9 +130,11 @@ export class TaskRun {
   private readonly runScope = new CancellationScope();
   /** Planned start times are written in the order they were decided (updates may overlap). */
   private planWrites: Promise<void> = Promise.resolve();
+  /** A sharded task's children (its groups run there); null when this workflow runs its hosts itself. */
+  private readonly shards: ShardSet | null;
 
   constructor(private readonly input: TaskWorkflowInput) {
-    this.status = initialTaskStatus(input.schedule);
+    this.status = input.shard ? (input.shard.paused ? 'paused' : 'running') : initialTaskStatus(input.schedule);
     this.startAt = input.execTime ? Date.parse(input.execTime) : null;
     this.timedAt = input.execTime ? Date.parse(input.execTime) : null;
     for (const group of input.groups) {
@@ -126,6 +142,14 @@ export class TaskRun {
         this.groupOfStep.set(step.stepId, group);
         for (const host of group.hosts) this.steps.set(stepKey(step.stepId, host), { status: initialStepStatus(step.trigger), attempt: 0 });
       }
+    }
+    const shardHosts = input.shardHosts ?? null;
+    this.shards = !input.shard && shardHosts !== null && isSharded(input.groups, shardHosts) ? new ShardSet(input, shardHosts) : null;
+    if (input.shard) {
+      // A shard inherits what its parent knew when it started it.
+      this.paused = input.shard.paused;
+      for (const ref of input.shard.released) this.released.add(stepKey(ref.stepId, ref.host));
+      for (const host of input.shard.abortedHosts) this.abortedHosts.add(hostKey(input.shard.group, host));
     }
   }
 
@@ -181,6 +205,7 @@ export class TaskRun {
 
   async pause(_args: ActorArgs): Promise<InterventionResult> {
     this.paused = true;
+    await this.shards?.forward({ kind: 'pause' });
     if (this.status === 'running') await this.setStatus('paused');
     return accepted('paused');
   }
@@ -192,6 +217,7 @@ export class TaskRun {
 
   async resume(_args: ActorArgs): Promise<InterventionResult> {
     this.paused = false;
+    await this.shards?.forward({ kind: 'resume' });
     // Answer with the status resuming sets: by the time the write lands, the task may have ended.
     if (this.status !== 'paused') return accepted(this.status);
     await this.setStatus('running');
@@ -202,10 +228,38 @@ export class TaskRun {
     this.refuseIfFinished();
   }
 
-  cancel(_args: ActorArgs): InterventionResult {
+  async cancel(_args: ActorArgs): Promise<InterventionResult> {
     this.cancelled = true;
     this.runScope.cancel();
+    await this.shards?.forward({ kind: 'cancel' });
     return accepted('cancelled');
+  }
+
+  /** A shard applies what its parent passes on; the parent validated it (repeats are harmless). */
+  async control(c: ShardControl): Promise<void> {
+    if (isTerminalTaskStatus(this.status)) return;
+    const actor: Actor = { username: 'parent', role: 'admin' };
+    switch (c.kind) {
+      case 'pause':
+        if (!this.paused) await this.pause({ actor });
+        return;
+      case 'resume':
+        if (this.paused) await this.resume({ actor });
+        return;
+      case 'cancel':
+        if (!this.cancelled) await this.cancel({ actor });
+        return;
+      case 'release':
+        if (this.groupOfStep.has(c.stepId) && (c.host === undefined || this.steps.has(stepKey(c.stepId, c.host)))) await this.release({ actor, ...c });
+        return;
+      case 'abortHost':
+        if (!this.abortedHosts.has(hostKey(c.group, c.host)) && this.input.groups.some((g) => g.group === c.group && g.hosts.includes(c.host))) {
+          await this.abortHost({ actor, group: c.group, host: c.host });
+        }
+        return;
+      default:
+        unreachable(c, 'shard control');
+    }
   }
 
   // ---- decisions on held steps and hosts, hand step releases ----
@@ -256,11 +310,14 @@ export class TaskRun {
     if (this.abortedHosts.has(hostKey(group, host))) throw new Error(`host ${host} in group ${group} is already aborted`);
   }
 
-  abortHost({ host, group }: AbortHostArgs): InterventionResult {
+  async abortHost({ host, group }: AbortHostArgs): Promise<InterventionResult> {
     this.abortedHosts.add(hostKey(group, host));
     const plan = this.input.groups.find((g) => g.group === group);
     for (const step of plan?.steps ?? []) this.decisions.set(stepKey(step.stepId, host), 'abort');
     this.hostScopes.get(hostKey(group, host))?.cancel();
+    // Sent here while its shard was starting: pass it on (a shard not started inherits it).
+    const owner = plan && this.shards?.startedOwner(plan, host);
+    if (owner) await this.shards?.forward({ kind: 'abortHost', group, host }, (s) => s.workflowId === owner.workflowId);
     return accepted(this.status);
   }
 
@@ -274,10 +331,21 @@ export class TaskRun {
   }
 
   /** Release a hand step on one host, or (no host) on every host of its group. */
-  release({ stepId, host }: ReleaseArgs): InterventionResult {
+  async release({ stepId, host }: ReleaseArgs): Promise<InterventionResult> {
     const group = this.groupOfStep.get(stepId);
     for (const h of host ? [host] : (group?.hosts ?? [])) this.released.add(stepKey(stepId, h));
+    if (this.shards && group) {
+      // Running shards get it passed on; shards started later inherit it.
+      const owner = host === undefined ? undefined : this.shards.startedOwner(group, host)?.workflowId;
+      if (host === undefined || owner) await this.shards.forward({ kind: 'release', stepId, host }, (s: Shard) => s.group === group.group && (owner === undefined || s.workflowId === owner));
+    }
     return accepted(this.status);
+  }
+
+  /** Where an intervention on `host` goes: its shard once that has started, else this workflow. */
+  shardRoute({ group, stepId, host }: ShardRouteArgs): ShardRoute {
+    const plan = stepId !== undefined ? this.groupOfStep.get(stepId) : this.input.groups.find((g) => g.group === group);
+    return { workflowId: (plan && this.shards?.startedOwner(plan, host)?.workflowId) ?? null };
   }
 
   progress(): TaskProgress {
@@ -287,8 +355,10 @@ export class TaskRun {
       startAt: this.startAt === null ? null : new Date(this.startAt).toISOString(),
       approver: this.approval?.approved ? this.approval.actor.username : null,
       currentGroup: this.currentGroup,
+      ...(this.shards ? { shards: this.shards.startedIds() } : {}),
+      // A started shard tells its own hosts (the core merges them in).
       hosts: this.input.groups.flatMap((g) =>
-        g.hosts.map((host) => ({
+        g.hosts.filter((host) => !this.shards?.startedOwner(g, host)).map((host) => ({
           host,
           group: g.group,
           steps: g.steps.map((s) => {
@@ -306,11 +376,14 @@ export class TaskRun {
   async run(): Promise<TaskStatus> {
     try {
       await this.runScope.run(async () => {
-        if (this.input.schedule === 'new' && !(await this.awaitApproval())) return;
-        await this.awaitStartTime();
-        await this.setStatus(this.paused ? 'paused' : 'running', { startTime: new Date().toISOString() });
+        if (!this.input.shard) {
+          // A shard starts at once: its parent waited for approval and the start time.
+          if (this.input.schedule === 'new' && !(await this.awaitApproval())) return;
+          await this.awaitStartTime();
+          await this.setStatus(this.paused ? 'paused' : 'running', { startTime: new Date().toISOString() });
+        }
         await this.runGroups();
-        const bad = [...this.steps.values()].some((s) => stepStatusFailsTask(s.status));
+        const bad = [...this.steps.values()].some((s) => stepStatusFailsTask(s.status)) || this.shards?.failed === true;
         await this.setStatus(bad ? 'failed' : 'succeeded', { finished: true });
       });
     } catch (err) {
@@ -318,8 +391,13 @@ export class TaskRun {
     }
     if (this.cancelled && !isTerminalTaskStatus(this.status)) {
       await CancellationScope.nonCancellable(async () => {
+        // Started shards settle their own hosts' steps; the rest are this workflow's to mark.
+        await this.shards?.settle();
         // An `unknown` step keeps that status: whether it ran is still not known.
-        const left = [...this.steps.entries()].filter(([, s]) => !isTerminalStepStatus(s.status) && s.status !== 'unknown').map(([k]) => refOf(k));
+        const left = [...this.steps.entries()]
+          .filter(([, s]) => !isTerminalStepStatus(s.status) && s.status !== 'unknown')
+          .map(([k]) => refOf(k))
+          .filter((ref) => !this.inStartedShard(ref));
         await this.setStepStatus(left, 'cancelled');
         await this.setStatus('cancelled', { finished: true });
       });
@@ -355,9 +433,37 @@ export class TaskRun {
   private async runGroups(): Promise<void> {
     for (const group of this.input.groups) {
       this.currentGroup = group.group;
-      await runBounded(group.hosts, Math.max(1, this.input.maxParallel), (host) => this.runHost(group, host));
+      if (this.shards) await this.shards.runGroup(group, (shard, maxParallel) => this.shardInput(group, shard, maxParallel));
+      else await runBounded(group.hosts, Math.max(1, this.input.maxParallel), (host) => this.runHost(group, host));
     }
     this.currentGroup = null;
+  }
+
+  /** A shard's input: its slice of the group, and what it inherits as it starts. */
+  private shardInput(group: PlanGroup, shard: Shard, maxParallel: number): TaskWorkflowInput {
+    const released = group.steps.flatMap((s) => shard.hosts.filter((h) => this.released.has(stepKey(s.stepId, h))).map((host) => ({ stepId: s.stepId, host })));
+    return {
+      ...this.input,
+      schedule: 'ready',
+      maxParallel,
+      groups: [{ ...group, hosts: shard.hosts }],
+      shardHosts: null,
+      shard: {
+        parentId: workflowInfo().workflowId,
+        group: group.group,
+        index: shard.index,
+        count: shard.count,
+        paused: this.paused,
+        released,
+        abortedHosts: shard.hosts.filter((h) => this.abortedHosts.has(hostKey(group.group, h))),
+      },
+    };
+  }
+
+  /** Whether a started shard owns this step's host (and so records its status). */
+  private inStartedShard(ref: StepRef): boolean {
+    const group = this.groupOfStep.get(ref.stepId);
+    return group !== undefined && this.shards?.startedOwner(group, ref.host) !== undefined;
   }
 
   /** One host's steps in level order, in a scope that aborting the host cancels. */
@@ -367,24 +473,16 @@ export class TaskRun {
     this.hostScopes.set(key, scope);
     try {
       await scope.run(async () => {
-        for (let i = 0; i < group.steps.length; ) {
-          const end = await this.runStep(group, group.steps[i] as PlanStep, host);
-          switch (end) {
-            case 'next':
-              i += 1;
-              break;
-            case 'host-stop':
-              return;
-            case 'restart': {
-              const from = this.restartFrom.get(key) ?? i;
-              this.restartFrom.delete(key);
-              await this.rearm(group.steps.slice(from, i + 1), host);
-              i = from;
-              break;
-            }
-            default:
-              unreachable(end, 'step end');
+        let move: HostMove = { kind: 'at', index: 0, awaitTrigger: true };
+        while (move.kind !== 'stop') {
+          if (move.kind === 'restart') {
+            const from = this.restartFrom.get(key) ?? move.held;
+            this.restartFrom.delete(key);
+            await this.rearm(group.steps.slice(from, move.held + 1), host);
+            move = { kind: 'at', index: from, awaitTrigger: true };
           }
+          if (move.index >= group.steps.length) return;
+          move = await this.runBatch(group, host, move.index, move.awaitTrigger);
         }
       });
     } catch (err) {
@@ -399,69 +497,86 @@ export class TaskRun {
     }
   }
 
-  /** One step on one host, until it succeeds or a decision moves on. */
-  private async runStep(group: PlanGroup, step: PlanStep, host: string): Promise<StepEnd> {
-    const ref = { stepId: step.stepId, host };
-    const key = stepKey(step.stepId, host);
-    const state = this.requireStep(step.stepId, host);
+  /**
+   * From step `index` on: its trigger (unless a retry runs it again), the pause gate, then one
+   * batch of it and the `order` steps after it (a hand or timed step starts the next batch).
+   * Each reported outcome is handled as a lone step's was; a hold waits for a decision.
+   */
+  private async runBatch(group: PlanGroup, host: string, index: number, awaitTrigger: boolean): Promise<HostMove> {
+    const first = group.steps[index] as PlanStep;
     const aborted = (): boolean => this.abortedHosts.has(hostKey(group.group, host));
-    if (step.trigger === 'hand') {
-      await condition(() => this.released.has(key) || aborted());
+    if (awaitTrigger && first.trigger === 'hand') {
+      await condition(() => this.released.has(stepKey(first.stepId, host)) || aborted());
     }
-    if (step.trigger === 'timed' && this.timedAt !== null && this.timedAt > Date.now()) {
+    if (awaitTrigger && first.trigger === 'timed' && this.timedAt !== null && this.timedAt > Date.now()) {
       await condition(aborted, this.timedAt - Date.now());
     }
-    for (;;) {
-      await condition(() => !this.paused || aborted());
-      if (aborted()) return 'host-stop';
-      state.attempt += 1;
-      state.status = 'running';
-      const outcome = await this.execute(group, step, host, state.attempt);
+    await condition(() => !this.paused || aborted());
+    if (aborted()) return { kind: 'stop' };
+    let end = index + 1;
+    while (end < group.steps.length && (group.steps[end] as PlanStep).trigger === 'order') end += 1;
+    const batch = group.steps.slice(index, end);
+    const firstState = this.requireStep(first.stepId, host);
+    firstState.status = 'running';
+    const outcomes = await this.execute(group, host, batch);
+    for (const [j, outcome] of outcomes.entries()) {
+      const step = batch[j] as PlanStep;
+      const key = stepKey(step.stepId, host);
+      const state = this.requireStep(step.stepId, host);
+      state.attempt = outcome.attempt;
       // A decision left from the previous hold (e.g. a second retry sent while paused) is stale;
       // one sent from here on, even while the `held` write below is in flight, is for this hold.
       this.decisions.delete(key);
       state.status = outcome.outcome;
-      switch (outcome.outcome) {
-        case 'succeeded':
-          return 'next';
-        case 'cancelled':
-          return 'host-stop';
-        case 'unknown':
-          break; // always an operator's decision: it may have run
-        case 'failed':
-          switch (step.onFailure) {
-            case 'continue':
-              return 'next';
-            case 'abort':
-              this.abortedHosts.add(hostKey(group.group, host));
-              return 'host-stop';
-            case 'hold':
-              await this.setStepStatus([ref], 'held', outcome.error ?? undefined);
-              break;
-            default:
-              unreachable(step.onFailure, 'on_failure');
-          }
-          break;
-        default:
-          unreachable(outcome.outcome, 'step outcome');
-      }
+      const after = await this.afterStep(group, step, host, outcome);
+      if (after === 'next') continue;
+      if (after === 'host-stop') return { kind: 'stop' };
       // Held for a person: retry, skip, restart, abort the host, or cancel the task.
       const decision = await this.awaitDecision(key);
       switch (decision) {
         case 'retry':
-          continue; // the next attempt
+          return { kind: 'at', index: index + j, awaitTrigger: false }; // the next attempt
         case 'skip':
-          await this.setStepStatus([ref], 'skipped');
-          return 'next';
+          await this.setStepStatus([{ stepId: step.stepId, host }], 'skipped');
+          return { kind: 'at', index: index + j + 1, awaitTrigger: true };
         case 'abort':
           this.abortedHosts.add(hostKey(group.group, host));
-          await this.setStepStatus([ref], 'aborted');
-          return 'host-stop';
+          await this.setStepStatus([{ stepId: step.stepId, host }], 'aborted');
+          return { kind: 'stop' };
         case 'restart':
-          return 'restart';
+          return { kind: 'restart', held: index + j };
         default:
           unreachable(decision, 'decision');
       }
+    }
+    // Past the batch, or where it stopped early (a pause, a step for another exec user).
+    return { kind: 'at', index: index + outcomes.length, awaitTrigger: true };
+  }
+
+  /** What one reported outcome means for its host. */
+  private async afterStep(group: PlanGroup, step: PlanStep, host: string, outcome: BatchStepOutcome): Promise<StepEnd> {
+    switch (outcome.outcome) {
+      case 'succeeded':
+        return 'next';
+      case 'cancelled':
+        return 'host-stop';
+      case 'unknown':
+        return 'held'; // always an operator's decision: it may have run
+      case 'failed':
+        switch (step.onFailure) {
+          case 'continue':
+            return 'next';
+          case 'abort':
+            this.abortedHosts.add(hostKey(group.group, host));
+            return 'host-stop';
+          case 'hold':
+            await this.setStepStatus([{ stepId: step.stepId, host }], 'held', outcome.error ?? undefined);
+            return 'held';
+          default:
+            return unreachable(step.onFailure, 'on_failure');
+        }
+      default:
+        return unreachable(outcome.outcome, 'step outcome');
     }
   }
 
@@ -472,16 +587,48 @@ export class TaskRun {
     return decision;
   }
 
-  private async execute(group: PlanGroup, step: PlanStep, host: string, attempt: number): Promise<StepOutcome> {
-    const request = { taskId: this.input.taskId, stepId: step.stepId, host, attempt };
+  /** Runs a batch; at least its first step's outcome comes back (settled if the activity was lost). */
+  private async execute(group: PlanGroup, host: string, batch: PlanStep[]): Promise<BatchStepOutcome[]> {
+    const steps: BatchStepInput[] = batch.map((s) => ({
+      stepId: s.stepId,
+      attempt: this.requireStep(s.stepId, host).attempt + 1,
+      continueOnFailure: s.onFailure === 'continue',
+    }));
+    const request = { taskId: this.input.taskId, host, steps };
+    let reason = 'the batch reported no step';
     try {
-      return await stepActivities(step, group.group, host).executeStep(request);
+      const outcome = await batchActivities(batch, group.group, host).executeBatch(request);
+      if (outcome.steps.length > 0) return outcome.steps;
     } catch (err) {
-      if (isCancellation(err)) throw err;
-      // Transport retries used up, or the worker was lost and retries are exhausted: the
-      // activity settles the row (unknown if the command may have started, failed if not).
-      const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
-      return bookkeeping.settleLostStep({ ...request, error: reason });
+      if (isCancellation(err)) {
+        this.noteEndedBeforeCancel(err, host);
+        throw err;
+      }
+      // Transport retries used up, or the worker was lost and retries are exhausted.
+      reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+    }
+    // Settle the rows from what the database knows, in order: steps that ended are reported as
+    // they ended; the first that did not is `unknown` if its command may have started, else `failed`.
+    const settled: BatchStepOutcome[] = [];
+    for (const s of steps) {
+      const outcome = await bookkeeping.settleLostStep({ taskId: this.input.taskId, stepId: s.stepId, host, attempt: s.attempt, error: reason });
+      settled.push({ ...outcome, stepId: s.stepId, attempt: s.attempt });
+      if (outcome.outcome !== 'succeeded') break;
+    }
+    return settled;
+  }
+
+  /** A cancelled batch names the steps that ended before the cancel: they keep their outcome. */
+  private noteEndedBeforeCancel(err: unknown, host: string): void {
+    const failure = err instanceof ActivityFailure ? err.cause : err;
+    if (!(failure instanceof CancelledFailure)) return;
+    const ended = failure.details[0];
+    if (!Array.isArray(ended)) return;
+    for (const outcome of ended as BatchStepOutcome[]) {
+      const state = this.steps.get(stepKey(outcome.stepId, host));
+      if (!state) continue;
+      state.attempt = outcome.attempt;
+      state.status = outcome.outcome;
     }
   }
 
@@ -498,6 +645,7 @@ export class TaskRun {
 
   private async setStatus(next: TaskStatus, extra: { approver?: string; startTime?: string; finished?: boolean } = {}): Promise<void> {
     this.status = next;
+    if (this.input.shard) return; // the task's status is its parent's to record
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: next }]);
     // Bookkeeping must land even while a scope is being cancelled (cancel, abort host).
     const write = patched(LOCAL_STATUS_WRITES) ? statusWrites : bookkeeping;

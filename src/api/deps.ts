@@ -17,6 +17,8 @@ export interface ApiDeps {
   log: (line: string) => void;
   /** Approval wait limit in seconds; null = wait forever. */
   approvalTimeoutS?: number | null;
+  /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS). */
+  shardHosts?: number;
   /** SSE follow poll interval (ms); tests may shorten it. */
   logPollMs?: number;
   /** Per-address login limits; createApp makes one when absent. */
@@ -30,5 +32,6 @@ export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
     taskQueue: deps.taskQueue,
     fourEyes: deps.config.OPSFLOW_FOUR_EYES,
     approvalTimeoutS: deps.approvalTimeoutS ?? null,
+    ...(deps.shardHosts !== undefined ? { shardHosts: deps.shardHosts } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Db } from '../db/database';
 import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
+import { DEFAULT_SHARD_HOSTS } from '../domain/shards';
 import { initialStepStatus, initialTaskStatus, type Schedule } from '../domain/statuses';
 import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/searchAttributes';
@@ -19,6 +20,8 @@ export interface TaskServiceDeps {
   fourEyes: boolean;
   /** Approval wait limit in seconds; null = wait forever. */
   approvalTimeoutS?: number | null;
+  /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS); default DEFAULT_SHARD_HOSTS. */
+  shardHosts?: number;
 }
 
 export interface SubmitTaskInput {
@@ -41,6 +44,8 @@ export interface SubmitTaskInput {
   idempotencyKey?: string | null;
   /** How the caller named the key, for the refusal's message (`csrf_key`, `Idempotency-Key`). */
   idempotencyField?: string;
+  /** The dialect's ceiling on hosts per group, below the template's own (CODO: 100); default MAX_HOSTS_PER_GROUP. */
+  maxHostsPerGroup?: number;
 }
 
 /** A submission the template refuses; `code` is CODO's code for the same problem. */
@@ -63,8 +68,15 @@ export class SubmitError extends Error {
   }
 }
 
-/** Hosts × steps above this make a workflow history too large for one execution. */
-export const MAX_STEP_RUNS_PER_TASK = 5_000;
+/** Hosts one group of a task may have (/api/v1; a template may allow fewer). Large groups run as shards. */
+export const MAX_HOSTS_PER_GROUP = 10_000;
+/** CODO's limit on hosts per group, kept on its routes whatever the template allows. */
+export const CODO_MAX_HOSTS_PER_GROUP = 100;
+/**
+ * Host × step runs one task may have: 10,000 hosts × 10 steps. Bounded by what one submission
+ * stores in one transaction and by the parent workflow's history (one child per shard).
+ */
+export const MAX_STEP_RUNS_PER_TASK = 100_000;
 
 export function workflowIdFor(taskId: number): string {
   return `task-${taskId}`;
@@ -93,13 +105,23 @@ export async function submitTask(
     .execute();
   if (templateSteps.length === 0) throw new SubmitError(-2, `temp_id: template ${template.id} has no steps`, 'temp_id');
 
-  const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), template.max_hosts_per_group);
+  const ceiling = input.maxHostsPerGroup ?? MAX_HOSTS_PER_GROUP;
+  const maxHosts = Math.min(template.max_hosts_per_group, ceiling);
+  const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), maxHosts);
   if (problem) {
     switch (problem.kind) {
       case 'empty':
         throw new SubmitError(-4, 'The exec host cannot be empty', `hosts.${problem.group}`, 400, `no hosts for group ${problem.group} of the template`);
       case 'too_many':
-        throw new SubmitError(-4, 'Too many hosts, please execute in groups', `hosts.${problem.group}`, 400, `${problem.count} hosts, more than the template's ${template.max_hosts_per_group} per group; split the task`);
+        throw new SubmitError(
+          -4,
+          'Too many hosts, please execute in groups',
+          `hosts.${problem.group}`,
+          400,
+          maxHosts < template.max_hosts_per_group
+            ? `${problem.count} hosts, more than ${maxHosts} per group, the most this API takes; split the task`
+            : `${problem.count} hosts, more than the template's ${template.max_hosts_per_group} per group; split the task`,
+        );
       case 'invalid_host':
         throw new SubmitError(5, 'ip格式有误', `hosts.${problem.group}`, 400, `'${problem.host.slice(0, 100)}' is not an IP address or host name`);
       case 'mismatch':
@@ -281,6 +303,7 @@ async function startTaskWorkflow(
     approvalTimeoutS: deps.approvalTimeoutS ?? null,
     fourEyes: deps.fourEyes,
     groups: buildPlan(t.steps, t.hosts),
+    shardHosts: deps.shardHosts ?? DEFAULT_SHARD_HOSTS,
   };
   const hostCount = [...t.hosts.values()].reduce((n, hs) => n + hs.length, 0);
   try {

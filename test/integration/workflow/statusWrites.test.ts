@@ -49,7 +49,7 @@ describe('task status writes', () => {
     expect(h.stub.taskStatusesOf(taskId)).toEqual(['running', 'paused', 'running', 'succeeded']);
     const history = await handle.fetchHistory();
     expect(scheduledActivities(history).filter((name) => name === 'recordTaskStatus')).toEqual([]);
-    expect(scheduledActivities(history)).toContain('executeStep'); // steps stay activities
+    expect(scheduledActivities(history)).toContain('executeBatch'); // steps stay activities
   });
 
   it('replay a task recorded while status writes were activities', async () => {
