@@ -9,7 +9,9 @@ import {
   CancelledFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -65,6 +67,19 @@ const bookkeeping = proxyActivities<TaskActivities>({
   // Status writes must eventually land: a database outage pauses the task, never fails it.
   retry: { initialInterval: '1s', maximumInterval: '30s' }, // no maximumAttempts: unlimited
 });
+
+/**
+ * Task status writes as local activities: run by the worker inside the workflow task that
+ * decided them, so a timer firing costs one workflow task instead of a workflow task, an activity
+ * task and another workflow task (docs/engine.md#timers). The same unlimited retries.
+ */
+const statusWrites = proxyLocalActivities<TaskActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** Histories recorded before status writes became local activities replay with the activity. */
+const LOCAL_STATUS_WRITES = 'task-status-local-activity';
 
 /** The activity of one host batch: its timeouts cover every step of it. */
 function batchActivities(batch: readonly PlanStep[], group: number, host: string): TaskActivities {
@@ -633,7 +648,8 @@ export class TaskRun {
     if (this.input.shard) return; // the task's status is its parent's to record
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: next }]);
     // Bookkeeping must land even while a scope is being cancelled (cancel, abort host).
-    await CancellationScope.nonCancellable(() => bookkeeping.recordTaskStatus({ taskId: this.input.taskId, status: next, ...extra }));
+    const write = patched(LOCAL_STATUS_WRITES) ? statusWrites : bookkeeping;
+    await CancellationScope.nonCancellable(() => write.recordTaskStatus({ taskId: this.input.taskId, status: next, ...extra }));
   }
 
   private async setStepStatus(refs: StepRef[], next: StepStatus, error?: string): Promise<void> {

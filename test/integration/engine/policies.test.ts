@@ -95,6 +95,9 @@ describe('policies', () => {
     const taskId = await stack.submit(templateId, { 1: [HOSTS[0]!] }, { taskName: '这是任务名字', submitter: '杨红飞' }, alice);
     await stack.waitForTask(taskId, ['succeeded']);
     const handle = stack.temporal.client.workflow.getHandle(`task-${taskId}`);
+    // The status write runs inside the workflow task that also upserts TaskStatus: PostgreSQL
+    // shows `succeeded` a moment before that task completes.
+    await handle.result();
     const described = await handle.describe();
     expect(described.searchAttributes).toMatchObject({
       TaskId: [taskId],
