@@ -250,7 +250,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           }
         } catch (err) {
           error = err instanceof Error ? err.message : String(err);
-          if (err instanceof SubmitError) refused = `${err.field}: ${err.message}`;
+          if (err instanceof SubmitError) refused = err.message.startsWith(err.field) ? err.message : `${err.field}: ${err.message}`;
         }
         const wallS = (performance.now() - t0) / 1000;
         const self = process.cpuUsage(cpu0.self);
