@@ -11,6 +11,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { startOpsflow, type OpsflowRun } from './lib/opsflow';
 import { loadAverage, machineCpu } from './lib/proc';
+import { underLoad } from './lib/report';
 import { startTargets } from './lib/targets';
 
 interface Options {
@@ -136,6 +137,7 @@ function report(opts: Options, command: string, runs: LogRun[], versions: Record
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}; ` +
       `${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Load average at start: ${loadAtStart.join(' ')}, at the end: ${loadAverage().join(' ')}.`,
     '',
+    ...[underLoad(cpu.length, [loadAtStart, loadAverage(), ...runs.map((r) => [r.load1AtStart])]) ?? ''].filter(Boolean).flatMap((l) => [l, '']),
     `Command: \`npm run bench:log -- ${process.argv.slice(2).join(' ')}\`. The step: \`${command}\` on one OpenSSH sshd on 127.20.0.1, ` +
       'run by the real worker (in this process) with embedded PostgreSQL and the Temporal dev server on the same 2 cores.',
     '',

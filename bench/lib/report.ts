@@ -145,6 +145,8 @@ export function markdown(result: BenchResult): string {
       `Load average at start: ${result.machine.loadAtStart.join(' ')}${result.loadAtEnd ? `, at the end: ${result.loadAtEnd.join(' ')}` : ''}. Raw data: \`${resultBaseName(result)}.json\`. How to run and caveats: \`bench/README.md\`.`,
     '',
   );
+  const load = underLoad(result.machine.cpus, [result.machine.loadAtStart, result.loadAtEnd ?? []]);
+  if (load) lines.push(load, '');
   if (result.invocation) lines.push(`Command: \`${result.invocation}\``, '');
   const refusals = summary.filter((s) => s.refused !== undefined);
   for (const s of refusals) lines.push(`opsflow refused ${s.hosts} hosts × ${levels} steps as one task: ${s.refused ?? ''}`, '');
@@ -256,6 +258,16 @@ export function markdown(result: BenchResult): string {
   for (const [k, v] of Object.entries(result.versions)) lines.push(`- ${k}: ${v}`);
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * A warning when other work shared the machine (load average above half the cores at the start
+ * or the end): the figures must then be read as taken under load.
+ */
+export function underLoad(cpus: number, loads: number[][]): string | null {
+  const peak = Math.max(0, ...loads.map((l) => l[0] ?? 0));
+  if (peak <= cpus / 2) return null;
+  return `**Under load**: 1-minute load average up to ${peak} on ${cpus} cores — other work shared the machine; wall times are upper bounds, compare CPU seconds.`;
 }
 
 /** <date>-engine for one step per host; several steps get their own name (latest.md is one step's). */
