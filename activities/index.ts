@@ -2,7 +2,8 @@
 import type { Db } from '../src/db/database';
 import type { SecretBox } from '../src/security/secretBox';
 import { ConnectionPool } from './connectionPool';
-import { executeStep, settleLostStep } from './stepRunner';
+import { executeBatch } from './batchRunner';
+import { settleLostStep } from './stepRunner';
 import { recordStepStatus, recordTaskPlan, recordTaskStatus } from './taskStore';
 import type { Cidr } from './targets';
 import type { TaskActivities } from './types';
@@ -18,7 +19,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): TaskActivities {
   const runner = { db: deps.db, box: deps.box, pool: deps.pool ?? new ConnectionPool(), allowedTargets: deps.config.allowedTargets };
   return {
-    executeStep: (input) => executeStep(runner, input),
+    executeBatch: (input) => executeBatch(runner, input),
     settleLostStep: (input) => settleLostStep(deps.db, input),
     recordTaskStatus: (input) => recordTaskStatus(deps.db, input),
     recordTaskPlan: (input) => recordTaskPlan(deps.db, input),

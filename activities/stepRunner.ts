@@ -1,61 +1,33 @@
-// The SSH step runner: one step on one host, at most once
-// (docs/engine.md#executing-a-step-over-ssh and #at-most-once).
-// Throws only for transport errors before the command started (Temporal retries those
-// with backoff); every other ending is returned as a StepOutcome and recorded in step_runs.
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+// The step run rows' transitions that keep a step at most once (docs/engine.md#at-most-once),
+// shared by the batch runner: claiming a run, reading an earlier try's outcome, settling a lost one.
+import { ApplicationFailure } from '@temporalio/common';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../src/db/database';
 import type { Database, ExecUser, StepRun } from '../src/db/schema';
-import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
 import type { SecretBox } from '../src/security/secretBox';
 import { execUserSecretContext } from '../src/security/secretContexts';
-import type { ConnectionPool } from './connectionPool';
-import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
-import { StepLogWriter } from './logWriter';
-import { openSshConnection, runRemoteCommand, SshAuthError, SshCommandLostError, SshHostKeyError, SshTransportError } from './ssh';
-import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
-import type { ExecuteStepInput, SettleLostStepInput, StepOutcome } from './types';
+import type { SettleLostStepInput, StepOutcome } from './types';
 import type { StepOutcomeStatus } from '../src/domain/statuses';
 
-export interface StepRunnerDeps {
-  db: Db;
-  box: SecretBox;
-  pool: ConnectionPool;
-  allowedTargets: readonly Cidr[];
-}
-
-const HEARTBEAT_MS = 1000;
-
+/** Statuses a claim of the same attempt must not find: that attempt's command may have started. */
+const CLAIMED = ['running', 'unknown', 'succeeded', 'failed', 'cancelled'] as const;
 
 /** Stored data does not describe a runnable step: retrying cannot help. */
-function setupFailure(message: string): ApplicationFailure {
+export function setupFailure(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'StepSetupError');
 }
 
-/** Everything one try needs, in two reads: the run with its frozen step and the task's args, and the exec user. */
-async function loadContext(db: Db, input: ExecuteStepInput) {
-  const row = await db
-    .selectFrom('step_runs as r')
-    .innerJoin('task_steps as s', 's.id', 'r.task_step_id')
-    .innerJoin('tasks as t', 't.id', 'r.task_id')
-    .select([
-      'r.id as run_id', 'r.attempt as run_attempt', 'r.status as run_status', 'r.exit_code as run_exit_code', 'r.error as run_error',
-      's.command', 's.args', 's.exec_user', 's.force_host', 's.timeout_s', 's.idempotent',
-      't.args as task_args',
-    ])
-    .where('r.task_id', '=', input.taskId)
-    .where('r.task_step_id', '=', input.stepId)
-    .where('r.host', '=', input.host)
-    .executeTakeFirst();
-  if (!row) throw setupFailure(`task ${input.taskId} has no run of step ${input.stepId} on ${input.host}`);
-  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', row.exec_user).executeTakeFirst();
-  return { ...row, execUser };
+/** What earlierOutcome needs of a step run row. */
+export interface RunRow {
+  run_id: number;
+  run_attempt: number;
+  run_status: StepRun['status'];
+  run_exit_code: number | null;
+  run_error: string | null;
+  idempotent: boolean;
 }
 
-type Loaded = Awaited<ReturnType<typeof loadContext>>;
-
-async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
+export async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
   await db
     .updateTable('step_runs')
     .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
@@ -68,7 +40,7 @@ async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeSta
  * Temporal: report it) or, for a step that is not idempotent, when an earlier try of this
  * attempt already started the command (worker lost): then it is `unknown`, held for an operator.
  */
-async function earlierOutcome(db: Db, input: ExecuteStepInput, run: Loaded): Promise<StepOutcome | null> {
+export async function earlierOutcome(db: Db, input: { attempt: number }, run: RunRow): Promise<StepOutcome | null> {
   if (run.run_attempt !== input.attempt) return null;
   if (run.run_status === 'succeeded' || run.run_status === 'failed') {
     return { outcome: run.run_status, exitCode: run.run_exit_code, error: run.run_error };
@@ -98,7 +70,7 @@ export async function markRunning(db: Db, runId: number, attempt: number, idempo
     .set({ status: 'running', attempt, started_at: sql<Date>`now()`, finished_at: null, exit_code: null, error: null, updated_at: sql<Date>`now()` })
     .where('id', '=', runId);
   if (!idempotent) {
-    update = update.where((eb) => eb.not(eb.and([eb('attempt', '=', attempt), eb('status', 'in', ['running', 'unknown', 'succeeded', 'failed', 'cancelled'])])));
+    update = update.where((eb) => eb.not(eb.and([eb('attempt', '=', attempt), eb('status', 'in', [...CLAIMED])])));
   }
   // Output of an earlier try of this attempt (idempotent rerun) stays; new output follows it.
   const updated = await update
@@ -114,130 +86,48 @@ export async function markRunning(db: Db, runId: number, attempt: number, idempo
   return updated ? { lastLogSeq: Number(updated.last_log_seq ?? 0) } : null;
 }
 
-function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
+/**
+ * One statement between two steps of a batch: records how the previous step ended and claims the
+ * next one as markRunning does — unless the task is paused now, which is how a running batch
+ * learns of a pause (the pause update writes `paused` before it answers).
+ */
+export async function advanceRun(
+  db: Db,
+  taskId: number,
+  prev: { runId: number; status: StepOutcomeStatus; exitCode: number | null; error: string | null },
+  next: { runId: number; attempt: number; idempotent: boolean },
+): Promise<{ lastLogSeq: number } | 'paused' | null> {
+  const claimed = sql.join(CLAIMED.map((s) => sql.lit(s)));
+  const { rows } = await sql<{ paused: boolean; last_log_seq: string | number | null }>`
+    with fin as (
+      update step_runs set status = ${prev.status}, exit_code = ${prev.exitCode}, error = ${prev.error},
+        finished_at = now(), updated_at = now()
+      where id = ${prev.runId} returning id
+    ), gate as (
+      select exists (select 1 from tasks where id = ${taskId} and status = 'paused') as paused
+    ), nxt as (
+      update step_runs set status = 'running', attempt = ${next.attempt}, started_at = now(), finished_at = null,
+        exit_code = null, error = null, updated_at = now()
+      where id = ${next.runId} and not (select paused from gate)
+        and (${next.idempotent}::boolean or not (attempt = ${next.attempt} and status in (${claimed})))
+      returning (select coalesce(max(seq), 0) from step_logs where step_run_id = ${next.runId} and attempt = ${next.attempt}) as last_log_seq
+    )
+    select (select paused from gate) as paused, (select last_log_seq from nxt) as last_log_seq, (select count(*) from fin) as fin
+  `.execute(db);
+  const row = rows[0];
+  if (row?.paused) return 'paused';
+  return row && row.last_log_seq !== null ? { lastLogSeq: Number(row.last_log_seq) } : null;
+}
+
+export function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
   return {
     privateKey: user.private_key ? box.open(user.private_key, execUserSecretContext.privateKey(user.alias)) : undefined,
     password: user.password ? box.open(user.password, execUserSecretContext.password(user.alias)) : undefined,
   };
 }
 
-export async function executeStep(deps: StepRunnerDeps, input: ExecuteStepInput): Promise<StepOutcome> {
-  const ctx = Context.current();
-  // Heartbeat from the start, not only while the command runs: waiting for a handshake slot
-  // or a slow connect must not look like a dead worker (that would start a second attempt).
-  const progress = { bytes: 0 };
-  const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_MS);
-  try {
-    return await executeStepBody(deps, input, ctx, progress);
-  } finally {
-    clearInterval(beat);
-  }
-}
-
-async function executeStepBody(deps: StepRunnerDeps, input: ExecuteStepInput, ctx: Context, progress: { bytes: number }): Promise<StepOutcome> {
-  const { db } = deps;
-  const step = await loadContext(db, input);
-  const earlier = await earlierOutcome(db, input, step);
-  if (earlier) return earlier;
-  const run = { id: step.run_id };
-  const fail = async (error: string): Promise<StepOutcome> => {
-    await finishRun(db, run.id, { status: 'failed', attempt: input.attempt, error });
-    return { outcome: 'failed', exitCode: null, error };
-  };
-
-  const { execUser } = step;
-  if (!execUser) return fail(`exec user '${step.exec_user}' does not exist`);
-  const targetHost = step.force_host || input.host;
-  let address: string;
-  try {
-    address = await resolveAllowedTarget(targetHost, deps.allowedTargets);
-  } catch (err) {
-    if (err instanceof TargetNotAllowedError) return fail(err.message);
-    throw transportRetry(`${targetHost}: ${(err as Error).message}`);
-  }
-
-  const values = { ...step.task_args, FLOW_ID: String(input.taskId) };
-  let commandLine: string;
-  try {
-    commandLine = buildCommandLine(step.command, splitArgTokens(step.args), values);
-  } catch (err) {
-    return fail(`command: ${(err as Error).message}`);
-  }
-
-  const verdict: HostKeyVerdict = { refusal: null };
-  const open = () =>
-    openSshConnection({
-      host: address,
-      port: execUser.port,
-      username: execUser.username,
-      ...credentials(deps.box, execUser),
-      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict),
-    });
-
-  const poolKey = `${execUser.id}|${address}|${execUser.port}`;
-  try {
-    return await deps.pool.use(poolKey, open, async (conn) => {
-      const started = await markRunning(db, run.id, input.attempt, step.idempotent);
-      if (!started) {
-        return { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' };
-      }
-      const logs = new StepLogWriter(db, run.id, input.attempt, started.lastLogSeq);
-      // Show the command as the template wrote it: argument values stay out of the header.
-      await logs.system(`[CMD]: ${[step.command, step.args].filter(Boolean).join(' ')}\n`);
-      try {
-        const result = await runRemoteCommand(conn, commandLine, {
-          onOutput: (stream, chunk) => {
-            progress.bytes += chunk.length;
-            return logs.write(stream, chunk);
-          },
-          signal: ctx.cancellationSignal,
-          timeoutMs: step.timeout_s * 1000,
-        });
-        if (result.cancelled) {
-          await logs.system('\n[opsflow] cancelled: the remote process group was killed\n');
-          await logs.close();
-          await finishRun(db, run.id, { status: 'cancelled', error: 'cancelled by an operator' });
-          throw new CancelledFailure('step cancelled');
-        }
-        if (result.timedOut) {
-          const error = `timed out after ${step.timeout_s} s; the remote process group was killed`;
-          await logs.system(`\n[opsflow] ${error}\n`);
-          await logs.close();
-          await finishRun(db, run.id, { status: 'failed', error });
-          return { outcome: 'failed', exitCode: null, error };
-        }
-        await logs.close();
-        if (result.exitCode === 0) {
-          await finishRun(db, run.id, { status: 'succeeded', exit_code: 0 });
-          return { outcome: 'succeeded', exitCode: 0, error: null };
-        }
-        const error = result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`;
-        await finishRun(db, run.id, { status: 'failed', exit_code: result.exitCode, error });
-        return { outcome: 'failed', exitCode: result.exitCode, error };
-      } catch (err) {
-        if (err instanceof SshCommandLostError) {
-          // The command had started: its fate is unknown, so it is held, never rerun blindly.
-          await logs.close().catch(() => undefined);
-          const error = `connection lost while the command ran: ${err.message}`;
-          await finishRun(db, run.id, { status: 'unknown', error });
-          return { outcome: 'unknown', exitCode: null, error };
-        }
-        throw err;
-      }
-    });
-  } catch (err) {
-    if (err instanceof SshHostKeyError) return fail(verdict.refusal ?? err.message);
-    if (err instanceof SshAuthError) return fail(`authentication as ${execUser.username} failed: ${err.message}`);
-    if (err instanceof SshTransportError) {
-      await db.updateTable('step_runs').set({ error: err.message, updated_at: sql<Date>`now()` }).where('id', '=', run.id).execute();
-      throw transportRetry(err.message);
-    }
-    throw err;
-  }
-}
-
 /** A retryable failure: the command certainly did not start. */
-function transportRetry(message: string): ApplicationFailure {
+export function transportRetry(message: string): ApplicationFailure {
   return ApplicationFailure.retryable(message, 'SshTransportError');
 }
 

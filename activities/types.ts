@@ -15,6 +15,35 @@ export interface ExecuteStepInput extends StepRef {
   attempt: number;
 }
 
+/** One step of a host batch, in plan order. */
+export interface BatchStepInput {
+  stepId: number;
+  /** The attempt this batch runs the step as (1 + operator retries). */
+  attempt: number;
+  /** on_failure is `continue`: a failure does not end the batch. */
+  continueOnFailure: boolean;
+}
+
+/** Consecutive steps of one host that need no person in between: one activity, one SSH channel. */
+export interface ExecuteBatchInput {
+  taskId: number;
+  host: string;
+  steps: BatchStepInput[];
+}
+
+export interface BatchStepOutcome extends StepOutcome {
+  stepId: number;
+  attempt: number;
+}
+
+/**
+ * How the batch's steps ended, in order, as far as they ran: at least the first. Steps after the
+ * last one listed did not start (a failure, a pause, or another exec user) and come in a next batch.
+ */
+export interface BatchOutcome {
+  steps: BatchStepOutcome[];
+}
+
 export interface RecordTaskStatusInput {
   taskId: number;
   status: TaskStatus;
@@ -45,8 +74,8 @@ export interface SettleLostStepInput extends StepRef {
 }
 
 export interface TaskActivities {
-  executeStep(input: ExecuteStepInput): Promise<StepOutcome>;
-  /** After the step activity failed for good (transport retries used up, worker lost): settle the row. */
+  executeBatch(input: ExecuteBatchInput): Promise<BatchOutcome>;
+  /** After the batch activity failed for good (transport retries used up, worker lost): settle the row. */
   settleLostStep(input: SettleLostStepInput): Promise<StepOutcome>;
   recordTaskStatus(input: RecordTaskStatusInput): Promise<void>;
   recordTaskPlan(input: RecordTaskPlanInput): Promise<void>;

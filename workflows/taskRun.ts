@@ -6,12 +6,13 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { StepOutcome, TaskActivities } from '../activities/types';
+import type { BatchStepInput, BatchStepOutcome, TaskActivities } from '../activities/types';
 import {
   initialStepStatus,
   initialTaskStatus,
@@ -42,8 +43,11 @@ import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
 /** What an operator decided for a held step. */
 type Decision = 'retry' | 'skip' | 'abort' | 'restart';
 
-/** How one step on one host ended for the host's loop. */
-type StepEnd = 'next' | 'host-stop' | 'restart';
+/** How one step's outcome leaves its host: go on, stop the host, or wait for a person. */
+type StepEnd = 'next' | 'host-stop' | 'held';
+
+/** Where a host's loop goes after a batch: a step index (waiting for its trigger or not), stop, or a restart. */
+type HostMove = { kind: 'at'; index: number; awaitTrigger: boolean } | { kind: 'stop' } | { kind: 'restart'; held: number };
 
 interface StepState {
   status: StepStatus;
@@ -56,15 +60,19 @@ const bookkeeping = proxyActivities<TaskActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' }, // no maximumAttempts: unlimited
 });
 
-function stepActivities(step: PlanStep, group: number, host: string): TaskActivities {
+/** The activity of one host batch: its timeouts cover every step of it. */
+function batchActivities(batch: readonly PlanStep[], group: number, host: string): TaskActivities {
+  const first = batch[0] as PlanStep;
+  const last = batch[batch.length - 1] as PlanStep;
+  const levels = batch.length === 1 ? `level ${first.level}` : `levels ${first.level}–${last.level}`;
   return proxyActivities<TaskActivities>({
-    // The activity enforces the command's own timeout; this bounds connect + cleanup too.
-    startToCloseTimeout: `${step.timeoutS + 120}s`,
+    // The activity enforces each command's own timeout; this bounds connect + cleanup too.
+    startToCloseTimeout: `${batch.reduce((sum, s) => sum + s.timeoutS, 0) + 120}s`,
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    // Only transport errors are thrown (and retried); a command's own failure is returned.
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: step.retries + 1 },
-    summary: `group ${group} · ${host} · level ${step.level} · ${step.name}`,
+    // Only transport errors before the first command are thrown (and retried); failures are returned.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: first.retries + 1 },
+    summary: `group ${group} · ${host} · ${levels} · ${batch.map((s) => s.name).join(', ')}`,
   });
 }
 
@@ -352,24 +360,16 @@ export class TaskRun {
     this.hostScopes.set(key, scope);
     try {
       await scope.run(async () => {
-        for (let i = 0; i < group.steps.length; ) {
-          const end = await this.runStep(group, group.steps[i] as PlanStep, host);
-          switch (end) {
-            case 'next':
-              i += 1;
-              break;
-            case 'host-stop':
-              return;
-            case 'restart': {
-              const from = this.restartFrom.get(key) ?? i;
-              this.restartFrom.delete(key);
-              await this.rearm(group.steps.slice(from, i + 1), host);
-              i = from;
-              break;
-            }
-            default:
-              unreachable(end, 'step end');
+        let move: HostMove = { kind: 'at', index: 0, awaitTrigger: true };
+        while (move.kind !== 'stop') {
+          if (move.kind === 'restart') {
+            const from = this.restartFrom.get(key) ?? move.held;
+            this.restartFrom.delete(key);
+            await this.rearm(group.steps.slice(from, move.held + 1), host);
+            move = { kind: 'at', index: from, awaitTrigger: true };
           }
+          if (move.index >= group.steps.length) return;
+          move = await this.runBatch(group, host, move.index, move.awaitTrigger);
         }
       });
     } catch (err) {
@@ -384,69 +384,86 @@ export class TaskRun {
     }
   }
 
-  /** One step on one host, until it succeeds or a decision moves on. */
-  private async runStep(group: PlanGroup, step: PlanStep, host: string): Promise<StepEnd> {
-    const ref = { stepId: step.stepId, host };
-    const key = stepKey(step.stepId, host);
-    const state = this.requireStep(step.stepId, host);
+  /**
+   * From step `index` on: its trigger (unless a retry runs it again), the pause gate, then one
+   * batch of it and the `order` steps after it (a hand or timed step starts the next batch).
+   * Each reported outcome is handled as a lone step's was; a hold waits for a decision.
+   */
+  private async runBatch(group: PlanGroup, host: string, index: number, awaitTrigger: boolean): Promise<HostMove> {
+    const first = group.steps[index] as PlanStep;
     const aborted = (): boolean => this.abortedHosts.has(hostKey(group.group, host));
-    if (step.trigger === 'hand') {
-      await condition(() => this.released.has(key) || aborted());
+    if (awaitTrigger && first.trigger === 'hand') {
+      await condition(() => this.released.has(stepKey(first.stepId, host)) || aborted());
     }
-    if (step.trigger === 'timed' && this.timedAt !== null && this.timedAt > Date.now()) {
+    if (awaitTrigger && first.trigger === 'timed' && this.timedAt !== null && this.timedAt > Date.now()) {
       await condition(aborted, this.timedAt - Date.now());
     }
-    for (;;) {
-      await condition(() => !this.paused || aborted());
-      if (aborted()) return 'host-stop';
-      state.attempt += 1;
-      state.status = 'running';
-      const outcome = await this.execute(group, step, host, state.attempt);
+    await condition(() => !this.paused || aborted());
+    if (aborted()) return { kind: 'stop' };
+    let end = index + 1;
+    while (end < group.steps.length && (group.steps[end] as PlanStep).trigger === 'order') end += 1;
+    const batch = group.steps.slice(index, end);
+    const firstState = this.requireStep(first.stepId, host);
+    firstState.status = 'running';
+    const outcomes = await this.execute(group, host, batch);
+    for (const [j, outcome] of outcomes.entries()) {
+      const step = batch[j] as PlanStep;
+      const key = stepKey(step.stepId, host);
+      const state = this.requireStep(step.stepId, host);
+      state.attempt = outcome.attempt;
       // A decision left from the previous hold (e.g. a second retry sent while paused) is stale;
       // one sent from here on, even while the `held` write below is in flight, is for this hold.
       this.decisions.delete(key);
       state.status = outcome.outcome;
-      switch (outcome.outcome) {
-        case 'succeeded':
-          return 'next';
-        case 'cancelled':
-          return 'host-stop';
-        case 'unknown':
-          break; // always an operator's decision: it may have run
-        case 'failed':
-          switch (step.onFailure) {
-            case 'continue':
-              return 'next';
-            case 'abort':
-              this.abortedHosts.add(hostKey(group.group, host));
-              return 'host-stop';
-            case 'hold':
-              await this.setStepStatus([ref], 'held', outcome.error ?? undefined);
-              break;
-            default:
-              unreachable(step.onFailure, 'on_failure');
-          }
-          break;
-        default:
-          unreachable(outcome.outcome, 'step outcome');
-      }
+      const after = await this.afterStep(group, step, host, outcome);
+      if (after === 'next') continue;
+      if (after === 'host-stop') return { kind: 'stop' };
       // Held for a person: retry, skip, restart, abort the host, or cancel the task.
       const decision = await this.awaitDecision(key);
       switch (decision) {
         case 'retry':
-          continue; // the next attempt
+          return { kind: 'at', index: index + j, awaitTrigger: false }; // the next attempt
         case 'skip':
-          await this.setStepStatus([ref], 'skipped');
-          return 'next';
+          await this.setStepStatus([{ stepId: step.stepId, host }], 'skipped');
+          return { kind: 'at', index: index + j + 1, awaitTrigger: true };
         case 'abort':
           this.abortedHosts.add(hostKey(group.group, host));
-          await this.setStepStatus([ref], 'aborted');
-          return 'host-stop';
+          await this.setStepStatus([{ stepId: step.stepId, host }], 'aborted');
+          return { kind: 'stop' };
         case 'restart':
-          return 'restart';
+          return { kind: 'restart', held: index + j };
         default:
           unreachable(decision, 'decision');
       }
+    }
+    // Past the batch, or where it stopped early (a pause, a step for another exec user).
+    return { kind: 'at', index: index + outcomes.length, awaitTrigger: true };
+  }
+
+  /** What one reported outcome means for its host. */
+  private async afterStep(group: PlanGroup, step: PlanStep, host: string, outcome: BatchStepOutcome): Promise<StepEnd> {
+    switch (outcome.outcome) {
+      case 'succeeded':
+        return 'next';
+      case 'cancelled':
+        return 'host-stop';
+      case 'unknown':
+        return 'held'; // always an operator's decision: it may have run
+      case 'failed':
+        switch (step.onFailure) {
+          case 'continue':
+            return 'next';
+          case 'abort':
+            this.abortedHosts.add(hostKey(group.group, host));
+            return 'host-stop';
+          case 'hold':
+            await this.setStepStatus([{ stepId: step.stepId, host }], 'held', outcome.error ?? undefined);
+            return 'held';
+          default:
+            return unreachable(step.onFailure, 'on_failure');
+        }
+      default:
+        return unreachable(outcome.outcome, 'step outcome');
     }
   }
 
@@ -457,16 +474,48 @@ export class TaskRun {
     return decision;
   }
 
-  private async execute(group: PlanGroup, step: PlanStep, host: string, attempt: number): Promise<StepOutcome> {
-    const request = { taskId: this.input.taskId, stepId: step.stepId, host, attempt };
+  /** Runs a batch; at least its first step's outcome comes back (settled if the activity was lost). */
+  private async execute(group: PlanGroup, host: string, batch: PlanStep[]): Promise<BatchStepOutcome[]> {
+    const steps: BatchStepInput[] = batch.map((s) => ({
+      stepId: s.stepId,
+      attempt: this.requireStep(s.stepId, host).attempt + 1,
+      continueOnFailure: s.onFailure === 'continue',
+    }));
+    const request = { taskId: this.input.taskId, host, steps };
+    let reason = 'the batch reported no step';
     try {
-      return await stepActivities(step, group.group, host).executeStep(request);
+      const outcome = await batchActivities(batch, group.group, host).executeBatch(request);
+      if (outcome.steps.length > 0) return outcome.steps;
     } catch (err) {
-      if (isCancellation(err)) throw err;
-      // Transport retries used up, or the worker was lost and retries are exhausted: the
-      // activity settles the row (unknown if the command may have started, failed if not).
-      const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
-      return bookkeeping.settleLostStep({ ...request, error: reason });
+      if (isCancellation(err)) {
+        this.noteEndedBeforeCancel(err, host);
+        throw err;
+      }
+      // Transport retries used up, or the worker was lost and retries are exhausted.
+      reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+    }
+    // Settle the rows from what the database knows, in order: steps that ended are reported as
+    // they ended; the first that did not is `unknown` if its command may have started, else `failed`.
+    const settled: BatchStepOutcome[] = [];
+    for (const s of steps) {
+      const outcome = await bookkeeping.settleLostStep({ taskId: this.input.taskId, stepId: s.stepId, host, attempt: s.attempt, error: reason });
+      settled.push({ ...outcome, stepId: s.stepId, attempt: s.attempt });
+      if (outcome.outcome !== 'succeeded') break;
+    }
+    return settled;
+  }
+
+  /** A cancelled batch names the steps that ended before the cancel: they keep their outcome. */
+  private noteEndedBeforeCancel(err: unknown, host: string): void {
+    const failure = err instanceof ActivityFailure ? err.cause : err;
+    if (!(failure instanceof CancelledFailure)) return;
+    const ended = failure.details[0];
+    if (!Array.isArray(ended)) return;
+    for (const outcome of ended as BatchStepOutcome[]) {
+      const state = this.steps.get(stepKey(outcome.stepId, host));
+      if (!state) continue;
+      state.attempt = outcome.attempt;
+      state.status = outcome.outcome;
     }
   }
 

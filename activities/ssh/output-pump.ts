@@ -6,8 +6,9 @@ import type { Readable } from 'node:stream';
 export type OutputStream = 'stdout' | 'stderr';
 export type OnOutput = (stream: OutputStream, chunk: Buffer) => void | Promise<void>;
 
-export class OutputPump {
-  private readonly queue: Array<[OutputStream, Buffer]> = [];
+/** Hands items to one handler at a time, in order, pausing the sources while it is busy. */
+export class ItemPump<T> {
+  private readonly queue: T[] = [];
   private busy = false;
   private paused = false;
   private idleWaiters: Array<() => void> = [];
@@ -15,14 +16,14 @@ export class OutputPump {
   error: { cause: unknown } | undefined;
 
   constructor(
-    private readonly onOutput: OnOutput,
+    private readonly handle: (item: T) => void | Promise<void>,
     private readonly sources: Readable[],
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  deliver(stream: OutputStream, chunk: Buffer): void {
+  push(item: T): void {
     if (this.error) return;
-    this.queue.push([stream, chunk]);
+    this.queue.push(item);
     if (!this.busy) this.drain();
   }
 
@@ -34,11 +35,11 @@ export class OutputPump {
 
   private drain(): void {
     while (!this.error) {
-      const next = this.queue.shift();
-      if (next === undefined) break;
+      if (this.queue.length === 0) break;
+      const next = this.queue.shift() as T;
       let result: void | Promise<void>;
       try {
-        result = this.onOutput(next[0], next[1]);
+        result = this.handle(next);
       } catch (err) {
         this.fail(err);
         break;
@@ -85,5 +86,16 @@ export class OutputPump {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+/** Output chunks of a command's stdout and stderr, one at a time. */
+export class OutputPump extends ItemPump<[OutputStream, Buffer]> {
+  constructor(onOutput: OnOutput, sources: Readable[], onError: (err: unknown) => void) {
+    super(([stream, chunk]) => onOutput(stream, chunk), sources, onError);
+  }
+
+  deliver(stream: OutputStream, chunk: Buffer): void {
+    this.push([stream, chunk]);
   }
 }

@@ -1,4 +1,4 @@
-// Building the remote command line for a template step (docs/engine.md#executing-a-step-over-ssh).
+// Building the remote command line for a template step (docs/engine.md#executing-a-batch-over-ssh).
 // The step's `command` is trusted (a template author wrote it); everything else — argument values
 // and literal tokens — is quoted so the remote shell sees it as data, never as code.
 

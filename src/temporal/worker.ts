@@ -40,6 +40,9 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     ...code,
     activities: createActivities(settings.deps),
     maxConcurrentActivityTaskExecutions: 200,
+    // A cancel reaches a running batch only in a heartbeat's answer: send them at least every
+    // second (the default throttle is 80 % of the 10 s heartbeat timeout, so up to 8 s late).
+    maxHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: '10s',
   });
   const done = worker.run().finally(() => connection.close());

@@ -4,6 +4,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type {
+  BatchStepOutcome,
+  ExecuteBatchInput,
   ExecuteStepInput,
   RecordStepStatusInput,
   RecordTaskPlanInput,
@@ -19,6 +21,9 @@ import { unreachable } from '../../src/domain/unreachable';
  * What one try of a step does: end with an outcome; `block` until unblock() is called (then
  * succeed), heartbeating so a cancel reaches it; `lost` throw a non-retryable failure, as when
  * transport retries are used up (the workflow then asks settleLostStep).
+ * A batch runs its steps' scripts in order as the real driver does: it stops after a step that
+ * did not succeed (unless it may continue), before a `lost` step that is not its first, and
+ * between steps once the task's last recorded status is `paused`.
  */
 export type StepScript = StepOutcomeStatus | 'block' | 'lost';
 
@@ -71,13 +76,21 @@ export class StubActivities {
   }
 
   readonly activities: TaskActivities = {
-    executeStep: async (input) => {
-      this.executed.push(input);
-      const tries = this.scripts.get(refKey(input.taskId, input.stepId, input.host)) ?? [];
-      const script = tries.shift() ?? 'succeeded';
-      if (script === 'lost') throw ApplicationFailure.nonRetryable(`connect ECONNREFUSED ${input.host}:22`, 'SshTransportError');
-      if (script === 'block') return this.blockUntilOpened(input);
-      return outcome(script);
+    executeBatch: async (batch: ExecuteBatchInput) => {
+      const ended: BatchStepOutcome[] = [];
+      for (const [i, step] of batch.steps.entries()) {
+        if (i > 0 && this.taskStatusesOf(batch.taskId).at(-1) === 'paused') break;
+        const input: ExecuteStepInput = { taskId: batch.taskId, stepId: step.stepId, host: batch.host, attempt: step.attempt };
+        const tries = this.scripts.get(refKey(input.taskId, input.stepId, input.host)) ?? [];
+        if (tries[0] === 'lost' && i > 0) break; // the next batch starts with it
+        this.executed.push(input);
+        const script = tries.shift() ?? 'succeeded';
+        if (script === 'lost') throw ApplicationFailure.nonRetryable(`connect ECONNREFUSED ${input.host}:22`, 'SshTransportError');
+        const result = script === 'block' ? await this.blockUntilOpened(input, ended) : outcome(script);
+        ended.push({ ...result, stepId: step.stepId, attempt: step.attempt });
+        if (!(result.outcome === 'succeeded' || (result.outcome === 'failed' && step.continueOnFailure))) break;
+      }
+      return { steps: ended };
     },
     settleLostStep: (input) => {
       this.settled.push(input);
@@ -97,7 +110,7 @@ export class StubActivities {
     },
   };
 
-  private async blockUntilOpened(input: ExecuteStepInput): Promise<StepOutcome> {
+  private async blockUntilOpened(input: ExecuteStepInput, endedBefore: BatchStepOutcome[]): Promise<StepOutcome> {
     const key = refKey(input.taskId, input.stepId, input.host);
     const ctx = Context.current();
     const opened = new Promise<void>((resolve) => this.gates.set(key, resolve));
@@ -107,8 +120,9 @@ export class StubActivities {
       await Promise.race([opened, ctx.cancelled]);
       return outcome('succeeded');
     } catch (err) {
-      if (err instanceof CancelledFailure) this.cancelledTries.push(input);
-      throw err;
+      if (!(err instanceof CancelledFailure)) throw err;
+      this.cancelledTries.push(input);
+      throw new CancelledFailure(err.message, [endedBefore]); // as the real batch runner reports it
     } finally {
       clearInterval(beat);
       this.gates.delete(key);

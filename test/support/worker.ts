@@ -26,6 +26,9 @@ export function testWorker(temporal: TestTemporal, deps: { db: Db; box: SecretBo
         workflowBundle: { codePath: temporal.workflowBundlePath },
         activities: createActivities({ ...deps, config: { allowedTargets: parseCidrList(LOOPBACK_ONLY) } }),
         maxConcurrentActivityTaskExecutions: 100,
+        // A cancel reaches a running batch only in a heartbeat's answer: send them at least every
+        // second (the default throttle is 80 % of the 10 s heartbeat timeout, so up to 8 s late).
+        maxHeartbeatThrottleInterval: '1s',
       });
       running = worker.run();
     },

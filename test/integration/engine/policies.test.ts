@@ -73,7 +73,7 @@ describe('policies', () => {
     expect(held.error).toMatch(/ECONNREFUSED|refused/);
     expect(held.started_at).toBeNull();
     const history = await stack.temporal.client.workflow.getHandle(`task-${taskId}`).fetchHistory();
-    const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStep');
+    const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeBatch');
     const startedEvent = history.events?.find(
       (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
     )?.activityTaskStartedEventAttributes;
@@ -106,7 +106,7 @@ describe('policies', () => {
     const meta = await described.staticSummary();
     expect(meta).toBe(`#${taskId} 这是任务名字 · template ${templateId} · 1 host`);
     const history = await handle.fetchHistory();
-    const summary = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStep')?.userMetadata?.summary;
+    const summary = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeBatch')?.userMetadata?.summary;
     expect(Buffer.from(summary?.data ?? []).toString()).toContain(`group 1 · ${HOSTS[0]} · level 1 · deploy`);
     const progress = await taskProgress(stack.temporal.client, taskId);
     expect(progress.status).toBe('succeeded');

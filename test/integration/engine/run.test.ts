@@ -79,7 +79,7 @@ describe('task engine: a task runs to the end', () => {
     await stack.waitForTask(taskId, ['succeeded', 'failed']);
     const history = await stack.temporal.client.workflow.getHandle(`task-${taskId}`).fetchHistory();
     const text = JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
-    expect(text).toContain('executeStep'); // the history really holds the activities
+    expect(text).toContain('executeBatch'); // the history really holds the activities
     expect(text).not.toContain(secretArg);
     expect(text).not.toContain('PRIVATE KEY');
     const keyBody = stack.sshd.clientPrivateKey.split('\n')[1] ?? 'missing';

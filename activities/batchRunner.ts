@@ -1,0 +1,358 @@
+// The batch runner: a host's consecutive steps over one SSH exec channel through the step
+// driver, each step at most once (docs/engine.md#executing-a-batch-over-ssh).
+// Throws only for transport errors before any step started (Temporal retries those with
+// backoff) and CancelledFailure (its details: the steps that ended before the cancel); every
+// other ending is returned per step and recorded in step_runs.
+import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import type { Db } from '../src/db/database';
+import type { StepRun } from '../src/db/schema';
+import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
+import type { SecretBox } from '../src/security/secretBox';
+import type { ConnectionPool } from './connectionPool';
+import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
+import { StepLogWriter } from './logWriter';
+import { openSshConnection, SshAuthError, SshHostKeyError, SshTransportError, type SshConnection } from './ssh';
+import { DriverSession, type DriverEnd, type DriverEvent } from './ssh/driverSession';
+import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, setupFailure, transportRetry } from './stepRunner';
+import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
+import type { BatchOutcome, BatchStepInput, BatchStepOutcome, ExecuteBatchInput, StepOutcome } from './types';
+
+export interface BatchRunnerDeps {
+  db: Db;
+  box: SecretBox;
+  pool: ConnectionPool;
+  allowedTargets: readonly Cidr[];
+}
+
+const HEARTBEAT_MS = 1000;
+/** Output that arrives between two steps (stray background processes) waits for the next step. */
+const STRAY_LIMIT = 64 * 1024;
+
+/** One step of the batch with what its run needs, read in one query for the whole batch. */
+interface BatchRow {
+  input: BatchStepInput;
+  run_id: number;
+  run_attempt: number;
+  run_status: StepRun['status'];
+  run_exit_code: number | null;
+  run_error: string | null;
+  idempotent: boolean;
+  command: string;
+  args: string;
+  exec_user: string;
+  force_host: string | null;
+  timeout_s: number;
+  task_args: Record<string, string>;
+}
+
+async function loadBatch(db: Db, input: ExecuteBatchInput): Promise<BatchRow[]> {
+  const rows = await db
+    .selectFrom('step_runs as r')
+    .innerJoin('task_steps as s', 's.id', 'r.task_step_id')
+    .innerJoin('tasks as t', 't.id', 'r.task_id')
+    .select([
+      'r.id as run_id', 'r.task_step_id', 'r.attempt as run_attempt', 'r.status as run_status', 'r.exit_code as run_exit_code', 'r.error as run_error',
+      's.command', 's.args', 's.exec_user', 's.force_host', 's.timeout_s', 's.idempotent',
+      't.args as task_args',
+    ])
+    .where('r.task_id', '=', input.taskId)
+    .where('r.host', '=', input.host)
+    .where('r.task_step_id', 'in', input.steps.map((s) => s.stepId))
+    .execute();
+  return input.steps.map((step) => {
+    const row = rows.find((r) => r.task_step_id === step.stepId);
+    if (!row) throw setupFailure(`task ${input.taskId} has no run of step ${step.stepId} on ${input.host}`);
+    return { ...row, input: step, task_args: row.task_args };
+  });
+}
+
+/** Whether the batch goes on after a step ended so. */
+function goesOn(outcome: StepOutcome, step: BatchStepInput): boolean {
+  return outcome.outcome === 'succeeded' || (outcome.outcome === 'failed' && step.continueOnFailure);
+}
+
+export async function executeBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput): Promise<BatchOutcome> {
+  if (input.steps.length === 0) throw setupFailure('a batch needs at least one step');
+  const ctx = Context.current();
+  // Heartbeat from the start, not only while commands run: waiting for a handshake slot or a
+  // slow connect must not look like a dead worker (that would start a second try).
+  const progress = { bytes: 0 };
+  const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_MS);
+  const results: BatchStepOutcome[] = [];
+  try {
+    await runBatch(deps, input, ctx, progress, results);
+    return { steps: results };
+  } catch (err) {
+    // The workflow learns which steps ended before the cancel from the failure's details.
+    if (err instanceof CancelledFailure) throw new CancelledFailure(err.message, [results.filter((r) => r.outcome !== 'cancelled')]);
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Context, progress: { bytes: number }, results: BatchStepOutcome[]): Promise<void> {
+  const { db } = deps;
+  const rows = await loadBatch(db, input);
+  // A retried try first reports what earlier tries of the same attempts settled.
+  let k = 0;
+  for (; k < rows.length; k++) {
+    const row = rows[k] as BatchRow;
+    const earlier = await earlierOutcome(db, row.input, row);
+    if (!earlier) break;
+    results.push({ stepId: row.input.stepId, attempt: row.input.attempt, ...earlier });
+    if (!goesOn(earlier, row.input)) return;
+  }
+  if (k === rows.length) return;
+
+  const first = rows[k] as BatchRow;
+  const fail = async (error: string): Promise<void> => {
+    await finishRun(db, first.run_id, { status: 'failed', attempt: first.input.attempt, error });
+    results.push({ stepId: first.input.stepId, attempt: first.input.attempt, outcome: 'failed', exitCode: null, error });
+  };
+  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', first.exec_user).executeTakeFirst();
+  if (!execUser) return fail(`exec user '${first.exec_user}' does not exist`);
+  const targetHost = first.force_host || input.host;
+  let address: string;
+  try {
+    address = await resolveAllowedTarget(targetHost, deps.allowedTargets);
+  } catch (err) {
+    if (err instanceof TargetNotAllowedError) return fail(err.message);
+    throw transportRetry(`${targetHost}: ${(err as Error).message}`);
+  }
+
+  // The steps that share this connection and whose command lines build; the rest come next time.
+  const run: { row: BatchRow; commandLine: string }[] = [];
+  for (const row of rows.slice(k)) {
+    if (row.exec_user !== first.exec_user || row.force_host !== first.force_host) break;
+    let commandLine: string;
+    try {
+      commandLine = buildCommandLine(row.command, splitArgTokens(row.args), { ...row.task_args, FLOW_ID: String(input.taskId) });
+    } catch (err) {
+      if (row === first) return fail(`command: ${(err as Error).message}`);
+      break;
+    }
+    run.push({ row, commandLine });
+  }
+
+  const verdict: HostKeyVerdict = { refusal: null };
+  const open = () =>
+    openSshConnection({
+      host: address,
+      port: execUser.port,
+      username: execUser.username,
+      ...credentials(deps.box, execUser),
+      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict),
+    });
+  try {
+    await deps.pool.use(`${execUser.id}|${address}|${execUser.port}`, open, (conn) =>
+      new BatchRun(db, input.taskId, conn, run, results, ctx, progress).execute(),
+    );
+  } catch (err) {
+    if (err instanceof SshHostKeyError) return fail(verdict.refusal ?? err.message);
+    if (err instanceof SshAuthError) return fail(`authentication as ${execUser.username} failed: ${err.message}`);
+    if (err instanceof SshTransportError && results.length === k) {
+      await db.updateTable('step_runs').set({ error: err.message, updated_at: sql<Date>`now()` }).where('id', '=', first.run_id).execute();
+      throw transportRetry(err.message);
+    }
+    throw err;
+  }
+}
+
+interface Current {
+  index: number;
+  writer: StepLogWriter;
+  pgid?: number;
+  exitCode: number | null;
+  outEnded: boolean;
+  errEnded: boolean;
+  timer: NodeJS.Timeout;
+  timedOut: boolean;
+}
+
+/** One batch on one open connection: the driver's events drive the step rows and logs. */
+class BatchRun {
+  private session!: DriverSession;
+  private current: Current | null = null;
+  private cancelRequested = false;
+  private stray: { stream: 'stdout' | 'stderr'; data: Buffer }[] = [];
+  private strayBytes = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly taskId: number,
+    private readonly conn: SshConnection,
+    private readonly steps: { row: BatchRow; commandLine: string }[],
+    private readonly results: BatchStepOutcome[],
+    private readonly ctx: Context,
+    private readonly progress: { bytes: number },
+  ) {}
+
+  async execute(): Promise<void> {
+    const nonce = randomBytes(12).toString('hex');
+    this.session = await DriverSession.open(
+      this.conn,
+      this.steps.map((s) => s.commandLine),
+      nonce,
+      (event) => this.onEvent(event),
+    );
+    const first = this.steps[0] as { row: BatchRow };
+    const claimed = await markRunning(this.db, first.row.run_id, first.row.input.attempt, first.row.idempotent);
+    if (!claimed) {
+      this.pushResult(0, { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' });
+      this.session.finish();
+    } else {
+      await this.startStep(0, claimed.lastLogSeq);
+    }
+    const onAbort = (): void => this.requestCancel();
+    const signal = this.ctx.cancellationSignal;
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    let end: DriverEnd;
+    try {
+      end = await this.session.ended;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (this.current) clearTimeout(this.current.timer);
+    }
+    if (this.current) await this.endedWithoutMarker(end);
+    if (this.cancelRequested) throw new CancelledFailure('batch cancelled');
+  }
+
+  private async startStep(index: number, lastLogSeq: number): Promise<void> {
+    const { row } = this.steps[index] as { row: BatchRow };
+    const writer = new StepLogWriter(this.db, row.run_id, row.input.attempt, lastLogSeq);
+    // Show the command as the template wrote it: argument values stay out of the header.
+    await writer.system(`[CMD]: ${[row.command, row.args].filter(Boolean).join(' ')}\n`);
+    for (const s of this.stray) await writer.write(s.stream, s.data);
+    this.stray = [];
+    this.strayBytes = 0;
+    const current: Current = {
+      index,
+      writer,
+      exitCode: null,
+      outEnded: false,
+      errEnded: false,
+      timedOut: false,
+      timer: setTimeout(() => {
+        current.timedOut = true;
+        this.killCurrent();
+      }, row.timeout_s * 1000),
+    };
+    this.current = current;
+    this.session.go();
+  }
+
+  private onEvent({ stream, item }: DriverEvent): void | Promise<void> {
+    const current = this.current;
+    switch (item.kind) {
+      case 'output':
+        this.progress.bytes += item.data.length;
+        if (current) return current.writer.write(stream, item.data);
+        if (this.strayBytes < STRAY_LIMIT) {
+          this.stray.push({ stream, data: item.data });
+          this.strayBytes += item.data.length;
+        }
+        return;
+      case 'start':
+        if (current?.index === item.index) {
+          current.pgid = item.pgid;
+          if (current.timedOut || this.cancelRequested) this.killCurrent();
+        }
+        return;
+      case 'end':
+        if (current?.index !== item.index) return;
+        if (stream === 'stdout') {
+          current.exitCode = item.exitCode;
+          current.outEnded = true;
+        } else {
+          current.errEnded = true;
+        }
+        if (current.outEnded && current.errEnded) return this.stepEnded(current);
+        return;
+    }
+  }
+
+  private requestCancel(): void {
+    if (this.cancelRequested) return;
+    this.cancelRequested = true;
+    if (this.current) this.killCurrent();
+    else this.session.finish();
+  }
+
+  private killCurrent(): void {
+    const current = this.current;
+    if (current?.pgid === undefined) return; // killed when its start marker arrives
+    void this.session.kill(current.pgid, () => this.current === current);
+  }
+
+  /** Both streams' end markers arrived: record the step, then start the next or end the batch. */
+  private async stepEnded(current: Current): Promise<void> {
+    clearTimeout(current.timer);
+    this.current = null;
+    const { row } = this.steps[current.index] as { row: BatchRow };
+    const outcome = await this.outcomeOf(current, current.exitCode);
+    await current.writer.close();
+    this.pushResult(current.index, outcome);
+    const nextIndex = current.index + 1;
+    const next = this.steps[nextIndex];
+    const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error };
+    if (!next || this.cancelRequested || !goesOn(outcome, row.input)) {
+      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error });
+      this.session.finish();
+      return;
+    }
+    const claimed = await advanceRun(this.db, this.taskId, prev, { runId: next.row.run_id, attempt: next.row.input.attempt, idempotent: next.row.idempotent });
+    if (claimed === 'paused' || this.cancelRequested) {
+      // Claimed just as a cancel came in: it never started.
+      if (claimed !== 'paused' && claimed !== null) await finishRun(this.db, next.row.run_id, { status: 'cancelled', error: 'cancelled by an operator' });
+      this.session.finish();
+    } else if (claimed === null) {
+      this.pushResult(nextIndex, { outcome: 'unknown', exitCode: null, error: 'another try of this step started the command first; it may still be running' });
+      this.session.finish();
+    } else {
+      await this.startStep(nextIndex, claimed.lastLogSeq);
+    }
+  }
+
+  /** The driver's exit came without the step's end markers: the connection or the driver died. */
+  private async endedWithoutMarker(end: DriverEnd): Promise<void> {
+    const current = this.current as Current;
+    this.current = null;
+    const { row } = this.steps[current.index] as { row: BatchRow };
+    let outcome: StepOutcome;
+    if (end.lost && !current.timedOut && !this.cancelRequested) {
+      // The command had started: its fate is unknown, so it is held, never rerun blindly.
+      outcome = { outcome: 'unknown', exitCode: null, error: `connection lost while the command ran: connection to ${this.conn.host}:${this.conn.port} lost while the command ran; its outcome is unknown` };
+    } else {
+      outcome = await this.outcomeOf(current, end.exitCode, end.signal);
+    }
+    await current.writer.close().catch(() => undefined);
+    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error });
+    this.pushResult(current.index, outcome);
+  }
+
+  private async outcomeOf(current: Current, exitCode: number | null, signal?: string): Promise<StepOutcome> {
+    const { row } = this.steps[current.index] as { row: BatchRow };
+    if (this.cancelRequested) {
+      await current.writer.system('\n[opsflow] cancelled: the remote process group was killed\n');
+      return { outcome: 'cancelled', exitCode: null, error: 'cancelled by an operator' };
+    }
+    if (current.timedOut) {
+      const error = `timed out after ${row.timeout_s} s; the remote process group was killed`;
+      await current.writer.system(`\n[opsflow] ${error}\n`);
+      return { outcome: 'failed', exitCode: null, error };
+    }
+    if (exitCode === 0) return { outcome: 'succeeded', exitCode: 0, error: null };
+    const error = exitCode === null ? `killed by ${signal ?? 'a signal'}` : `exit code ${exitCode}`;
+    return { outcome: 'failed', exitCode, error };
+  }
+
+  private pushResult(index: number, outcome: StepOutcome): void {
+    const { row } = this.steps[index] as { row: BatchRow };
+    this.results.push({ stepId: row.input.stepId, attempt: row.input.attempt, ...outcome });
+  }
+}
