@@ -17,6 +17,7 @@ import { StepLogWriter } from './logWriter';
 import { openSshConnection, SshAuthError, SshHostKeyError, SshTransportError, type SshConnection } from './ssh';
 import { DriverSession, type DriverEnd, type DriverEvent } from './ssh/driverSession';
 import { journalName, taskJournalName } from './ssh/driver';
+import { whileDatabaseUnavailable } from '../src/db/availability';
 import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, resumePoint, setupFailure, transportRetry } from './stepRunner';
 import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
 import type { BatchOutcome, BatchStepInput, BatchStepOutcome, ExecuteBatchInput, StepOutcome } from './types';
@@ -239,7 +240,7 @@ class BatchRun {
   /** `resume`: an earlier try claimed this step; its output so far is stored up to these bytes. */
   private async startStep(index: number, lastLogSeq: number, resume?: { stdout: number; stderr: number }): Promise<void> {
     const { row } = this.steps[index] as { row: BatchRow };
-    const writer = new StepLogWriter(this.db, row.run_id, row.input.attempt, lastLogSeq);
+    const writer = new StepLogWriter(this.db, row.run_id, row.input.attempt, lastLogSeq, this.ctx.cancellationSignal);
     // Show the command as the template wrote it: argument values stay out of the header.
     if (lastLogSeq === 0) await writer.system(`[CMD]: ${[row.command, row.args].filter(Boolean).join(' ')}\n`);
     for (const s of this.stray) await writer.write(s.stream, s.data);
@@ -322,11 +323,15 @@ class BatchRun {
     const next = this.steps[nextIndex];
     const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error };
     if (!next || this.cancelRequested || !goesOn(outcome, row.input)) {
-      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error });
+      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error }, this.ctx.cancellationSignal);
       this.session.finish(true);
       return;
     }
-    const claimed = await advanceRun(this.db, this.taskId, prev, { runId: next.row.run_id, attempt: next.row.input.attempt, idempotent: next.row.idempotent });
+    // A database restart between two steps pauses the batch; it must not lose the ended step's outcome.
+    const claimed = await whileDatabaseUnavailable(
+      () => advanceRun(this.db, this.taskId, prev, { runId: next.row.run_id, attempt: next.row.input.attempt, idempotent: next.row.idempotent }),
+      this.ctx.cancellationSignal,
+    );
     if (claimed === 'paused' || this.cancelRequested) {
       // Claimed just as a cancel came in: it never started.
       if (claimed !== 'paused' && claimed !== null) await finishRun(this.db, next.row.run_id, { status: 'cancelled', error: 'cancelled by an operator' });
@@ -352,7 +357,7 @@ class BatchRun {
     }
     const outcome = await this.outcomeOf(current, end.exitCode, end.signal);
     await current.writer.close().catch(() => undefined);
-    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error });
+    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error }, this.ctx.cancellationSignal);
     this.pushResult(current.index, outcome);
   }
 

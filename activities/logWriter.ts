@@ -1,6 +1,11 @@
 // Streams a step's output into step_logs in order, in batches, with bounded memory:
-// write() returns a promise (backpressure) once the unflushed buffer is large.
+// write() returns a promise (backpressure) once the unflushed buffer is large. One batch is
+// inserted while the next one fills, so reading the output and writing PostgreSQL overlap;
+// the producer waits only when a full batch is ready and the previous insert is still running.
+// While PostgreSQL is away (restarting) an insert waits and tries again, so the output is stored
+// complete afterwards, and the producer is held once two batches' worth is waiting.
 import { StringDecoder } from 'node:string_decoder';
+import { whileDatabaseUnavailable } from '../src/db/availability';
 import type { Db } from '../src/db/database';
 
 type Stream = 'stdout' | 'stderr' | 'system';
@@ -12,8 +17,12 @@ const FLUSH_INTERVAL_MS = 200; // so a slow trickle of output still shows up pro
 export class StepLogWriter {
   private pending: { stream: Stream; text: string }[] = [];
   private pendingBytes = 0;
+  /** Handed to a flush that has not finished (it may wait for the database): counts against the bound too. */
+  private queuedBytes = 0;
   private seq: number;
   private flushing: Promise<void> = Promise.resolve();
+  /** Batches handed to flush() whose insert has not finished yet. */
+  private inserting = 0;
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
   private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
@@ -23,6 +32,8 @@ export class StepLogWriter {
     private readonly stepRunId: number,
     private readonly attempt: number,
     lastSeq: number,
+    /** Aborts waiting for an unavailable database (the activity was cancelled). */
+    private readonly signal?: AbortSignal,
   ) {
     this.seq = lastSeq;
   }
@@ -43,8 +54,16 @@ export class StepLogWriter {
     if (last && last.stream === stream && last.text.length + text.length <= ROW_BYTES) last.text += text;
     else this.pending.push({ stream, text });
     this.pendingBytes += text.length;
-    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
+    if (this.pendingBytes >= FLUSH_BYTES) {
+      // Wait for the insert before this batch, not for this batch's own: at most two batches
+      // (one being inserted, one filling) are held at any time.
+      const previous = this.inserting > 0 ? this.flushing : undefined;
+      this.flush().catch(() => undefined); // its failure surfaces on the next write or close()
+      return previous;
+    }
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_INTERVAL_MS);
+    // Small timed flushes pile up while the database is away: hold the producer until they are written.
+    if (this.queuedBytes + this.pendingBytes >= 2 * FLUSH_BYTES) return this.flushing;
   }
 
   /** Writes everything buffered so far (in order: one flush at a time). */
@@ -54,24 +73,36 @@ export class StepLogWriter {
       this.timer = null;
     }
     const batch = this.pending;
+    const bytes = this.pendingBytes;
+    this.queuedBytes += bytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.flushing = this.flushing.then(async () => {
+    this.inserting += 1;
+    const write = async (): Promise<void> => {
       if (batch.length === 0) return;
       const rows = batch.map((b) => ({
         step_run_id: this.stepRunId,
         attempt: this.attempt,
         seq: ++this.seq,
         stream: b.stream,
-        // PostgreSQL text cannot hold NUL.
-        chunk: b.text.replace(/\0/g, '\uFFFD'),
+        // PostgreSQL text cannot hold NUL (scanning first: replace() would copy every row).
+        chunk: b.text.includes('\0') ? b.text.replace(/\0/g, '\uFFFD') : b.text,
       }));
       try {
-        await this.db.insertInto('step_logs').values(rows).execute();
+        // A retry after a cut connection may find the rows already committed: same (run, attempt, seq).
+        await whileDatabaseUnavailable(
+          () => this.db.insertInto('step_logs').values(rows).onConflict((oc) => oc.constraint('step_logs_order').doNothing()).execute(),
+          this.signal,
+        );
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
         throw err;
       }
+    };
+    // After an earlier failure this batch is not written; either way it no longer counts.
+    this.flushing = this.flushing.then(write).finally(() => {
+      this.inserting -= 1;
+      this.queuedBytes -= bytes;
     });
     return this.flushing;
   }

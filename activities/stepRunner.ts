@@ -2,6 +2,7 @@
 // shared by the batch runner: claiming a run, reading an earlier try's outcome, settling a lost one.
 import { ApplicationFailure } from '@temporalio/common';
 import { sql, type Transaction } from 'kysely';
+import { whileDatabaseUnavailable } from '../src/db/availability';
 import type { Db } from '../src/db/database';
 import type { Database, ExecUser, StepRun } from '../src/db/schema';
 import type { SecretBox } from '../src/security/secretBox';
@@ -27,12 +28,17 @@ export interface RunRow {
   idempotent: boolean;
 }
 
-export async function finishRun(db: Db, runId: number, fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null }): Promise<void> {
-  await db
-    .updateTable('step_runs')
-    .set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-    .where('id', '=', runId)
-    .execute();
+/** Records how the try ended; waits out a database restart (the command's outcome must not be lost). */
+export async function finishRun(
+  db: Db,
+  runId: number,
+  fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null },
+  signal?: AbortSignal,
+): Promise<void> {
+  await whileDatabaseUnavailable(
+    () => db.updateTable('step_runs').set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` }).where('id', '=', runId).execute(),
+    signal,
+  );
 }
 
 /**

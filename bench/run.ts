@@ -19,10 +19,20 @@ import { ansibleSshArgs, debianPsshVersion, ensureVenv, runPeer, type PeerName, 
 import { loadAverage, machineCpu } from './lib/proc';
 import { resultBaseName, writeReports, type BenchResult, type RunRecord } from './lib/report';
 import { startTargets, type Targets } from './lib/targets';
-import { MAX_STEP_RUNS_PER_TASK } from '../src/tasks/submit';
 
 type Tool = 'opsflow' | PeerName;
 const ALL_TOOLS: Tool[] = ['opsflow', 'parallel-ssh', 'pssh-debian', 'ansible'];
+const MAX_HOSTS = 10_000;
+
+/**
+ * Named fleet-scale runs: the flags they stand for, which later flags on the command line
+ * override. Each includes a size opsflow takes today (one task ≤ 5,000 host × step runs until
+ * tasks are sharded) next to the fleet size; opsflow runs every size its engine accepts.
+ */
+const SCENARIOS: Record<string, string[]> = {
+  'fleet-2000x5': ['--hosts', '1000,2000', '--levels', '5', '--runs', '1', '--tools', 'opsflow,parallel-ssh,pssh-debian', '--ansible-runs', '0'],
+  'fleet-10000x1': ['--hosts', '5000,10000', '--levels', '1', '--runs', '1', '--tools', 'opsflow,parallel-ssh'],
+};
 
 interface Options {
   hosts: number[];
@@ -41,7 +51,8 @@ interface Options {
   source: string | null;
 }
 
-function parseArgs(argv: string[]): Options {
+function parseArgs(given: string[]): Options {
+  const argv = expandScenario(given);
   const o: Options = { hosts: [100, 500], levels: 1, runs: 3, tools: [...ALL_TOOLS], ansibleRuns: 1, parallel: 50, maxMinutes: 45, quietWaitS: 60, save: true, commit: null, resultsDir: path.join(__dirname, 'results'), source: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -57,7 +68,7 @@ function parseArgs(argv: string[]): Options {
     };
     switch (flag) {
       case '--hosts':
-        o.hosts = value().split(',').map((v) => int(v, 1, 2000));
+        o.hosts = value().split(',').map((v) => int(v, 1, MAX_HOSTS));
         break;
       case '--runs':
         o.runs = int(value(), 1, 20);
@@ -98,8 +109,8 @@ function parseArgs(argv: string[]): Options {
       case '--help':
       case '-h':
         console.log(
-          'npm run bench -- [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible] [--levels 1] [--ansible-runs 1] ' +
-            '[--parallel 50] [--max-minutes 45] [--quiet-wait 60] [--no-save] [--commit <git rev>]',
+          'npm run bench -- [--scenario fleet-2000x5|fleet-10000x1] [--hosts 100,500] [--runs 3] [--tools opsflow,parallel-ssh,pssh-debian,ansible] ' +
+            '[--levels 1] [--ansible-runs 1] [--parallel 50] [--max-minutes 45] [--quiet-wait 60] [--no-save] [--commit <git rev>]',
         );
         process.exit(0);
         break;
@@ -107,10 +118,23 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`unknown argument ${flag} (see --help)`);
     }
   }
-  if (Math.max(...o.hosts) * o.levels > MAX_STEP_RUNS_PER_TASK) {
-    throw new Error(`--hosts × --levels = ${Math.max(...o.hosts) * o.levels} is above opsflow's per-task cap of ${MAX_STEP_RUNS_PER_TASK} step runs`);
-  }
   return o;
+}
+
+/** `--scenario name` → its flags, in its place (so flags after it override the preset's). */
+function expandScenario(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] !== '--scenario') {
+      out.push(argv[i] as string);
+      continue;
+    }
+    const name = argv[++i] ?? '';
+    const preset = SCENARIOS[name];
+    if (!preset) throw new Error(`--scenario: unknown scenario '${name}' (${Object.keys(SCENARIOS).join(', ')})`);
+    out.push(...preset);
+  }
+  return out;
 }
 
 const log = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -159,6 +183,8 @@ async function main(): Promise<void> {
   });
 
   const records: RunRecord[] = [];
+  /** Host counts opsflow's engine refused as one task (e.g. over its per-task cap): not retried. */
+  const refusedSizes = new Map<number, string>();
   try {
     if (tools.includes('opsflow')) {
       log(`starting opsflow: embedded PostgreSQL, Temporal dev server, worker (template: ${opts.levels} level${opts.levels === 1 ? '' : 's'})`);
@@ -174,6 +200,7 @@ async function main(): Promise<void> {
         const order = tools.map((_, i) => tools[(i + run - 1) % tools.length] as Tool);
         for (const tool of order) {
           if (tool === 'ansible' && run > opts.ansibleRuns) continue;
+          if (tool === 'opsflow' && refusedSizes.has(n)) continue;
           const timeoutMs = timeoutFor(tool, n, opts.levels);
           if (Date.now() + timeoutMs / 4 > deadline) {
             log(`--max-minutes ${opts.maxMinutes} reached: stopping before ${tool} × ${n} (run ${run})`);
@@ -193,6 +220,10 @@ async function main(): Promise<void> {
             const r: OpsflowRun = await opsflow.run(hosts, timeoutMs, () => (m1 = machineCpu()));
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
             record.opsflow = r;
+            if (r.refused !== undefined) {
+              refusedSizes.set(n, r.refused);
+              log(`opsflow refused ${n} hosts × ${opts.levels} steps as one task: ${r.refused} (not retried at this size)`);
+            }
           } else {
             const r: PeerRun = await runPeer(tool, targets, hosts, opts.parallel, opts.levels, timeoutMs);
             record = baseRecord(tool, n, run, r.wallS, r.ok, r.succeededHosts, r.cpu.totalS, r.peakRssMiB, r.error);
@@ -218,7 +249,9 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30), loadAtStart },
       versions,
-      config: { hosts: opts.hosts, levels: opts.levels, runs: opts.runs, ansibleRuns: opts.ansibleRuns, parallel: opts.parallel, command: 'uname -a', tools, sshdProcesses: Math.ceil(maxHosts / 16) },
+      config: { hosts: opts.hosts, levels: opts.levels, runs: opts.runs, ansibleRuns: opts.ansibleRuns, parallel: opts.parallel, command: 'uname -a', tools, sshdProcesses: targets.processes },
+      invocation: `npm run bench -- ${process.argv.slice(2).filter((a, i, all) => a !== '--results-dir' && a !== '--source' && all[i - 1] !== '--results-dir' && all[i - 1] !== '--source').join(' ')}`.trim(),
+      loadAtEnd: loadAverage(),
       durationS: round((Date.now() - started) / 1000),
       runs: records,
     };

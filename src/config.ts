@@ -2,6 +2,7 @@
 // A bad value stops start-up with one line naming the variable and what it expects.
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SHARD_HOSTS } from './domain/shards';
 import ipaddr from 'ipaddr.js';
 
 // Digits only: Number() would also take '0x50', '1e3' or ' 80 '.
@@ -87,6 +88,10 @@ const settings = {
   ],
   OPSFLOW_FOUR_EYES: [z.enum(['true', 'false']).default('true').transform((v) => v === 'true'), 'true or false'],
   OPSFLOW_APPROVAL_TIMEOUT_S: [z.string().regex(/^\d{1,9}$/).transform(Number).default(0), 'whole seconds a `new` task waits for approval (0 = forever)'],
+  OPSFLOW_SHARD_HOSTS: [
+    z.string().regex(/^[1-9]\d{0,4}$/).transform(Number).default(DEFAULT_SHARD_HOSTS),
+    'hosts per shard (child workflow) of a large task, 1-99999; fewer when a group has many steps',
+  ],
   LOG_LEVEL: [z.enum(['debug', 'info', 'warn', 'error']).default('info'), 'one of debug, info, warn, error'],
 } as const;
 

@@ -98,6 +98,7 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
       box,
       config,
       approvalTimeoutS: config.OPSFLOW_APPROVAL_TIMEOUT_S || null,
+      shardHosts: config.OPSFLOW_SHARD_HOSTS,
       log: (l) => log.error(l),
     });
     await listen(api.server, config);

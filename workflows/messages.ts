@@ -1,6 +1,6 @@
 // Messages shared by the task workflow and its callers (API, tests): defined once.
 // Only identifiers and shapes travel here — never commands, argument values or secrets.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Role } from '../src/domain/permissions';
 import type { PlanGroup } from '../src/domain/plan';
 import type { Schedule, StepStatus, TaskStatus } from '../src/domain/statuses';
@@ -22,7 +22,36 @@ export interface TaskWorkflowInput {
   /** Whether the creator is refused as approver. */
   fourEyes: boolean;
   groups: PlanGroup[];
+  /**
+   * Hosts per shard (OPSFLOW_SHARD_HOSTS): a task too large for one history runs its groups as
+   * child workflows (src/domain/shards.ts). Absent or null: never sharded.
+   */
+  shardHosts?: number | null;
+  /** Set on a shard: a child workflow running a slice of one group's hosts for its parent. */
+  shard?: ShardInput;
 }
+
+/** What a shard inherits from its parent when it starts; later changes arrive as ShardControl. */
+export interface ShardInput {
+  parentId: string;
+  group: number;
+  /** 1-based position in its group, of `count`. */
+  index: number;
+  count: number;
+  paused: boolean;
+  /** Hand steps released on its hosts before it started. */
+  released: StepRef[];
+  /** Its hosts aborted before it started. */
+  abortedHosts: string[];
+}
+
+/** A task-wide intervention (or one recorded by the parent) passed on to a running shard. */
+export type ShardControl =
+  | { kind: 'pause' }
+  | { kind: 'resume' }
+  | { kind: 'cancel' }
+  | { kind: 'release'; stepId: number; host?: string }
+  | { kind: 'abortHost'; group: number; host: string };
 
 /** Who asked: travels with every intervention and is recorded. */
 export interface Actor {
@@ -101,6 +130,22 @@ export interface TaskProgress {
   approver: string | null;
   currentGroup: number | null;
   hosts: HostProgress[];
+  /** A sharded task's started shards (workflow ids): their hosts' progress is theirs to tell. */
+  shards?: string[];
 }
 
 export const progressQuery = defineQuery<TaskProgress>('progress');
+
+/** Where an intervention on a host goes: a started shard's workflow id, or null for the task's own workflow. */
+export interface ShardRoute {
+  workflowId: string | null;
+}
+export interface ShardRouteArgs {
+  host: string;
+  /** The host's group, or the group of `stepId`. */
+  group?: number;
+  stepId?: number;
+}
+export const shardRouteQuery = defineQuery<ShardRoute, [ShardRouteArgs]>('shardRoute');
+/** Parent → running shard: a task-wide intervention or one the parent recorded for the shard's hosts. */
+export const shardControlSignal = defineSignal<[ShardControl]>('shardControl');

@@ -9,9 +9,12 @@ import {
   CancelledFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { BatchStepInput, BatchStepOutcome, TaskActivities } from '../activities/types';
 import {
@@ -23,6 +26,7 @@ import {
   type StepStatus,
   type TaskStatus,
 } from '../src/domain/statuses';
+import { isSharded, type Shard } from '../src/domain/shards';
 import { unreachable } from '../src/domain/unreachable';
 import type {
   AbortHostArgs,
@@ -34,12 +38,16 @@ import type {
   PlanStep,
   ReleaseArgs,
   RescheduleArgs,
+  ShardControl,
+  ShardRoute,
+  ShardRouteArgs,
   StepArgs,
   StepRef,
   TaskProgress,
   TaskWorkflowInput,
 } from './messages';
 import { SEARCH_ATTRIBUTE_KEYS } from './searchAttributes';
+import { ShardSet } from './shardSet';
 
 /** What an operator decided for a held step. */
 type Decision = 'retry' | 'skip' | 'abort' | 'restart';
@@ -61,6 +69,19 @@ const bookkeeping = proxyActivities<TaskActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' }, // no maximumAttempts: unlimited
 });
 
+/**
+ * Task status writes as local activities: run by the worker inside the workflow task that
+ * decided them, so a timer firing costs one workflow task instead of a workflow task, an activity
+ * task and another workflow task (docs/engine.md#timers). The same unlimited retries.
+ */
+const statusWrites = proxyLocalActivities<TaskActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** Histories recorded before status writes became local activities replay with the activity. */
+const LOCAL_STATUS_WRITES = 'task-status-local-activity';
+
 /** The activity of one host batch: its timeouts cover every step of it. */
 function batchActivities(batch: readonly PlanStep[], group: number, host: string): TaskActivities {
   const first = batch[0] as PlanStep;
@@ -79,6 +100,8 @@ function batchActivities(batch: readonly PlanStep[], group: number, host: string
 
 /** Batches started again after their worker was lost; beyond, the rows are settled. */
 const MAX_WORKER_LOSSES = 20;
+/** Patch id: a batch whose worker was lost runs again (histories from before settled it). */
+const RERUN_AFTER_WORKER_LOSS = 'batch-rerun-after-worker-loss';
 
 /** The activity's last try ended without a heartbeat: its worker died or hung. */
 function workerLost(err: unknown): boolean {
@@ -118,9 +141,11 @@ export class TaskRun {
   private readonly runScope = new CancellationScope();
   /** Planned start times are written in the order they were decided (updates may overlap). */
   private planWrites: Promise<void> = Promise.resolve();
+  /** A sharded task's children (its groups run there); null when this workflow runs its hosts itself. */
+  private readonly shards: ShardSet | null;
 
   constructor(private readonly input: TaskWorkflowInput) {
-    this.status = initialTaskStatus(input.schedule);
+    this.status = input.shard ? (input.shard.paused ? 'paused' : 'running') : initialTaskStatus(input.schedule);
     this.startAt = input.execTime ? Date.parse(input.execTime) : null;
     this.timedAt = input.execTime ? Date.parse(input.execTime) : null;
     for (const group of input.groups) {
@@ -128,6 +153,14 @@ export class TaskRun {
         this.groupOfStep.set(step.stepId, group);
         for (const host of group.hosts) this.steps.set(stepKey(step.stepId, host), { status: initialStepStatus(step.trigger), attempt: 0 });
       }
+    }
+    const shardHosts = input.shardHosts ?? null;
+    this.shards = !input.shard && shardHosts !== null && isSharded(input.groups, shardHosts) ? new ShardSet(input, shardHosts) : null;
+    if (input.shard) {
+      // A shard inherits what its parent knew when it started it.
+      this.paused = input.shard.paused;
+      for (const ref of input.shard.released) this.released.add(stepKey(ref.stepId, ref.host));
+      for (const host of input.shard.abortedHosts) this.abortedHosts.add(hostKey(input.shard.group, host));
     }
   }
 
@@ -183,6 +216,7 @@ export class TaskRun {
 
   async pause(_args: ActorArgs): Promise<InterventionResult> {
     this.paused = true;
+    await this.shards?.forward({ kind: 'pause' });
     if (this.status === 'running') await this.setStatus('paused');
     return accepted('paused');
   }
@@ -194,6 +228,7 @@ export class TaskRun {
 
   async resume(_args: ActorArgs): Promise<InterventionResult> {
     this.paused = false;
+    await this.shards?.forward({ kind: 'resume' });
     // Answer with the status resuming sets: by the time the write lands, the task may have ended.
     if (this.status !== 'paused') return accepted(this.status);
     await this.setStatus('running');
@@ -204,10 +239,38 @@ export class TaskRun {
     this.refuseIfFinished();
   }
 
-  cancel(_args: ActorArgs): InterventionResult {
+  async cancel(_args: ActorArgs): Promise<InterventionResult> {
     this.cancelled = true;
     this.runScope.cancel();
+    await this.shards?.forward({ kind: 'cancel' });
     return accepted('cancelled');
+  }
+
+  /** A shard applies what its parent passes on; the parent validated it (repeats are harmless). */
+  async control(c: ShardControl): Promise<void> {
+    if (isTerminalTaskStatus(this.status)) return;
+    const actor: Actor = { username: 'parent', role: 'admin' };
+    switch (c.kind) {
+      case 'pause':
+        if (!this.paused) await this.pause({ actor });
+        return;
+      case 'resume':
+        if (this.paused) await this.resume({ actor });
+        return;
+      case 'cancel':
+        if (!this.cancelled) await this.cancel({ actor });
+        return;
+      case 'release':
+        if (this.groupOfStep.has(c.stepId) && (c.host === undefined || this.steps.has(stepKey(c.stepId, c.host)))) await this.release({ actor, ...c });
+        return;
+      case 'abortHost':
+        if (!this.abortedHosts.has(hostKey(c.group, c.host)) && this.input.groups.some((g) => g.group === c.group && g.hosts.includes(c.host))) {
+          await this.abortHost({ actor, group: c.group, host: c.host });
+        }
+        return;
+      default:
+        unreachable(c, 'shard control');
+    }
   }
 
   // ---- decisions on held steps and hosts, hand step releases ----
@@ -258,11 +321,14 @@ export class TaskRun {
     if (this.abortedHosts.has(hostKey(group, host))) throw new Error(`host ${host} in group ${group} is already aborted`);
   }
 
-  abortHost({ host, group }: AbortHostArgs): InterventionResult {
+  async abortHost({ host, group }: AbortHostArgs): Promise<InterventionResult> {
     this.abortedHosts.add(hostKey(group, host));
     const plan = this.input.groups.find((g) => g.group === group);
     for (const step of plan?.steps ?? []) this.decisions.set(stepKey(step.stepId, host), 'abort');
     this.hostScopes.get(hostKey(group, host))?.cancel();
+    // Sent here while its shard was starting: pass it on (a shard not started inherits it).
+    const owner = plan && this.shards?.startedOwner(plan, host);
+    if (owner) await this.shards?.forward({ kind: 'abortHost', group, host }, (s) => s.workflowId === owner.workflowId);
     return accepted(this.status);
   }
 
@@ -276,10 +342,21 @@ export class TaskRun {
   }
 
   /** Release a hand step on one host, or (no host) on every host of its group. */
-  release({ stepId, host }: ReleaseArgs): InterventionResult {
+  async release({ stepId, host }: ReleaseArgs): Promise<InterventionResult> {
     const group = this.groupOfStep.get(stepId);
     for (const h of host ? [host] : (group?.hosts ?? [])) this.released.add(stepKey(stepId, h));
+    if (this.shards && group) {
+      // Running shards get it passed on; shards started later inherit it.
+      const owner = host === undefined ? undefined : this.shards.startedOwner(group, host)?.workflowId;
+      if (host === undefined || owner) await this.shards.forward({ kind: 'release', stepId, host }, (s: Shard) => s.group === group.group && (owner === undefined || s.workflowId === owner));
+    }
     return accepted(this.status);
+  }
+
+  /** Where an intervention on `host` goes: its shard once that has started, else this workflow. */
+  shardRoute({ group, stepId, host }: ShardRouteArgs): ShardRoute {
+    const plan = stepId !== undefined ? this.groupOfStep.get(stepId) : this.input.groups.find((g) => g.group === group);
+    return { workflowId: (plan && this.shards?.startedOwner(plan, host)?.workflowId) ?? null };
   }
 
   progress(): TaskProgress {
@@ -289,8 +366,10 @@ export class TaskRun {
       startAt: this.startAt === null ? null : new Date(this.startAt).toISOString(),
       approver: this.approval?.approved ? this.approval.actor.username : null,
       currentGroup: this.currentGroup,
+      ...(this.shards ? { shards: this.shards.startedIds() } : {}),
+      // A started shard tells its own hosts (the core merges them in).
       hosts: this.input.groups.flatMap((g) =>
-        g.hosts.map((host) => ({
+        g.hosts.filter((host) => !this.shards?.startedOwner(g, host)).map((host) => ({
           host,
           group: g.group,
           steps: g.steps.map((s) => {
@@ -308,11 +387,14 @@ export class TaskRun {
   async run(): Promise<TaskStatus> {
     try {
       await this.runScope.run(async () => {
-        if (this.input.schedule === 'new' && !(await this.awaitApproval())) return;
-        await this.awaitStartTime();
-        await this.setStatus(this.paused ? 'paused' : 'running', { startTime: new Date().toISOString() });
+        if (!this.input.shard) {
+          // A shard starts at once: its parent waited for approval and the start time.
+          if (this.input.schedule === 'new' && !(await this.awaitApproval())) return;
+          await this.awaitStartTime();
+          await this.setStatus(this.paused ? 'paused' : 'running', { startTime: new Date().toISOString() });
+        }
         await this.runGroups();
-        const bad = [...this.steps.values()].some((s) => stepStatusFailsTask(s.status));
+        const bad = [...this.steps.values()].some((s) => stepStatusFailsTask(s.status)) || this.shards?.failed === true;
         await this.setStatus(bad ? 'failed' : 'succeeded', { finished: true });
       });
     } catch (err) {
@@ -320,8 +402,13 @@ export class TaskRun {
     }
     if (this.cancelled && !isTerminalTaskStatus(this.status)) {
       await CancellationScope.nonCancellable(async () => {
+        // Started shards settle their own hosts' steps; the rest are this workflow's to mark.
+        await this.shards?.settle();
         // An `unknown` step keeps that status: whether it ran is still not known.
-        const left = [...this.steps.entries()].filter(([, s]) => !isTerminalStepStatus(s.status) && s.status !== 'unknown').map(([k]) => refOf(k));
+        const left = [...this.steps.entries()]
+          .filter(([, s]) => !isTerminalStepStatus(s.status) && s.status !== 'unknown')
+          .map(([k]) => refOf(k))
+          .filter((ref) => !this.inStartedShard(ref));
         await this.setStepStatus(left, 'cancelled');
         await this.setStatus('cancelled', { finished: true });
       });
@@ -357,9 +444,37 @@ export class TaskRun {
   private async runGroups(): Promise<void> {
     for (const group of this.input.groups) {
       this.currentGroup = group.group;
-      await runBounded(group.hosts, Math.max(1, this.input.maxParallel), (host) => this.runHost(group, host));
+      if (this.shards) await this.shards.runGroup(group, (shard, maxParallel) => this.shardInput(group, shard, maxParallel));
+      else await runBounded(group.hosts, Math.max(1, this.input.maxParallel), (host) => this.runHost(group, host));
     }
     this.currentGroup = null;
+  }
+
+  /** A shard's input: its slice of the group, and what it inherits as it starts. */
+  private shardInput(group: PlanGroup, shard: Shard, maxParallel: number): TaskWorkflowInput {
+    const released = group.steps.flatMap((s) => shard.hosts.filter((h) => this.released.has(stepKey(s.stepId, h))).map((host) => ({ stepId: s.stepId, host })));
+    return {
+      ...this.input,
+      schedule: 'ready',
+      maxParallel,
+      groups: [{ ...group, hosts: shard.hosts }],
+      shardHosts: null,
+      shard: {
+        parentId: workflowInfo().workflowId,
+        group: group.group,
+        index: shard.index,
+        count: shard.count,
+        paused: this.paused,
+        released,
+        abortedHosts: shard.hosts.filter((h) => this.abortedHosts.has(hostKey(group.group, h))),
+      },
+    };
+  }
+
+  /** Whether a started shard owns this step's host (and so records its status). */
+  private inStartedShard(ref: StepRef): boolean {
+    const group = this.groupOfStep.get(ref.stepId);
+    return group !== undefined && this.shards?.startedOwner(group, ref.host) !== undefined;
   }
 
   /** One host's steps in level order, in a scope that aborting the host cancels. */
@@ -503,7 +618,7 @@ export class TaskRun {
         }
         // Its last try's worker was lost (no heartbeat): that says nothing about the host, so the
         // batch runs again and re-attaches to its steps through their journals on the host.
-        if (workerLost(err) && losses < MAX_WORKER_LOSSES) continue;
+        if (workerLost(err) && losses < MAX_WORKER_LOSSES && patched(RERUN_AFTER_WORKER_LOSS)) continue;
         // Transport retries used up.
         reason = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
       }
@@ -547,9 +662,11 @@ export class TaskRun {
 
   private async setStatus(next: TaskStatus, extra: { approver?: string; startTime?: string; finished?: boolean } = {}): Promise<void> {
     this.status = next;
+    if (this.input.shard) return; // the task's status is its parent's to record
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: next }]);
     // Bookkeeping must land even while a scope is being cancelled (cancel, abort host).
-    await CancellationScope.nonCancellable(() => bookkeeping.recordTaskStatus({ taskId: this.input.taskId, status: next, ...extra }));
+    const write = patched(LOCAL_STATUS_WRITES) ? statusWrites : bookkeeping;
+    await CancellationScope.nonCancellable(() => write.recordTaskStatus({ taskId: this.input.taskId, status: next, ...extra }));
   }
 
   private async setStepStatus(refs: StepRef[], next: StepStatus, error?: string): Promise<void> {

@@ -15,6 +15,8 @@ import {
   restartFromStepUpdate,
   resumeUpdate,
   retryStepUpdate,
+  shardControlSignal,
+  shardRouteQuery,
   skipStepUpdate,
   type AbortHostArgs,
   type ActorArgs,
@@ -43,6 +45,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskStatus
   setHandler(abortHostUpdate, (args) => task.abortHost(args), { validator: (args: AbortHostArgs) => task.validateAbortHost(args) });
   setHandler(releaseStepUpdate, (args) => task.release(args), { validator: (args: ReleaseArgs) => task.validateRelease(args) });
   setHandler(progressQuery, () => task.progress());
+  // Sharded tasks: the core asks the parent which shard owns a host; the parent passes task-wide
+  // interventions on to its shards (workflows cannot send each other Updates).
+  setHandler(shardRouteQuery, (args) => task.shardRoute(args));
+  setHandler(shardControlSignal, (control) => task.control(control));
 
   await task.run();
   await condition(allHandlersFinished);

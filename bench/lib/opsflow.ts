@@ -16,7 +16,7 @@ import { parseCidrList } from '../../src/config';
 import { createDb, migrateToLatest, type Db } from '../../src/db/database';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
-import { submitTask, workflowIdFor, type TaskServiceDeps } from '../../src/tasks/submit';
+import { SubmitError, submitTask, workflowIdFor, type TaskServiceDeps } from '../../src/tasks/submit';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { startDevServer, type RunningDevServer } from '../../src/temporal/devServer';
 import { startWorker, type RunningWorker } from '../../src/temporal/worker';
@@ -51,10 +51,16 @@ export interface OpsflowRun {
   /** sqlStatements by kind ('select task_steps', 'begin', …), the polls included. */
   sqlByKind: Record<string, number>;
   error?: string;
+  /** The engine would not take the task (submitTask's refusal, e.g. over the per-task cap). */
+  refused?: string;
 }
 
 export interface OpsflowStack {
   versions: Record<string, string>;
+  /** The stack's database (for reading what a run stored, after it). */
+  db: Db;
+  /** CPU seconds so far of the Temporal dev server and of PostgreSQL (their process trees). */
+  serverCpuS(): { temporalS: number; postgresS: number };
   /** afterTimed is called as soon as the timed part ends (before the stack's bookkeeping). */
   run(hosts: readonly string[], timeoutMs: number, afterTimed?: () => void): Promise<OpsflowRun>;
   stop(): Promise<void>;
@@ -85,12 +91,17 @@ function installSqlCounter(): void {
 const quiet = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
 
 export interface OpsflowStackOptions {
-  /** Steps in the template, one per level, each `uname -a` (default 1). */
+  /** Steps in the template, one per level, each `command` (default 1). */
   levels?: number;
+  /** Every step's command (default `uname -a`). */
+  command?: string;
+  /** Every step's timeout (default 60 s). */
+  timeoutS?: number;
 }
 
 export async function startOpsflow(targets: Targets, log: (line: string) => void, options: OpsflowStackOptions = {}): Promise<OpsflowStack> {
   const levels = options.levels ?? 1;
+  const command = options.command ?? 'uname -a';
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-'));
   fs.chmodSync(runDir, 0o755); // PostgreSQL runs as another account when we are root
   const stoppers: (() => Promise<void>)[] = [];
@@ -143,7 +154,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
     }
     const template = await db
       .insertInto('templates')
-      .values({ name: 'bench uname', max_parallel: 50, max_hosts_per_group: Math.max(100, targets.addresses.length) })
+      .values({ name: `bench ${command}`.slice(0, 100), max_parallel: 50, max_hosts_per_group: Math.max(100, targets.addresses.length) })
       .returning('id')
       .executeTakeFirstOrThrow();
     await db
@@ -153,12 +164,12 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           template_id: template.id,
           group_no: 1,
           level: i + 1,
-          name: levels === 1 ? 'uname' : `uname ${i + 1}`,
-          command: 'uname -a',
+          name: levels === 1 ? 'step' : `step ${i + 1}`,
+          command,
           args: '',
           trigger: 'order',
           exec_user: 'root',
-          timeout_s: 60,
+          timeout_s: options.timeoutS ?? 60,
           retries: 2,
           idempotent: false,
           on_failure: 'hold',
@@ -193,6 +204,8 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
     let runNo = 0;
     const stack: OpsflowStack = {
       versions,
+      db,
+      serverCpuS: () => ({ temporalS: treeCpuSeconds(temporalPids), postgresS: treeCpuSeconds(postgresPids) }),
       async run(hosts, timeoutMs, afterTimed) {
         runNo += 1;
         await pool.closeAll(); // every run pays its own handshakes, like the peers
@@ -206,13 +219,14 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
         let taskId: number | null = null;
         let status = 'submitting';
         let error: string | undefined;
+        let refused: string | undefined;
         let submitS = 0;
         try {
           ({ taskId } = await submitTask(
             service,
             {
               templateId: template.id,
-              taskName: `bench run ${runNo}: uname -a on ${hosts.length} hosts`,
+              taskName: `bench run ${runNo}: ${command} on ${hosts.length} hosts`.slice(0, 200),
               schedule: 'ready',
               execTime: null,
               args: {},
@@ -236,6 +250,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           }
         } catch (err) {
           error = err instanceof Error ? err.message : String(err);
+          if (err instanceof SubmitError) refused = err.message.startsWith(err.field) ? err.message : `${err.field}: ${err.message}`;
         }
         const wallS = (performance.now() - t0) / 1000;
         const self = process.cpuUsage(cpu0.self);
@@ -301,6 +316,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
           polls,
           sqlByKind,
           ...(error !== undefined ? { error } : {}),
+          ...(refused !== undefined ? { refused } : {}),
         };
       },
       stop: stopAll,

@@ -35,6 +35,9 @@ export interface BenchResult {
   versions: Record<string, string>;
   /** levels: steps per host (absent in results written before --levels: 1). */
   config: { hosts: number[]; levels?: number; runs: number; ansibleRuns: number; parallel: number; command: string; tools: string[]; sshdProcesses: number };
+  /** The command line that produced it (absent in results written before it was recorded). */
+  invocation?: string;
+  loadAtEnd?: number[];
   durationS: number;
   runs: RunRecord[];
   summary?: Summary[];
@@ -45,6 +48,8 @@ export interface Summary {
   hosts: number;
   runs: number;
   okRuns: number;
+  /** Why opsflow's engine refused this size as one task, if it did. */
+  refused?: string;
   medianWallS: number | null;
   medianClientCpuS: number | null;
   medianTargetsCpuS: number | null;
@@ -97,6 +102,8 @@ export function summarize(result: BenchResult): Summary[] {
         medianOtherCpuS: median(ok.map((r) => r.machineOtherS)),
         medianPeakRssMiB: median(ok.map((r) => r.peakRssMiB)),
       };
+      const refused = all.find((r) => r.opsflow?.refused !== undefined)?.opsflow?.refused;
+      if (refused !== undefined) s.refused = refused;
       if (tool === 'opsflow') {
         s.opsflowCpu = {
           benchProcessS: median(ok.map((r) => r.opsflow?.cpu.benchProcessS)),
@@ -121,6 +128,7 @@ export function markdown(result: BenchResult): string {
   const get = (tool: string, hosts: number): Summary | undefined => summary.find((s) => s.tool === tool && s.hosts === hosts);
   const cell = (s: Summary | undefined, field: 'medianWallS' | 'medianClientCpuS'): string => {
     if (!s) return 'not run';
+    if (s.refused !== undefined) return 'refused as one task (see below)';
     if (s.okRuns === 0) return `failed (${s.runs} runs)`;
     const runs = s.okRuns === s.runs ? `${s.runs}` : `${s.okRuns}/${s.runs} ok`;
     return `${sec(s[field], 2)} (${runs === '1' ? '1 run' : `med. of ${runs}`})`;
@@ -134,9 +142,14 @@ export function markdown(result: BenchResult): string {
       `(${result.config.sshdProcesses} sshd processes × ≤16 addresses, \`SetEnv SHLVL=1\`), all on this machine ` +
       `(${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, Linux ${result.machine.kernel}). ` +
       `Wall time = submit → task \`succeeded\` (opsflow) / process start → exit (peers). Medians of successful runs. ` +
-      `Load average at start: ${result.machine.loadAtStart.join(' ')}. Raw data: \`${resultBaseName(result)}.json\`. How to run and caveats: \`bench/README.md\`.`,
+      `Load average at start: ${result.machine.loadAtStart.join(' ')}${result.loadAtEnd ? `, at the end: ${result.loadAtEnd.join(' ')}` : ''}. Raw data: \`${resultBaseName(result)}.json\`. How to run and caveats: \`bench/README.md\`.`,
     '',
   );
+  const load = underLoad(result.machine.cpus, [result.machine.loadAtStart, result.loadAtEnd ?? []]);
+  if (load) lines.push(load, '');
+  if (result.invocation) lines.push(`Command: \`${result.invocation}\``, '');
+  const refusals = summary.filter((s) => s.refused !== undefined);
+  for (const s of refusals) lines.push(`opsflow refused ${s.hosts} hosts × ${levels} steps as one task: ${s.refused ?? ''}`, '');
   if (multi) {
     const how: Record<string, string> = {
       opsflow: `opsflow one task whose template has ${levels} levels (one SSH connection per host, reused across its steps; hosts in parallel, each host's steps in order, no barrier across hosts)`,
@@ -247,11 +260,27 @@ export function markdown(result: BenchResult): string {
   return lines.join('\n');
 }
 
+/**
+ * A warning when other work shared the machine (load average above half the cores at the start
+ * or the end): the figures must then be read as taken under load.
+ */
+export function underLoad(cpus: number, loads: number[][]): string | null {
+  const peak = Math.max(0, ...loads.map((l) => l[0] ?? 0));
+  if (peak <= cpus / 2) return null;
+  return `**Under load**: 1-minute load average up to ${peak} on ${cpus} cores — other work shared the machine; wall times are upper bounds, compare CPU seconds.`;
+}
+
 /** <date>-engine for one step per host; several steps get their own name (latest.md is one step's). */
 export function resultBaseName(result: BenchResult): string {
   const levels = result.config.levels ?? 1;
   const date = result.date.slice(0, 10);
+  if (isFleet(result)) return `${date}-fleet-${levels}steps-${result.config.hosts.join('-')}hosts`;
   return levels === 1 ? `${date}-engine` : `${date}-multistep-${levels}steps-${result.config.hosts.join('-')}hosts`;
+}
+
+/** Above 500 hosts: a fleet-scale run, with its own files (latest.md stays the 100/500 table). */
+function isFleet(result: BenchResult): boolean {
+  return Math.max(...result.config.hosts) > 500;
 }
 
 export function writeReports(dir: string, result: BenchResult): string[] {
@@ -260,7 +289,7 @@ export function writeReports(dir: string, result: BenchResult): string[] {
   const base = resultBaseName(result);
   const json = path.join(dir, `${base}.json`);
   fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
-  const md = path.join(dir, (result.config.levels ?? 1) === 1 ? 'latest.md' : `${base}.md`);
+  const md = path.join(dir, (result.config.levels ?? 1) === 1 && !isFleet(result) ? 'latest.md' : `${base}.md`);
   fs.writeFileSync(md, markdown(result));
   return [json, md];
 }

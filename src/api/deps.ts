@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/database';
 import type { SecretBox } from '../security/secretBox';
 import type { TaskServiceDeps } from '../tasks/submit';
+import type { WorkflowStarter } from '../tasks/workflowStart';
 import type { LoginLimiter } from './rateLimit';
 
 export interface ApiDeps {
@@ -17,10 +18,14 @@ export interface ApiDeps {
   log: (line: string) => void;
   /** Approval wait limit in seconds; null = wait forever. */
   approvalTimeoutS?: number | null;
+  /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS). */
+  shardHosts?: number;
   /** SSE follow poll interval (ms); tests may shorten it. */
   logPollMs?: number;
   /** Per-address login limits; createApp makes one when absent. */
   loginLimiter?: LoginLimiter;
+  /** Starts accepted tasks' workflows after the reply; createApiServer makes one. */
+  starter?: WorkflowStarter;
 }
 
 export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
@@ -30,5 +35,7 @@ export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
     taskQueue: deps.taskQueue,
     fourEyes: deps.config.OPSFLOW_FOUR_EYES,
     approvalTimeoutS: deps.approvalTimeoutS ?? null,
+    ...(deps.shardHosts !== undefined ? { shardHosts: deps.shardHosts } : {}),
+    ...(deps.starter ? { starter: deps.starter } : {}),
   };
 }

@@ -2,7 +2,9 @@
 // {code, msg, details}, never a stack trace. CODO-style routes get CODO's negative codes.
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { databaseUnavailableMessage, isDatabaseUnavailable } from '../db/availability';
 import { Refusal, type RefusalKind } from '../domain/errors';
+import { isTemporalUnavailable, TEMPORAL_UNAVAILABLE_MESSAGE } from '../temporal/availability';
 import { Reply, type RouteStyle } from './reply';
 
 export class HttpError extends Error {
@@ -56,6 +58,15 @@ export function errorReply(err: unknown, style: RouteStyle, log: (line: string) 
       : `request: ${(err as Error).message}`;
     // CODO's routes answer a body they cannot parse with a negative code, as CODO's other refusals.
     return new Reply(status, { code: style === 'codo' ? -1 : status, msg, details: null });
+  }
+  // PostgreSQL stopped or restarting: a client may retry, so say so instead of 'internal error'.
+  if (isDatabaseUnavailable(err)) {
+    log(databaseUnavailableMessage(err));
+    return new Reply(503, { code: style === 'codo' ? -1 : 503, msg: databaseUnavailableMessage(err), details: null });
+  }
+  if (isTemporalUnavailable(err)) {
+    log(`${TEMPORAL_UNAVAILABLE_MESSAGE}: ${err instanceof Error ? err.message : String(err)}`);
+    return new Reply(503, { code: style === 'codo' ? -1 : 503, msg: TEMPORAL_UNAVAILABLE_MESSAGE, details: null });
   }
   log(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return new Reply(500, { code: 500, msg: 'internal error', details: null });

@@ -7,6 +7,7 @@
 // CODO answers a bad one with its own code 5 (HTTP 200).
 import { z } from 'zod';
 import { ARG_KEY_RE, InputError, MAX_ARG_VALUE, parseArgs, parseAssociatedUser, parseHosts } from '../tasks/input';
+import { MAX_HOSTS_PER_GROUP } from '../tasks/submit';
 import { decimalRange, HOST_RE, HOST_SOURCE, INT32_MAX, str, WS } from './wire';
 
 // ---------------------------------------------------------------------------------------------
@@ -129,9 +130,11 @@ export const v1Fields = {
   hosts: z
     .record(
       z.string().regex(GROUP_KEY_RE, 'a group number'),
-      z.union([z.array(hostList(300)).max(10_000), hostList(1_000_000)]),
+      z.union([z.array(hostList(300)).max(MAX_HOSTS_PER_GROUP), hostList(1_000_000)], {
+        error: (issue) => (Array.isArray(issue.input) && issue.input.length > MAX_HOSTS_PER_GROUP ? `${issue.input.length} hosts, more than ${MAX_HOSTS_PER_GROUP} per group` : undefined),
+      }),
     )
-    .describe('group number → hosts, e.g. {"1": ["127.0.0.1"]}'),
+    .describe(`group number → hosts, e.g. {"1": ["127.0.0.1"]}; at most ${MAX_HOSTS_PER_GROUP} hosts per group`),
   associated_user: AssocObject,
 };
 

@@ -221,6 +221,16 @@ export interface AuditLogTable {
   seal_seq: string | null;
 }
 
+/** The outbox of workflow starts: a row per accepted task whose workflow has not been started yet. */
+export interface WorkflowStartsTable {
+  task_id: number;
+  /** What the start needs (src/tasks/workflowStart.ts WorkflowStart). */
+  start: Json<unknown>;
+  created_at: CreatedAt;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   login_failures: LoginFailuresTable;
@@ -238,6 +248,7 @@ export interface Database {
   step_runs: StepRunsTable;
   step_logs: StepLogsTable;
   audit_log: AuditLogTable;
+  workflow_starts: WorkflowStartsTable;
 }
 
 export type User = Selectable<UsersTable>;

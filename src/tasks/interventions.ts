@@ -1,5 +1,7 @@
 // Interventions on a running task: each is a Temporal Update whose validator tells the
-// caller at once whether it was accepted. The actor travels in the update.
+// caller at once whether it was accepted. The actor travels in the update. A sharded task's
+// step and host interventions go to the shard that owns the host (docs/engine.md#sharded-tasks):
+// workflows cannot send each other Updates, so the routing is done here.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   abortHostUpdate,
@@ -13,9 +15,11 @@ import {
   restartFromStepUpdate,
   resumeUpdate,
   retryStepUpdate,
+  shardRouteQuery,
   skipStepUpdate,
   type Actor,
   type InterventionResult,
+  type ShardRouteArgs,
   type TaskProgress,
 } from '../../workflows/messages';
 import { Refusal } from '../domain/errors';
@@ -55,8 +59,47 @@ export function taskHandle(client: Client, taskId: number): WorkflowHandle<typeo
   return client.workflow.getHandle<typeof taskWorkflow>(workflowIdFor(taskId));
 }
 
+/** Which host (and step or group) an intervention is about; task-wide ones go to the task's own workflow. */
+function hostOf(what: Intervention): ShardRouteArgs | null {
+  switch (what.action) {
+    case 'retry':
+    case 'skip':
+    case 'restart':
+      return { host: what.host, stepId: what.stepId };
+    case 'release':
+      // Released on a whole group: the parent records it and passes it on to the group's shards.
+      return what.host === undefined ? null : { host: what.host, stepId: what.stepId };
+    case 'abort':
+      return { host: what.host, group: what.group };
+    case 'approve':
+    case 'reject':
+    case 'reschedule':
+    case 'pause':
+    case 'resume':
+    case 'cancel':
+      return null;
+    default:
+      return unreachable(what, 'intervention');
+  }
+}
+
+/**
+ * The workflow an intervention goes to: the started shard that owns its host, else the task's
+ * workflow (unsharded tasks, task-wide interventions, hosts whose shard has not started yet —
+ * the parent passes those on when it starts the shard).
+ */
+async function targetOf(client: Client, taskId: number, what: Intervention): Promise<{ handle: WorkflowHandle<typeof taskWorkflow>; shard: string | null }> {
+  const parent = taskHandle(client, taskId);
+  const about = hostOf(what);
+  if (!about) return { handle: parent, shard: null };
+  // The parent answers from its plan; any failure here (finished long ago, not found) is left
+  // to the Update on the parent, which reports it as it always has.
+  const route = await parent.query(shardRouteQuery, about).catch(() => ({ workflowId: null }));
+  return route.workflowId ? { handle: client.workflow.getHandle<typeof taskWorkflow>(route.workflowId), shard: route.workflowId } : { handle: parent, shard: null };
+}
+
 export async function intervene(client: Client, taskId: number, actor: Actor, what: Intervention): Promise<InterventionResult> {
-  const handle = taskHandle(client, taskId);
+  const { handle, shard } = await targetOf(client, taskId, what);
   try {
     switch (what.action) {
       case 'approve':
@@ -85,20 +128,36 @@ export async function intervene(client: Client, taskId: number, actor: Actor, wh
         return unreachable(what, 'intervention');
     }
   } catch (err) {
-    throw await toInterventionError(handle, err, taskId);
+    throw await toInterventionError(handle, err, taskId, shard);
   }
 }
 
+const SHARD_QUERIES_AT_ONCE = 4;
+
+/**
+ * The task's live progress, one view: a sharded task's parent tells its status and the hosts
+ * of shards not started yet; each started shard tells its own hosts.
+ */
 export async function taskProgress(client: Client, taskId: number): Promise<TaskProgress> {
   const handle = taskHandle(client, taskId);
+  let progress: TaskProgress;
   try {
-    return await handle.query(progressQuery);
+    progress = await handle.query(progressQuery);
   } catch (err) {
     throw await toInterventionError(handle, err, taskId);
   }
+  if (!progress.shards?.length) return progress;
+  // A finished shard answers by being replayed on a worker: a few at a time, not 40 at once.
+  const parts: TaskProgress[] = [];
+  for (let i = 0; i < progress.shards.length; i += SHARD_QUERIES_AT_ONCE) {
+    const batch = progress.shards.slice(i, i + SHARD_QUERIES_AT_ONCE);
+    parts.push(...(await Promise.all(batch.map((id) => client.workflow.getHandle(id).query(progressQuery)))));
+  }
+  // Shards start in plan order, so the started ones' hosts come before those the parent still holds.
+  return { ...progress, hosts: [...parts.flatMap((p) => p.hosts), ...progress.hosts] };
 }
 
-async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, err: unknown, taskId: number): Promise<Error> {
+async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, err: unknown, taskId: number, shard: string | null = null): Promise<Error> {
   if (err instanceof WorkflowUpdateFailedError) {
     return new InterventionError(409, err.cause?.message ?? err.message);
   }
@@ -108,8 +167,11 @@ async function toInterventionError(handle: WorkflowHandle<typeof taskWorkflow>, 
       (d) => d.status.name,
       () => null,
     );
-    return closed
-      ? new InterventionError(409, `task ${taskId} has already finished (${closed.toLowerCase()})`)
+    // RUNNING: started between the Update and this look (its start was in the outbox).
+    const ended = closed && closed !== 'RUNNING' ? closed : null;
+    if (ended && shard) return new InterventionError(409, `task ${taskId}: the shard ${shard} that runs this host has already finished (${ended.toLowerCase()})`);
+    return ended
+      ? new InterventionError(409, `task ${taskId} has already finished (${ended.toLowerCase()})`)
       : new InterventionError(404, `task ${taskId}: no such task workflow`);
   }
   return err instanceof Error ? err : new Error(String(err));

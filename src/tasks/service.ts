@@ -7,8 +7,9 @@ import { canSubmitWithTemplate } from '../domain/permissions';
 import { findTemplate } from '../templates/templates';
 import type { Actor, InterventionResult } from '../../workflows/messages';
 import { principal } from './access';
-import { intervene, type Intervention } from './interventions';
+import { intervene, InterventionError, type Intervention } from './interventions';
 import { SubmitError, submitTask, type SubmitTaskInput, type TaskServiceDeps } from './submit';
+import { startPendingNow } from './workflowStart';
 
 /** The template's submitter list does not name the caller. */
 export class TemplateForbiddenError extends Refusal {
@@ -31,11 +32,23 @@ export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: Sub
   if (template && !canSubmitWithTemplate(principal(user), template.allowed_submitters ?? [])) {
     throw new TemplateForbiddenError(`template ${template.id} does not allow ${user.username} to submit (allowed: ${(template.allowed_submitters ?? []).join(', ') || 'by role'})`);
   }
-  return submitTask(deps, input, actorOf(user));
+  return submitTask(deps, input, actorOf(user), template);
 }
 
-export async function interveneAs(deps: Pick<TaskServiceDeps, 'client'>, user: AuthUser, taskId: number, what: Intervention): Promise<InterventionResult> {
-  return intervene(deps.client, taskId, actorOf(user), what);
+/**
+ * Sends the intervention to the task's workflow. A task answered a moment ago may not have its
+ * workflow yet (its start is in the outbox): then it is started first and the intervention sent again.
+ */
+export async function interveneAs(deps: Pick<TaskServiceDeps, 'client' | 'db' | 'taskQueue' | 'starter'>, user: AuthUser, taskId: number, what: Intervention): Promise<InterventionResult> {
+  try {
+    return await intervene(deps.client, taskId, actorOf(user), what);
+  } catch (err) {
+    if (!(err instanceof InterventionError && err.httpStatus === 404)) throw err;
+    // Start it if its start is pending; once more either way, since a start may have just finished.
+    if (deps.starter) await deps.starter.startNow(taskId);
+    else await startPendingNow(deps, taskId);
+    return intervene(deps.client, taskId, actorOf(user), what);
+  }
 }
 
 /** Where a submission's idempotency key came from: CODO's one-use csrf_key, or /api/v1's Idempotency-Key header. */

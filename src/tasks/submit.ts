@@ -1,15 +1,18 @@
 // submitTask: validate against the template, store the task with a frozen copy of its
-// steps and one step_run per group × host × step, then start workflow `task-<id>`.
+// steps, one step_run per group × host × step and the start of workflow `task-<id>` (the outbox
+// row), in one transaction; then hand the start to the starter (or start it here without one).
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Db } from '../db/database';
 import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
+import { DEFAULT_SHARD_HOSTS } from '../domain/shards';
 import { initialStepStatus, initialTaskStatus, type Schedule } from '../domain/statuses';
-import type { Actor, TaskWorkflowInput } from '../../workflows/messages';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/searchAttributes';
-import { taskWorkflow } from '../../workflows/taskWorkflow';
+import type { Actor } from '../../workflows/messages';
+import { newStartToken, startAndClear, startPendingNow, workflowIdFor, type WorkflowStart, type WorkflowStarter } from './workflowStart';
+
+export { workflowIdFor };
 
 export interface TaskServiceDeps {
   db: Db;
@@ -19,6 +22,13 @@ export interface TaskServiceDeps {
   fourEyes: boolean;
   /** Approval wait limit in seconds; null = wait forever. */
   approvalTimeoutS?: number | null;
+  /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS); default DEFAULT_SHARD_HOSTS. */
+  shardHosts?: number;
+  /**
+   * Starts workflows after the reply (the API's). Without one, submitTask starts the workflow
+   * itself before it returns (CLI tools, benchmarks, tests of the engine).
+   */
+  starter?: WorkflowStarter;
 }
 
 export interface SubmitTaskInput {
@@ -41,6 +51,8 @@ export interface SubmitTaskInput {
   idempotencyKey?: string | null;
   /** How the caller named the key, for the refusal's message (`csrf_key`, `Idempotency-Key`). */
   idempotencyField?: string;
+  /** The dialect's ceiling on hosts per group, below the template's own (CODO: 100); default MAX_HOSTS_PER_GROUP. */
+  maxHostsPerGroup?: number;
 }
 
 /** A submission the template refuses; `code` is CODO's code for the same problem. */
@@ -63,17 +75,22 @@ export class SubmitError extends Error {
   }
 }
 
-/** Hosts × steps above this make a workflow history too large for one execution. */
-export const MAX_STEP_RUNS_PER_TASK = 5_000;
-
-export function workflowIdFor(taskId: number): string {
-  return `task-${taskId}`;
-}
+/** Hosts one group of a task may have (/api/v1; a template may allow fewer). Large groups run as shards. */
+export const MAX_HOSTS_PER_GROUP = 10_000;
+/** CODO's limit on hosts per group, kept on its routes whatever the template allows. */
+export const CODO_MAX_HOSTS_PER_GROUP = 100;
+/**
+ * Host × step runs one task may have: 10,000 hosts × 10 steps. Bounded by what one submission
+ * stores in one transaction and by the parent workflow's history (one child per shard).
+ */
+export const MAX_STEP_RUNS_PER_TASK = 100_000;
 
 export async function submitTask(
   deps: TaskServiceDeps,
   input: SubmitTaskInput,
   actor: Actor,
+  /** The template's row when the caller has read it already (one query less per submit). */
+  loaded?: Template,
 ): Promise<{ taskId: number; created: boolean }> {
   const digest = input.idempotencyKey ? requestDigest(input) : null;
   if (input.idempotencyKey) {
@@ -81,7 +98,7 @@ export async function submitTask(
     if (existing !== null) return { taskId: existing, created: false };
   }
 
-  const template = await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
+  const template = loaded?.id === input.templateId ? loaded : await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
   if (!template) throw new SubmitError(-2, `temp_id: template ${input.templateId} does not exist`, 'temp_id', 404);
   const templateSteps = await deps.db
     .selectFrom('template_steps')
@@ -93,13 +110,23 @@ export async function submitTask(
     .execute();
   if (templateSteps.length === 0) throw new SubmitError(-2, `temp_id: template ${template.id} has no steps`, 'temp_id');
 
-  const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), template.max_hosts_per_group);
+  const ceiling = input.maxHostsPerGroup ?? MAX_HOSTS_PER_GROUP;
+  const maxHosts = Math.min(template.max_hosts_per_group, ceiling);
+  const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), maxHosts);
   if (problem) {
     switch (problem.kind) {
       case 'empty':
         throw new SubmitError(-4, 'The exec host cannot be empty', `hosts.${problem.group}`, 400, `no hosts for group ${problem.group} of the template`);
       case 'too_many':
-        throw new SubmitError(-4, 'Too many hosts, please execute in groups', `hosts.${problem.group}`, 400, `${problem.count} hosts, more than the template's ${template.max_hosts_per_group} per group; split the task`);
+        throw new SubmitError(
+          -4,
+          'Too many hosts, please execute in groups',
+          `hosts.${problem.group}`,
+          400,
+          maxHosts < template.max_hosts_per_group
+            ? `${problem.count} hosts, more than ${maxHosts} per group, the most this API takes; split the task`
+            : `${problem.count} hosts, more than the template's ${template.max_hosts_per_group} per group; split the task`,
+        );
       case 'invalid_host':
         throw new SubmitError(5, 'ip格式有误', `hosts.${problem.group}`, 400, `'${problem.host.slice(0, 100)}' is not an IP address or host name`);
       case 'mismatch':
@@ -112,7 +139,7 @@ export async function submitTask(
   }
 
   const hostsJson = Object.fromEntries([...input.hosts].map(([g, hs]) => [String(g), [...hs]]));
-  let stored: { taskId: number; steps: TaskStep[] };
+  let stored: { taskId: number; start: WorkflowStart };
   try {
     stored = await insertTask(deps, input, template, hostsJson, digest, actor);
   } catch (err) {
@@ -122,24 +149,16 @@ export async function submitTask(
     if (existing === null) throw err;
     return { taskId: existing, created: false };
   }
-  const { taskId, steps } = stored;
-
-  await startTaskWorkflow(deps, {
-    taskId,
-    templateId: template.id,
-    taskName: input.taskName || template.name,
-    creator: actor.username,
-    submitter: input.submitter || actor.username,
-    schedule: input.schedule,
-    execTime: input.execTime,
-    maxParallel: template.max_parallel,
-    steps,
-    hosts: input.hosts,
-  });
+  const { taskId, start } = stored;
+  if (deps.starter) {
+    deps.starter.enqueue(start);
+  } else if ((await startAndClear(deps, start)) === 'foreign') {
+    throw new SubmitError(-1, `task ${taskId}: workflow id ${workflowIdFor(taskId)} is already in use in Temporal (was the database reset?)`, 'list_id', 409);
+  }
   return { taskId, created: true };
 }
 
-/** Stores the task, its frozen steps and its step runs in one transaction. */
+/** Stores the task, its frozen steps, its step runs and its workflow start (the outbox row) in one transaction. */
 async function insertTask(
   deps: TaskServiceDeps,
   input: SubmitTaskInput,
@@ -147,7 +166,7 @@ async function insertTask(
   hostsJson: Record<string, string[]>,
   digest: string | null,
   actor: Actor,
-): Promise<{ taskId: number; steps: TaskStep[] }> {
+): Promise<{ taskId: number; start: WorkflowStart }> {
   return deps.db.transaction().execute(async (trx) => {
     const task = await trx
       .insertInto('tasks')
@@ -198,7 +217,9 @@ async function insertTask(
       })),
     );
     for (let i = 0; i < runs.length; i += 1000) await trx.insertInto('step_runs').values(runs.slice(i, i + 1000)).execute();
-    return { taskId: task.id, steps: frozen };
+    const start = workflowStartFor(deps, task.id, input, template, frozen, actor);
+    await trx.insertInto('workflow_starts').values({ task_id: task.id, start: JSON.stringify(start) }).execute();
+    return { taskId: task.id, start };
   });
 }
 
@@ -225,7 +246,8 @@ async function taskForIdempotencyKey(deps: TaskServiceDeps, input: SubmitTaskInp
       409,
     );
   }
-  await ensureWorkflowStarted(deps, existing.id);
+  // A start still pending (a crash after the commit) is the starter's; without one, start it here.
+  if (!deps.starter) await startPendingNow(deps, existing.id);
   return existing.id;
 }
 
@@ -253,89 +275,31 @@ export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
 }
 
-async function startTaskWorkflow(
-  deps: TaskServiceDeps,
-  t: {
-    taskId: number;
-    templateId: number;
-    taskName: string;
-    creator: string;
-    submitter: string;
-    schedule: Schedule;
-    execTime: Date | null;
-    maxParallel: number;
-    steps: TaskStep[];
-    hosts: ReadonlyMap<number, readonly string[]>;
-    /** Idempotent restart: a workflow already running under this id is this task's. */
-    adoptExisting?: boolean;
-  },
-): Promise<void> {
-  const input: TaskWorkflowInput = {
-    taskId: t.taskId,
-    templateId: t.templateId,
-    taskName: t.taskName,
-    creator: t.creator,
-    schedule: t.schedule,
-    execTime: t.execTime ? t.execTime.toISOString() : null,
-    maxParallel: t.maxParallel,
-    approvalTimeoutS: deps.approvalTimeoutS ?? null,
-    fourEyes: deps.fourEyes,
-    groups: buildPlan(t.steps, t.hosts),
-  };
-  const hostCount = [...t.hosts.values()].reduce((n, hs) => n + hs.length, 0);
-  try {
-    // By reference: the workflow type is the function's name and `args` is checked against its parameters.
-    await deps.client.workflow.start(taskWorkflow, {
-      workflowId: workflowIdFor(t.taskId),
-      taskQueue: deps.taskQueue,
-      args: [input],
-      memo: { taskName: t.taskName },
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTE_KEYS.TaskId, value: t.taskId },
-        { key: SEARCH_ATTRIBUTE_KEYS.TemplateId, value: t.templateId },
-        { key: SEARCH_ATTRIBUTE_KEYS.Submitter, value: t.submitter },
-        { key: SEARCH_ATTRIBUTE_KEYS.TaskStatus, value: initialTaskStatus(t.schedule) },
-      ],
-      staticSummary: `#${t.taskId} ${t.taskName} · template ${t.templateId} · ${hostCount} host${hostCount === 1 ? '' : 's'}`,
-      staticDetails: `submitted by ${t.submitter} (${t.creator}); schedule ${t.schedule}${t.execTime ? ` at ${t.execTime.toISOString()}` : ''}`,
-    });
-  } catch (err) {
-    // A running workflow with this id that is not this task's (e.g. the database was reset
-    // while Temporal kept its data) must not be adopted silently.
-    if (err instanceof WorkflowExecutionAlreadyStartedError && !t.adoptExisting) {
-      await deps.db
-        .updateTable('tasks')
-        .set({ status: 'failed', details: `workflow id ${workflowIdFor(t.taskId)} is already running in Temporal for something else` })
-        .where('id', '=', t.taskId)
-        .execute();
-      throw new SubmitError(-1, `task ${t.taskId}: workflow id ${workflowIdFor(t.taskId)} is already in use in Temporal (was the database reset?)`, 'list_id', 409);
-    }
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    throw err;
-  }
-}
-
-/** An idempotent retry after a crash between commit and start: start the workflow if it is missing. */
-async function ensureWorkflowStarted(deps: TaskServiceDeps, taskId: number): Promise<void> {
-  try {
-    await deps.client.workflow.getHandle(workflowIdFor(taskId)).describe();
-    return;
-  } catch {
-    // not found: fall through and start it from the stored task
-  }
-  const task = await deps.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
-  const steps = await deps.db.selectFrom('task_steps').selectAll().where('task_id', '=', taskId).execute();
-  await startTaskWorkflow(deps, {
+/** The workflow start of a new task: the plan's shape only, never command text, argument values or secrets. */
+function workflowStartFor(deps: TaskServiceDeps, taskId: number, input: SubmitTaskInput, template: Template, steps: TaskStep[], actor: Actor): WorkflowStart {
+  const taskName = input.taskName || template.name;
+  return {
+    token: newStartToken(),
     taskId,
-    templateId: task.template_id,
-    taskName: task.task_name,
-    creator: task.creator,
-    submitter: task.submitter,
-    schedule: task.schedule,
-    execTime: task.exec_time,
-    maxParallel: task.max_parallel,
-    steps,
-    hosts: new Map(Object.entries(task.hosts).map(([g, hs]) => [Number(g), hs])),
-    adoptExisting: true,
-  });
+    templateId: template.id,
+    taskName,
+    creator: actor.username,
+    submitter: input.submitter || actor.username,
+    schedule: input.schedule,
+    execTime: input.execTime ? input.execTime.toISOString() : null,
+    hostCount: [...input.hosts.values()].reduce((n, hs) => n + hs.length, 0),
+    input: {
+      taskId,
+      templateId: template.id,
+      taskName,
+      creator: actor.username,
+      schedule: input.schedule,
+      execTime: input.execTime ? input.execTime.toISOString() : null,
+      maxParallel: template.max_parallel,
+      approvalTimeoutS: deps.approvalTimeoutS ?? null,
+      fourEyes: deps.fourEyes,
+      groups: buildPlan(steps, input.hosts),
+      shardHosts: deps.shardHosts ?? DEFAULT_SHARD_HOSTS,
+    },
+  };
 }

@@ -19,10 +19,22 @@ export interface DevServerOptions {
    */
   pidFile?: string;
   namespace: string;
+  /** SQLite pragmas for a dbFile (default DB_FILE_PRAGMAS); ignored in memory. */
+  sqlitePragmas?: Readonly<Record<string, string>>;
+  /** More `--dynamic-config-value KEY=VALUE` settings (VALUE as JSON), e.g. rate limits for a benchmark. */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   /** Called with notices worth showing a person (default: stderr). */
   onNotice?: (line: string) => void;
   onLog?: (line: string) => void;
 }
+
+/**
+ * The dev server opens its file with SQLite's defaults: a rollback journal with several fsyncs per
+ * commit on one connection, which caps it at a few dozen workflow tasks a second on an ordinary
+ * disk. WAL keeps every commit durable (synchronous FULL: the log is synced at each commit) with
+ * one sync instead of several (docs/engine.md#timers).
+ */
+export const DB_FILE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'full' };
 
 export interface RunningDevServer {
   address: string;
@@ -33,11 +45,15 @@ export interface RunningDevServer {
 export async function startDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   args.push(...(opts.uiPort === null ? ['--headless'] : ['--ui-port', String(opts.uiPort)]));
-  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.dbFile) {
+    args.push('--db-filename', opts.dbFile);
+    for (const [pragma, value] of Object.entries(opts.sqlitePragmas ?? DB_FILE_PRAGMAS)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+  }
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const flag of DEV_SERVER_SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
   // Let dev-server workflows handle many updates and keep histories readable.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const { dbFile, pidFile } = opts;
   if (dbFile && pidFile) await replaceOrphan(dbFile, pidFile, opts.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));

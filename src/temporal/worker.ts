@@ -9,6 +9,8 @@ export interface WorkerSettings {
   /** A pre-built bundle (tests); otherwise workflows/ is bundled at start. */
   workflowBundlePath?: string;
   deps: ActivityDeps;
+  /** Overrides of WORKER_TUNING (benchmarks). */
+  tuning?: Partial<WorkerTuning>;
 }
 
 export interface RunningWorker {
@@ -17,6 +19,17 @@ export interface RunningWorker {
   done: Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Capacity settings of the worker (docs/engine.md#timers explains the numbers). */
+export const WORKER_TUNING = {
+  maxConcurrentActivityTaskExecutions: 200,
+  // Each workflow held in the cache costs ≈ 0.3 MB; the SDK's default (from the heap limit, ≈ 2,300
+  // on a 4 GB heap) let 2,000 waiting tasks take the process past 1 GB. Beyond the cache a task's
+  // next workflow task replays its (short) history instead.
+  maxCachedWorkflows: 1000,
+};
+
+export type WorkerTuning = typeof WORKER_TUNING;
 
 let runtimeInstalled = false;
 
@@ -39,7 +52,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     taskQueue: settings.taskQueue,
     ...code,
     activities: createActivities(settings.deps),
-    maxConcurrentActivityTaskExecutions: 200,
+    ...WORKER_TUNING,
+    ...settings.tuning,
     // A cancel reaches a running batch only in a heartbeat's answer: send them at least every
     // second (the default throttle is 80 % of the 10 s heartbeat timeout, so up to 8 s late).
     maxHeartbeatThrottleInterval: '1s',

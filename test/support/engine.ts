@@ -54,7 +54,7 @@ export const bob: Actor = { username: 'bob', role: 'approver' };
 /** Kept as the engine tests' name for the shared poller. */
 export const waitFor = eventually;
 
-export async function startEngineStack(opts: { addresses: string[]; sshdPort?: number }): Promise<EngineStack> {
+export async function startEngineStack(opts: { addresses: string[]; sshdPort?: number; shardHosts?: number }): Promise<EngineStack> {
   const database = await createTestDatabase();
   const temporal = await connectTestTemporal();
   const sshd = await startSshd({ addresses: opts.addresses, port: opts.sshdPort });
@@ -73,7 +73,7 @@ export async function startEngineStack(opts: { addresses: string[]; sshdPort?: n
     .execute();
 
   const worker = testWorker(temporal, { db, box });
-  const service: TaskServiceDeps = { db, client: temporal.client, taskQueue: temporal.taskQueue, fourEyes: true };
+  const service: TaskServiceDeps = { db, client: temporal.client, taskQueue: temporal.taskQueue, fourEyes: true, ...(opts.shardHosts ? { shardHosts: opts.shardHosts } : {}) };
 
   const stack: EngineStack = {
     database,

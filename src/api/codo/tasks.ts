@@ -10,7 +10,7 @@ import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../tas
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { handStepsNamed, listOrders, orderExtras, taskSteps } from '../../tasks/queries';
 import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs, TemplateForbiddenError } from '../../tasks/service';
-import { SubmitError } from '../../tasks/submit';
+import { CODO_MAX_HOSTS_PER_GROUP, SubmitError } from '../../tasks/submit';
 import { setCookie } from '../cookies';
 import { taskServiceDeps, type ApiDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -162,6 +162,8 @@ const submitRoute = route({
       details: b.details ?? '',
       associatedUser: parseAssociatedUser(b.associated_user),
       executor: b.executor ?? '',
+      // CODO's limit stays whatever the template allows; large tasks go through /api/v1.
+      maxHostsPerGroup: CODO_MAX_HOSTS_PER_GROUP,
       ...idempotencyFor('csrf_key', key, ctx.user),
     };
     let result: { taskId: number; created: boolean };

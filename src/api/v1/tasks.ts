@@ -8,7 +8,7 @@ import type { Intervention } from '../../tasks/interventions';
 import { followLogs as follow, taskLogs, type LogFilter } from '../../tasks/logs';
 import { findTaskStep, getTask, listTasks, taskSteps } from '../../tasks/queries';
 import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs } from '../../tasks/service';
-import { SubmitError } from '../../tasks/submit';
+import { MAX_HOSTS_PER_GROUP, MAX_STEP_RUNS_PER_TASK, SubmitError } from '../../tasks/submit';
 import { taskServiceDeps } from '../deps';
 import { HttpError } from '../errors';
 import { findCredential, NOT_LOGGED_IN, Reply, route, type AnyRoute, type Ctx } from '../routing';
@@ -26,7 +26,9 @@ const SubmitBody = z
     schedule: z.enum(['new', 'ready']).default('new').describe('new: wait for approval; ready: run at exec_time'),
     exec_time: execTime().nullable().optional().describe("ISO 8601 with offset, or 'YYYY-MM-DD HH:MM:SS' in OPSFLOW_TIMEZONE; empty: now"),
     args: v1Fields.args.default({}),
-    hosts: v1Fields.hosts.describe("group number → hosts, e.g. {\"1\": [\"127.0.0.1\"]}; every group of the template needs hosts, at most its max_hosts_per_group (else 409)"),
+    hosts: v1Fields.hosts.describe(
+      `group number → hosts, e.g. {"1": ["127.0.0.1"]}; every group of the template needs hosts, at most ${MAX_HOSTS_PER_GROUP} per group (else 400) and at most the template's max_hosts_per_group (else 409); at most ${MAX_STEP_RUNS_PER_TASK} hosts × steps per task (else 409)`,
+    ),
     details: text(10_000).optional(),
     associated_user: v1Fields.associated_user.optional(),
   })

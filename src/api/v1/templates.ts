@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as commands from '../../templates/commands';
 import * as templates from '../../templates/templates';
 import { ON_FAILURE_POLICIES, TRIGGERS } from '../../domain/statuses';
+import { CODO_MAX_HOSTS_PER_GROUP, MAX_HOSTS_PER_GROUP } from '../../tasks/submit';
 import { route, type AnyRoute } from '../routing';
 import { host, nonBlank, str, TOKEN_RE } from '../wire';
 import { Alias, Done, IdParams, notFound, text, Username, V1 } from './common';
@@ -32,7 +33,7 @@ const TemplateIn = z
     allowed_submitters: z.array(Username).max(1000).default([]).describe('usernames that may submit; [] = anyone whose role may'),
     approvers: z.array(Username).max(1000).default([]).describe('usernames that may approve besides admins and approvers'),
     max_parallel: z.number().int().min(1).max(1000).default(50),
-    max_hosts_per_group: z.number().int().min(1).max(10_000).default(100),
+    max_hosts_per_group: z.number().int().min(1).max(MAX_HOSTS_PER_GROUP).default(CODO_MAX_HOSTS_PER_GROUP),
     steps: z.array(StepIn).min(1).max(500),
   })
   .strict()

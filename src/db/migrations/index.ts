@@ -8,6 +8,7 @@ import * as m0005 from './0005_task_planned_start';
 import * as m0006 from './0006_task_request_fingerprint';
 import * as m0007 from './0007_login_failures';
 import * as m0008 from './0008_audit_sealer';
+import * as m0011 from './0011_workflow_starts';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_task_request_fingerprint': m0006,
   '0007_login_failures': m0007,
   '0008_audit_sealer': m0008,
+  '0011_workflow_starts': m0011,
 };
