@@ -8,7 +8,6 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
-import type { StepRun } from '../src/db/schema';
 import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
 import type { SecretBox } from '../src/security/secretBox';
 import type { ConnectionPool } from './connectionPool';
@@ -18,7 +17,7 @@ import { openSshConnection, SshAuthError, SshHostKeyError, SshTransportError, ty
 import { DriverSession, type DriverEnd, type DriverEvent } from './ssh/driverSession';
 import { journalName, taskJournalName } from './ssh/driver';
 import { whileDatabaseUnavailable } from '../src/db/availability';
-import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, resumePoint, setupFailure, transportRetry } from './stepRunner';
+import { advanceRun, credentials, earlierOutcome, finishRun, markRunning, resumePoint, setupFailure, transportRetry, type RunRow } from './stepRunner';
 import { resolveAllowedTarget, TargetNotAllowedError, type Cidr } from './targets';
 import type { BatchOutcome, BatchStepInput, BatchStepOutcome, ExecuteBatchInput, StepOutcome } from './types';
 
@@ -34,14 +33,8 @@ const HEARTBEAT_MS = 1000;
 const STRAY_LIMIT = 64 * 1024;
 
 /** One step of the batch with what its run needs, read in one query for the whole batch. */
-interface BatchRow {
+interface BatchRow extends RunRow {
   input: BatchStepInput;
-  run_id: number;
-  run_attempt: number;
-  run_status: StepRun['status'];
-  run_exit_code: number | null;
-  run_error: string | null;
-  idempotent: boolean;
   command: string;
   args: string;
   exec_user: string;
