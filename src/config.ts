@@ -2,7 +2,7 @@
 // A bad value stops start-up with one line naming the variable and what it expects.
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_SHARD_HOSTS } from './domain/shards';
+import { DEFAULT_SHARD_HOSTS, MAX_STEP_RUNS_PER_TASK } from './domain/shards';
 import ipaddr from 'ipaddr.js';
 
 // Digits only: Number() would also take '0x50', '1e3' or ' 80 '.
@@ -91,6 +91,10 @@ const settings = {
   OPSFLOW_SHARD_HOSTS: [
     z.string().regex(/^[1-9]\d{0,4}$/).transform(Number).default(DEFAULT_SHARD_HOSTS),
     'hosts per shard (child workflow) of a large task, 1-99999; fewer when a group has many steps',
+  ],
+  OPSFLOW_MAX_RUNS_PER_TASK: [
+    z.string().regex(/^[1-9]\d{0,5}$/).transform(Number).refine((n) => n <= MAX_STEP_RUNS_PER_TASK).default(MAX_STEP_RUNS_PER_TASK),
+    `host × step runs one task may have, 1-${MAX_STEP_RUNS_PER_TASK}; a larger submission is refused (409)`,
   ],
   LOG_LEVEL: [z.enum(['debug', 'info', 'warn', 'error']).default('info'), 'one of debug, info, warn, error'],
 } as const;

@@ -99,6 +99,7 @@ async function bootServices(config: Config, log: Logger, parts: { api: boolean; 
       config,
       approvalTimeoutS: config.OPSFLOW_APPROVAL_TIMEOUT_S || null,
       shardHosts: config.OPSFLOW_SHARD_HOSTS,
+      maxRunsPerTask: config.OPSFLOW_MAX_RUNS_PER_TASK,
       log: (l) => log.error(l),
     });
     await listen(api.server, config);

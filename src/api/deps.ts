@@ -20,6 +20,8 @@ export interface ApiDeps {
   approvalTimeoutS?: number | null;
   /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS). */
   shardHosts?: number;
+  /** Host × step runs one task may have (OPSFLOW_MAX_RUNS_PER_TASK). */
+  maxRunsPerTask?: number;
   /** SSE follow poll interval (ms); tests may shorten it. */
   logPollMs?: number;
   /** Per-address login limits; createApp makes one when absent. */
@@ -36,6 +38,7 @@ export function taskServiceDeps(deps: ApiDeps): TaskServiceDeps {
     fourEyes: deps.config.OPSFLOW_FOUR_EYES,
     approvalTimeoutS: deps.approvalTimeoutS ?? null,
     ...(deps.shardHosts !== undefined ? { shardHosts: deps.shardHosts } : {}),
+    ...(deps.maxRunsPerTask !== undefined ? { maxRunsPerTask: deps.maxRunsPerTask } : {}),
     ...(deps.starter ? { starter: deps.starter } : {}),
   };
 }

@@ -7,6 +7,13 @@ import type { PlanGroup } from './plan';
 export const DEFAULT_SHARD_HOSTS = 250;
 
 /**
+ * Host × step runs one task may have: 10,000 hosts × 10 steps. Bounded by what one submission
+ * stores in one transaction and by the parent workflow's history (one child per shard).
+ * OPSFLOW_MAX_RUNS_PER_TASK may lower it.
+ */
+export const MAX_STEP_RUNS_PER_TASK = 100_000;
+
+/**
  * Host × step runs one workflow history holds at most: at ≈ 3.5 events per run (measured, one
  * activity per step) that is ≈ 9,000 events, under a fifth of Temporal's 51,200-event limit,
  * leaving room for retries and interventions. A task this small runs unsharded, as before.

@@ -7,7 +7,7 @@ import type { Db } from '../db/database';
 import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
-import { DEFAULT_SHARD_HOSTS } from '../domain/shards';
+import { DEFAULT_SHARD_HOSTS, MAX_STEP_RUNS_PER_TASK } from '../domain/shards';
 import { initialStepStatus, initialTaskStatus, type Schedule } from '../domain/statuses';
 import type { Actor } from '../../workflows/messages';
 import { newStartToken, startAndClear, startPendingNow, workflowIdFor, type WorkflowStart, type WorkflowStarter } from './workflowStart';
@@ -24,6 +24,8 @@ export interface TaskServiceDeps {
   approvalTimeoutS?: number | null;
   /** Hosts per shard of a large task (OPSFLOW_SHARD_HOSTS); default DEFAULT_SHARD_HOSTS. */
   shardHosts?: number;
+  /** Host × step runs one task may have (OPSFLOW_MAX_RUNS_PER_TASK); default MAX_STEP_RUNS_PER_TASK. */
+  maxRunsPerTask?: number;
   /**
    * Starts workflows after the reply (the API's). Without one, submitTask starts the workflow
    * itself before it returns (CLI tools, benchmarks, tests of the engine).
@@ -79,11 +81,7 @@ export class SubmitError extends Error {
 export const MAX_HOSTS_PER_GROUP = 10_000;
 /** CODO's limit on hosts per group, kept on its routes whatever the template allows. */
 export const CODO_MAX_HOSTS_PER_GROUP = 100;
-/**
- * Host × step runs one task may have: 10,000 hosts × 10 steps. Bounded by what one submission
- * stores in one transaction and by the parent workflow's history (one child per shard).
- */
-export const MAX_STEP_RUNS_PER_TASK = 100_000;
+export { MAX_STEP_RUNS_PER_TASK };
 
 export async function submitTask(
   deps: TaskServiceDeps,
@@ -134,8 +132,9 @@ export async function submitTask(
     }
   }
   const runCount = templateSteps.reduce((n, s) => n + (input.hosts.get(s.group_no)?.length ?? 0), 0);
-  if (runCount > MAX_STEP_RUNS_PER_TASK) {
-    throw new SubmitError(-4, `hosts: ${runCount} host steps exceed the limit of ${MAX_STEP_RUNS_PER_TASK} per task; split the task`, 'hosts');
+  const maxRuns = deps.maxRunsPerTask ?? MAX_STEP_RUNS_PER_TASK;
+  if (runCount > maxRuns) {
+    throw new SubmitError(-4, `hosts: ${runCount} host steps exceed the limit of ${maxRuns} per task; split the task`, 'hosts');
   }
 
   const hostsJson = Object.fromEntries([...input.hosts].map(([g, hs]) => [String(g), [...hs]]));

@@ -72,7 +72,7 @@ export interface ApiStack {
 }
 
 export async function startApiStack(
-  opts: { worker?: boolean; sshdAddresses?: string[]; loginLimits?: RateLimitSettings; fourEyes?: boolean; trustedProxies?: false | string[]; shardHosts?: number } = {},
+  opts: { worker?: boolean; sshdAddresses?: string[]; loginLimits?: RateLimitSettings; fourEyes?: boolean; trustedProxies?: false | string[]; shardHosts?: number; maxRunsPerTask?: number } = {},
 ): Promise<ApiStack> {
   const database = await createTestDatabase();
   // Workflow ids are `task-<id>` in the run's one Temporal namespace: every test database starts
@@ -104,6 +104,7 @@ export async function startApiStack(
     },
     logPollMs: 100,
     ...(opts.shardHosts ? { shardHosts: opts.shardHosts } : {}),
+    ...(opts.maxRunsPerTask ? { maxRunsPerTask: opts.maxRunsPerTask } : {}),
     loginLimiter: new LoginLimiter(opts.loginLimits ?? { maxFailures: 1000, maxAttempts: 10_000, windowMs: 600_000 }),
   };
   const api = createApiServer(deps); // the app and the CODO log WebSocket, as main.ts serves them

@@ -63,6 +63,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ OPSFLOW_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).OPSFLOW_MASTER_KEY).toHaveLength(44);
   });
 
+  it('caps the runs per task at 100,000 and lets an operator lower it', () => {
+    expect(loadConfig({}).OPSFLOW_MAX_RUNS_PER_TASK).toBe(100_000);
+    expect(loadConfig({ OPSFLOW_MAX_RUNS_PER_TASK: '5000' }).OPSFLOW_MAX_RUNS_PER_TASK).toBe(5000);
+    expect(errorFor({ OPSFLOW_MAX_RUNS_PER_TASK: '100001' }).message).toMatch(/^OPSFLOW_MAX_RUNS_PER_TASK/);
+    expect(errorFor({ OPSFLOW_MAX_RUNS_PER_TASK: '0' }).message).toMatch(/^OPSFLOW_MAX_RUNS_PER_TASK/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' })).toMatchObject({ PORT: 8080, DATABASE_URL: undefined, LOG_LEVEL: 'info' });
   });
