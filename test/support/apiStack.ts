@@ -135,12 +135,7 @@ export async function startApiStack(
       }
       const res = await fetch(base + path, { method, headers, body });
       const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+      const json = jsonOrUndefined(text);
       const h: http.IncomingHttpHeaders = {};
       res.headers.forEach((v, k) => {
         h[k] = v;
@@ -186,6 +181,15 @@ export async function startApiStack(
 }
 
 export { eventually };
+
+/** A reply body as JSON, or undefined when it is not JSON (an error page, an empty body). */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The value of a Set-Cookie header's cookie `name`. */
 export function cookieValue(res: HttpResult, name: string): string | undefined {

@@ -13,6 +13,7 @@ import { createUser } from '../../../src/accounts/users';
 import { createDb, type Db } from '../../../src/db/database';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../../src/security/secretBox';
+import { jsonOrUndefined } from '../../support/apiStack';
 import { startDevServer, type RunningDevServer } from '../../../src/temporal/devServer';
 import { Opsflow, opsflowEnv, READY_LINE, sleep } from '../../support/opsflowCli';
 import { freePort } from '../../support/ports';
@@ -192,12 +193,7 @@ export class Stack {
       signal: AbortSignal.timeout(opts.timeoutMs ?? 20_000),
     });
     const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    const json = jsonOrUndefined(text);
     return { status: res.status, text, json };
   }
 
