@@ -81,7 +81,8 @@ export async function login(
     const lastStep = user.totp_last_step === null ? null : Number(user.totp_last_step);
     const result = verifyTotp(secret, dynamic, lastStep, now);
     if (!result.ok) {
-      return { kind: 'bad_totp', user, replayed: result.reason === 'replayed', lockedUntil: await recordFailure(db, user.id, address, now) };
+      // Counted when it happens (not at `now`, taken before the checks): the account's pace runs from here.
+      return { kind: 'bad_totp', user, replayed: result.reason === 'replayed', lockedUntil: await recordFailure(db, user.id, address, new Date()) };
     }
     // One use per code, even under concurrent logins: only one update can move the step forward.
     const claimed = await db
@@ -91,7 +92,7 @@ export async function login(
       .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', String(result.step))]))
       .returning('id')
       .executeTakeFirst();
-    if (!claimed) return { kind: 'bad_totp', user, replayed: true, lockedUntil: await recordFailure(db, user.id, address, now) };
+    if (!claimed) return { kind: 'bad_totp', user, replayed: true, lockedUntil: await recordFailure(db, user.id, address, new Date()) };
   }
 
   // Only a login from an address that is still not locked goes through.
