@@ -38,9 +38,9 @@ export interface OpsflowRun {
   peakRssMiB: number;
   /** From the database: when the first step started / the last finished, seconds after submit. */
   breakdown: { submitS: number; firstStepStartS: number | null; lastStepEndS: number | null; stepP50S: number | null; stepP95S: number | null };
-  /** After the run (not timed): Temporal history events of the task. */
+  /** After the run (not timed): Temporal history events of the task, its shards included. */
   historyEvents: number | null;
-  /** After the run (not timed): the encoded size of that history (Temporal refuses above 50 MB). */
+  /** After the run (not timed): the encoded size of its largest history (Temporal refuses above 50 MB). */
   historyBytes: number | null;
   /** Host × step runs of the task (hosts × levels). */
   stepRuns: number;
@@ -293,9 +293,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
             stepP95S: quantile(durations, 0.95),
           };
           try {
-            const history = await client.workflow.getHandle(workflowIdFor(taskId)).fetchHistory();
-            historyEvents = history.events?.length ?? null;
-            historyBytes = temporalProto.api.history.v1.History.encode(history).finish().length;
+            ({ historyEvents, historyBytes } = await taskHistorySize(client, workflowIdFor(taskId)));
           } catch {
             historyEvents = null;
           }
@@ -326,6 +324,24 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * A task's Temporal history: events summed over the task workflow and its shards (child
+ * workflows, named in the parent's history), bytes of the largest single history (the limit
+ * Temporal enforces is per history).
+ */
+async function taskHistorySize(client: Client, workflowId: string): Promise<{ historyEvents: number; historyBytes: number }> {
+  const parent = await client.workflow.getHandle(workflowId).fetchHistory();
+  const children = (parent.events ?? []).flatMap((e) => {
+    const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+    return child ? [child] : [];
+  });
+  const histories = [parent, ...(await Promise.all(children.map((id) => client.workflow.getHandle(id).fetchHistory())))];
+  return {
+    historyEvents: histories.reduce((n, h) => n + (h.events?.length ?? 0), 0),
+    historyBytes: Math.max(...histories.map((h) => temporalProto.api.history.v1.History.encode(h).finish().length)),
+  };
 }
 
 async function createDatabase(postgres: RunningPostgres, name: string): Promise<Db> {
