@@ -123,7 +123,8 @@ export async function pendingStart(db: Db, taskId: number): Promise<WorkflowStar
  */
 export class WorkflowStarter {
   readonly #inFlight = new Map<number, Promise<void>>();
-  readonly #waiting: (() => void)[] = [];
+  /** Starts waiting for a free slot: those due to run now first, then the rest (see isDueNow). */
+  readonly #waiting = { due: [] as (() => void)[], later: [] as (() => void)[] };
   readonly #timer: NodeJS.Timeout;
   #running = 0;
   #sweeping: Promise<void> | null = null;
@@ -144,7 +145,7 @@ export class WorkflowStarter {
   enqueue(s: WorkflowStart): void {
     if (this.#stopped || this.#inFlight.has(s.taskId)) return;
     // A start still queued when the starter stops is left in the outbox for the next process.
-    const run = this.#limited(() => (this.#stopped ? Promise.resolve('left' as const) : startAndClear(this.deps, s)))
+    const run = this.#limited(isDueNow(s, Date.now()), () => (this.#stopped ? Promise.resolve('left' as const) : startAndClear(this.deps, s)))
       .then((outcome) => {
         if (outcome === 'foreign') this.deps.log(`workflow starter: task ${s.taskId} failed: ${workflowIdFor(s.taskId)} is in use in Temporal for something else`);
         this.#lastError = '';
@@ -195,17 +196,27 @@ export class WorkflowStarter {
     await Promise.all(this.#inFlight.values());
   }
 
-  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+  async #limited<T>(due: boolean, fn: () => Promise<T>): Promise<T> {
     const limit = this.opts.concurrency ?? 32;
-    while (this.#running >= limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    const queue = due ? this.#waiting.due : this.#waiting.later;
+    while (this.#running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
     this.#running += 1;
     try {
       return await fn();
     } finally {
       this.#running -= 1;
-      this.#waiting.shift()?.();
+      (this.#waiting.due.shift() ?? this.#waiting.later.shift())?.();
     }
   }
+}
+
+/**
+ * Whether the task runs as soon as its workflow starts: no approval to wait for and no start
+ * time ahead. Such starts go before a backlog of tasks that would only wait once started (a
+ * burst of submissions awaiting approval must not hold up a task someone is waiting to see run).
+ */
+export function isDueNow(s: Pick<WorkflowStart, 'schedule' | 'execTime'>, now: number): boolean {
+  return s.schedule === 'ready' && (s.execTime === null || Date.parse(s.execTime) <= now);
 }
 
 /** Starts the task's pending workflow, if it has one, right now (no starter in this process). */

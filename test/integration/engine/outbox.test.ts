@@ -140,4 +140,22 @@ describe('workflow start outbox', () => {
     expect(await startTaskWorkflow(stack.service, start!)).toBe('started');
     expect((await handle.describe()).status.name).toBe('TERMINATED');
   }, 60_000);
+
+  it('a task due now is started before a backlog of tasks awaiting approval', async () => {
+    await Promise.all(starters.map((s) => s.stop())); // earlier tests' starters would sweep these rows too
+    const dead = await deadStarter();
+    const waiting: number[] = [];
+    for (let i = 0; i < 20; i++) waiting.push(await submitWith({ ...stack.service, starter: dead }, 'new'));
+    const due = await submitWith({ ...stack.service, starter: dead }, 'ready');
+
+    // One start at a time; the first sweep queues all 21 rows in id order, the due task last.
+    const starter = new WorkflowStarter({ ...stack.service, log }, { sweepMs: 60_000, concurrency: 1 });
+    starters.push(starter);
+    await waitFor('every start', async () => ((await pendingRows([...waiting, due])).length === 0 ? true : undefined), 120_000);
+    const startedAt = async (taskId: number) => (await stack.temporal.client.workflow.getHandle(workflowIdFor(taskId)).describe()).startTime.getTime();
+    const dueAt = await startedAt(due);
+    const before = (await Promise.all(waiting.map(startedAt))).filter((t) => t < dueAt);
+    // Only the start already under way when the due task queued went before it.
+    expect(before.length).toBeLessThanOrEqual(1);
+  }, 180_000);
 });
