@@ -67,8 +67,11 @@ function intText(min: number, max: number, what: string) {
   return z.string().regex(new RegExp(`^${integerRange(min, max)}$`), `${what} from ${min} to ${max}, in decimal digits`);
 }
 
-/** Some character besides whitespace (as trim() sees it), and no NUL. */
-export const NOT_BLANK_RE = new RegExp(`^[^\\u0000]*[^\\u0000${JS_SPACE}][^\\u0000]*$`);
+/**
+ * Some character besides whitespace (as trim() sees it), and no NUL. Blanks, then the first other
+ * character, then anything: one way to match any text (src/api/submitSchemas.ts says why that matters).
+ */
+export const NOT_BLANK_RE = new RegExp(`^[${JS_SPACE}]*[^\\u0000${JS_SPACE}][^\\u0000]*$`);
 
 /** Text with something besides whitespace in it, stored trimmed; at most `max` characters as sent. */
 export function nonBlank(max: number) {
@@ -185,7 +188,7 @@ const TIME_OF_DAY = `(?:[01]?[0-9]|2[0-3]):${MINSEC}(?::${MINSEC})?`;
  * A start time as domain/execTime.ts parseExecTime reads it: 'YYYY-MM-DD HH:MM[:SS]' or 'HH:MM[:SS]'
  * (today) in OPSFLOW_TIMEZONE, or ISO 8601 with an offset; years 1000-9999; blank means now.
  */
-export const EXEC_TIME_RE = new RegExp(`^[${JS_SPACE}]*(?:${ISO_TIME}|${LOCAL_TIME}|${TIME_OF_DAY})?[${JS_SPACE}]*$`);
+export const EXEC_TIME_RE = new RegExp(`^[${JS_SPACE}]*(?:(?:${ISO_TIME}|${LOCAL_TIME}|${TIME_OF_DAY})[${JS_SPACE}]*)?$`);
 
 export function execTime(max = 64) {
   return str(max).regex(EXEC_TIME_RE, "expected 'YYYY-MM-DD HH:MM:SS' (also 'YYYY-MM-DD HH:MM' or 'HH:MM') in OPSFLOW_TIMEZONE, or ISO 8601 with an offset such as '2019-03-22T16:09:50+08:00'");

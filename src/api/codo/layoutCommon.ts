@@ -10,7 +10,7 @@ import { decimalRange, INT32_MAX, intParamOr, str, WS } from '../wire';
 export const LAYOUT = '/api/task/v2/task_layout';
 
 /** A blank CODO value (Python's `not value`): absent, null, 0, or only spaces. */
-const BLANK_OR = (source: string): RegExp => new RegExp(`^${WS}*(?:${source})?${WS}*$`);
+const BLANK_OR = (source: string): RegExp => new RegExp(`^${WS}*(?:(?:${source})${WS}*)?$`);
 
 /**
  * A CODO id, a number or a string of digits (spaces and leading zeros allowed), as the handler's

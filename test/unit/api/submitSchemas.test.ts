@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { codoFields, v1Fields } from '../../../src/api/submitSchemas';
+import { EXEC_TIME_RE, NOT_BLANK_RE } from '../../../src/api/wire';
 import { parseArgs, parseAssociatedUser, parseHosts } from '../../../src/tasks/input';
 
 function patternOf(schema: z.ZodType): RegExp[] {
@@ -45,5 +46,35 @@ describe('submission field schemas', () => {
     expect(codoFields.associated_user.safeParse("{'admin': ['alice', '张三'], 'ops': 'bob, carol'}").success).toBe(true);
     expect(codoFields.args.safeParse('').success).toBe(true);
     expect(codoFields.args.safeParse("{'A': '\\x00'}").success).toBe(false);
+  });
+
+  // Each pattern matches a text in one way at most, so a backtracking engine (V8 here, Python's re
+  // in schemathesis) refuses in linear time. `WS*(?:item)?WS*` per comma was exponential: 16 blank
+  // items and a bad end took 15 s, each more about three times as long — one request froze the API.
+  it('refuses long near-misses at once (no catastrophic backtracking)', () => {
+    const blanks = ' , '.repeat(20_000);
+    const refusals: [string, () => boolean][] = [
+      ['v1 hosts string', () => v1Fields.hosts.safeParse({ '1': `${blanks}1.2.3.4:` }).success],
+      ['v1 hosts list', () => v1Fields.hosts.safeParse({ '1': [`${' , '.repeat(99)}1.2.3.4:`] }).success],
+      ['v1 associated_user', () => v1Fields.associated_user.safeParse({ admin: `${blanks}!` }).success],
+      ['codo associated_user', () => codoFields.associated_user.safeParse(`{'admin': '${' , '.repeat(3000)}!'}`).success],
+      ['codo hosts blanks', () => codoFields.hosts.safeParse(`${' '.repeat(1_000_000)}x`).success],
+      ['codo args blanks', () => codoFields.args.safeParse(`${' '.repeat(1_000_000)}x`).success],
+      ['not blank', () => NOT_BLANK_RE.test(`${' '.repeat(1_000_000)}\u0000`)],
+      ['exec_time blanks', () => EXEC_TIME_RE.test(`${' '.repeat(1_000_000)}x`)],
+    ];
+    for (const [name, refuse] of refusals) {
+      const t0 = performance.now();
+      expect(refuse(), name).toBe(false);
+      expect(performance.now() - t0, name).toBeLessThan(1000);
+    }
+    // What they accept is unchanged: blanks around and between items, empty items.
+    expect(v1Fields.hosts.safeParse({ '1': ' 10.0.0.1 , , web01.example.com,::1 ,' }).success).toBe(true);
+    expect(v1Fields.hosts.safeParse({ '1': ['  ', ' 10.0.0.1 '] }).success).toBe(true);
+    expect(v1Fields.associated_user.safeParse({ admin: ' alice , ,bob ', ops: [' ', ' carol '] }).success).toBe(true);
+    expect(codoFields.hosts.safeParse("  {1: '10.0.0.1 , ,10.0.0.2 '}  ").success).toBe(true);
+    expect(codoFields.args.safeParse('   ').success).toBe(true);
+    expect(EXEC_TIME_RE.test(' 2026-01-02 03:04:05 ')).toBe(true);
+    expect(NOT_BLANK_RE.test('  x  ')).toBe(true);
   });
 });
