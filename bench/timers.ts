@@ -18,14 +18,12 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb, migrateToLatest, type Db } from '../src/db/database';
-import { startEmbeddedPostgres } from '../src/db/embedded';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../src/security/secretBox';
 import { submitTask, workflowIdFor, type TaskServiceDeps } from '../src/tasks/submit';
-import { ensureTemporalCli } from '../src/temporal/cli';
-import { DB_FILE_PRAGMAS, startDevServer } from '../src/temporal/devServer';
+import { DB_FILE_PRAGMAS } from '../src/temporal/devServer';
 import { startWorker, WORKER_TUNING, type WorkerTuning } from '../src/temporal/worker';
-import { freePort } from '../test/support/ports';
-import { loadAverage, machineCpu, pidsWithCmdline, treeCpuSeconds } from './lib/proc';
+import { startBenchBackends } from './lib/backends';
+import { loadAverage, machineCpu, treeCpuSeconds } from './lib/proc';
 
 const TASK_QUEUE = 'opsflow-bench-timers';
 const ACTOR = { username: 'bench', role: 'admin' as const };
@@ -277,26 +275,11 @@ async function main(): Promise<void> {
   fs.chmodSync(runDir, 0o755); // PostgreSQL runs as another account when we are root
   const stoppers: (() => Promise<void>)[] = [];
   try {
-    const pgPort = await freePort();
-    const [cli, postgres] = await Promise.all([
-      ensureTemporalCli(log),
-      startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port: pgPort, onNotice: log }),
-    ]);
-    stoppers.push(() => postgres.stop());
-    const temporalPort = await freePort();
-    const temporal = await startDevServer({
-      cliPath: cli,
-      port: temporalPort,
-      uiPort: null,
+    const { cli, postgres, temporal, postgresPids, temporalPids } = await startBenchBackends(runDir, log, stoppers, {
       dbFile: opts.temporalDb === 'file' ? path.join(runDir, 'temporal.db') : null,
-      namespace: 'default',
       dynamicConfig: opts.dynamicConfig,
       ...(opts.pragmas ? { sqlitePragmas: opts.pragmas } : {}),
     });
-    stoppers.push(() => temporal.stop());
-    const postgresPids = pidsWithCmdline(`-p ${pgPort} -h 127.0.0.1`).filter((p) => cmdlineOf(p).includes(path.join(runDir, 'pg')));
-    const temporalPids = pidsWithCmdline(`--port ${temporalPort}`).filter((p) => cmdlineOf(p).includes('start-dev'));
-    if (postgresPids.length !== 1 || temporalPids.length !== 1) throw new Error('cannot find the PostgreSQL or Temporal process');
     const temporalPid = temporalPids[0] as number;
 
     const admin = new pg.Client(postgres.adminUrl);
@@ -570,13 +553,6 @@ function sdkVersion(): string {
   }
 }
 
-function cmdlineOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

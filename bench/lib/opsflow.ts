@@ -14,14 +14,12 @@ import pg from 'pg';
 import { ConnectionPool } from '../../activities/connectionPool';
 import { parseCidrList } from '../../src/config';
 import { createDb, migrateToLatest, type Db } from '../../src/db/database';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded';
+import type { RunningPostgres } from '../../src/db/embedded';
 import { SecretBox, generateMasterKey, parseMasterKey } from '../../src/security/secretBox';
 import { SubmitError, submitTask, workflowIdFor, type TaskServiceDeps } from '../../src/tasks/submit';
-import { ensureTemporalCli } from '../../src/temporal/cli';
-import { startDevServer, type RunningDevServer } from '../../src/temporal/devServer';
 import { startWorker, type RunningWorker } from '../../src/temporal/worker';
-import { freePort } from '../../test/support/ports';
-import { peakRssMiB, pidsWithCmdline, resetPeakRss, treeCpuSeconds } from './proc';
+import { startBenchBackends } from './backends';
+import { peakRssMiB, resetPeakRss, treeCpuSeconds } from './proc';
 import type { Targets } from './targets';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'rejected']);
@@ -112,22 +110,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
   };
   installSqlCounter();
   try {
-    const pgPort = await freePort();
-    const [cli, postgres] = await Promise.all([
-      ensureTemporalCli(log),
-      startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port: pgPort, onNotice: log }),
-    ]);
-    stoppers.push(() => postgres.stop());
-    const temporalPort = await freePort();
-    const temporal: RunningDevServer = await startDevServer({ cliPath: cli, port: temporalPort, uiPort: null, dbFile: null, namespace: 'default' });
-    stoppers.push(() => temporal.stop());
-
-    // The children we started, found by what only they have on their command lines.
-    const postgresPids = pidsWithCmdline(`-p ${pgPort} -h 127.0.0.1`).filter((p) => cmdline(p).includes(path.join(runDir, 'pg')));
-    const temporalPids = pidsWithCmdline(`--port ${temporalPort}`).filter((p) => cmdline(p).includes('start-dev'));
-    if (postgresPids.length !== 1 || temporalPids.length !== 1) {
-      throw new Error(`cannot find the PostgreSQL (${postgresPids.join(',')}) or Temporal (${temporalPids.join(',')}) process`);
-    }
+    const { cli, postgres, temporal, postgresPids, temporalPids } = await startBenchBackends(runDir, log, stoppers);
 
     const db = await createDatabase(postgres, 'opsflow');
     stoppers.push(() => db.destroy());
@@ -377,13 +360,6 @@ function quantile(sorted: number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
 }
 
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
 
 function firstLine(file: string, args: string[]): string {
   try {
