@@ -27,9 +27,17 @@ export const WORKER_TUNING = {
   // on a 4 GB heap) let 2,000 waiting tasks take the process past 1 GB. Beyond the cache a task's
   // next workflow task replays its (short) history instead.
   maxCachedWorkflows: 1000,
+  maxConcurrentWorkflowTaskExecutions: 40,
+  maxConcurrentWorkflowTaskPolls: 10,
+  stickyQueueScheduleToStartTimeoutMs: 10_000,
 };
 
 export type WorkerTuning = typeof WORKER_TUNING;
+
+function workerOptionsOf(tuning: WorkerTuning): Partial<WorkerOptions> {
+  const { stickyQueueScheduleToStartTimeoutMs, ...rest } = tuning;
+  return { ...rest, stickyQueueScheduleToStartTimeout: stickyQueueScheduleToStartTimeoutMs };
+}
 
 let runtimeInstalled = false;
 
@@ -52,8 +60,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     taskQueue: settings.taskQueue,
     ...code,
     activities: createActivities(settings.deps),
-    ...WORKER_TUNING,
-    ...settings.tuning,
+    ...workerOptionsOf({ ...WORKER_TUNING, ...settings.tuning }),
     // A cancel reaches a running batch only in a heartbeat's answer: send them at least every
     // second (the default throttle is 80 % of the 10 s heartbeat timeout, so up to 8 s late).
     maxHeartbeatThrottleInterval: '1s',
