@@ -4,11 +4,10 @@
 import type { AuthUser } from '../accounts/sessions';
 import { Refusal } from '../domain/errors';
 import { canSubmitWithTemplate } from '../domain/permissions';
-import { findTemplate } from '../templates/templates';
 import type { Actor, InterventionResult } from '../../workflows/messages';
 import { principal } from './access';
 import { intervene, InterventionError, type Intervention } from './interventions';
-import { SubmitError, submitTask, type SubmitTaskInput, type TaskServiceDeps } from './submit';
+import { loadSubmitBasis, SubmitError, submitTask, type SubmitResult, type SubmitTaskInput, type TaskServiceDeps } from './submit';
 import { startPendingNow } from './workflowStart';
 
 /** The template's submitter list does not name the caller. */
@@ -27,12 +26,13 @@ export function actorOf(user: AuthUser): Actor {
  * submitTask, which names it). The same idempotency key with the same request returns the same
  * task (`created: false`); with a different request it is refused.
  */
-export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: SubmitTaskInput): Promise<{ taskId: number; created: boolean }> {
-  const template = await findTemplate(deps.db, input.templateId);
+export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: SubmitTaskInput): Promise<SubmitResult> {
+  const basis = await loadSubmitBasis(deps.db, input.templateId, input.idempotencyKey);
+  const template = basis.template;
   if (template && !canSubmitWithTemplate(principal(user), template.allowed_submitters ?? [])) {
     throw new TemplateForbiddenError(`template ${template.id} does not allow ${user.username} to submit (allowed: ${(template.allowed_submitters ?? []).join(', ') || 'by role'})`);
   }
-  return submitTask(deps, input, actorOf(user), template);
+  return submitTask(deps, input, actorOf(user), basis);
 }
 
 /**

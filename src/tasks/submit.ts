@@ -1,10 +1,15 @@
 // submitTask: validate against the template, store the task with a frozen copy of its
 // steps, one step_run per group × host × step and the start of workflow `task-<id>` (the outbox
-// row), in one transaction; then hand the start to the starter (or start it here without one).
+// row), in one statement; then hand the start to the starter (or start it here without one).
+// A submission costs two round trips here (issue 9): one read (loadSubmitBasis) and one write
+// (insertTask); test/integration/api/submitStatements.test.ts keeps it so.
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
+import type { Insertable } from 'kysely';
 import type { Db } from '../db/database';
-import { STEP_COLUMNS, type TaskStep, type Template } from '../db/schema';
+import { STEP_COLUMNS, type Task, type TaskStep, type TasksTable, type Template, type TemplateStep } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
 import { DEFAULT_SHARD_HOSTS, MAX_STEP_RUNS_PER_TASK } from '../domain/shards';
@@ -83,31 +88,82 @@ export const MAX_HOSTS_PER_GROUP = 10_000;
 export const CODO_MAX_HOSTS_PER_GROUP = 100;
 export { MAX_STEP_RUNS_PER_TASK };
 
+/** The template's fields a submission uses. */
+export type SubmitTemplate = Pick<Template, 'id' | 'name' | 'allowed_submitters' | 'max_parallel' | 'max_hosts_per_group'>;
+
+/** The task an idempotency key already names. */
+interface KeyedTask {
+  id: number;
+  creator: string;
+  request_digest: string | null;
+}
+
+/** What a submission is checked against and stored with, read in one round trip (loadSubmitBasis). */
+export interface SubmitBasis {
+  template: SubmitTemplate | null;
+  /** The template's steps in their order: group, level, id. */
+  steps: TemplateStep[];
+  /** The task the submission's idempotency key already created (null: a new key, or none). */
+  existing: KeyedTask | null;
+  /**
+   * Ids drawn from the sequences for the new task and its frozen steps (one per step), so that
+   * the workflow start, which names them, is built before the insert and all goes in one
+   * statement. A submission that is refused or answered as a retry leaves them unused (a gap).
+   */
+  taskId: number;
+  stepIds: number[];
+}
+
+/**
+ * One query: the template, its steps, the task the idempotency key already created, and the
+ * ids the new task and its frozen steps will get.
+ */
+export async function loadSubmitBasis(db: Db, templateId: number, idempotencyKey: string | null | undefined): Promise<SubmitBasis> {
+  const row = await db
+    .selectNoFrom((eb) => [
+      jsonObjectFrom(eb.selectFrom('templates').select(['id', 'name', 'allowed_submitters', 'max_parallel', 'max_hosts_per_group']).where('id', '=', templateId)).as('template'),
+      jsonArrayFrom(eb.selectFrom('template_steps').selectAll().where('template_id', '=', templateId).orderBy('group_no').orderBy('level').orderBy('id')).as('steps'),
+      (idempotencyKey ? jsonObjectFrom(eb.selectFrom('tasks').select(['id', 'creator', 'request_digest']).where('idempotency_key', '=', idempotencyKey)) : sql<KeyedTask | null>`null`).as('existing'),
+      sql<number>`nextval('tasks_id_seq')::int`.as('task_id'),
+      eb
+        .selectFrom('template_steps')
+        .select(sql<number[]>`coalesce(array_agg(nextval('task_steps_id_seq')::int), '{}')`.as('ids'))
+        .where('template_id', '=', templateId)
+        .as('step_ids'),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    template: row.template,
+    steps: row.steps,
+    existing: row.existing,
+    taskId: row.task_id,
+    // array_agg's order is not the steps' order: the frozen copies get them ascending, like a serial would.
+    stepIds: (row.step_ids ?? []).sort((a, b) => a - b),
+  };
+}
+
+/** A submission's outcome: its task, and whether this call created it (false: a retry with the same key). */
+export interface SubmitResult {
+  taskId: number;
+  created: boolean;
+  /** The stored row, when this call created it (callers need not read it again). */
+  task?: Task;
+}
+
 export async function submitTask(
   deps: TaskServiceDeps,
   input: SubmitTaskInput,
   actor: Actor,
-  /** The template's row when the caller has read it already (one query less per submit). */
-  loaded?: Template,
-): Promise<{ taskId: number; created: boolean }> {
+  /** What loadSubmitBasis read for this input, when the caller has read it already (submitAs). */
+  loaded?: SubmitBasis,
+): Promise<SubmitResult> {
+  const basis = loaded ?? (await loadSubmitBasis(deps.db, input.templateId, input.idempotencyKey));
   const digest = input.idempotencyKey ? requestDigest(input) : null;
-  if (input.idempotencyKey) {
-    const existing = await taskForIdempotencyKey(deps, input, digest, actor);
-    if (existing !== null) return { taskId: existing, created: false };
-  }
+  if (input.idempotencyKey && basis.existing) return { taskId: await retryOf(deps, input, digest, actor, basis.existing), created: false };
 
-  const template = loaded?.id === input.templateId ? loaded : await deps.db.selectFrom('templates').selectAll().where('id', '=', input.templateId).executeTakeFirst();
+  const { template, steps: templateSteps } = basis;
   if (!template) throw new SubmitError(-2, `temp_id: template ${input.templateId} does not exist`, 'temp_id', 404);
-  const templateSteps = await deps.db
-    .selectFrom('template_steps')
-    .selectAll()
-    .where('template_id', '=', template.id)
-    .orderBy('group_no')
-    .orderBy('level')
-    .orderBy('id')
-    .execute();
   if (templateSteps.length === 0) throw new SubmitError(-2, `temp_id: template ${template.id} has no steps`, 'temp_id');
-
   const ceiling = input.maxHostsPerGroup ?? MAX_HOSTS_PER_GROUP;
   const maxHosts = Math.min(template.max_hosts_per_group, ceiling);
   const problem = checkHostGroups(input.hosts, templateSteps.map((s) => s.group_no), maxHosts);
@@ -138,103 +194,112 @@ export async function submitTask(
   }
 
   const hostsJson = Object.fromEntries([...input.hosts].map(([g, hs]) => [String(g), [...hs]]));
-  let stored: { taskId: number; start: WorkflowStart };
+  const taskId = basis.taskId;
+  const frozen: TaskStep[] = templateSteps.map(({ template_id: _template, ...columns }, i) => ({ ...columns, id: basis.stepIds[i] as number, task_id: taskId }));
+  const start = workflowStartFor(deps, taskId, input, template, frozen, actor);
+  let task: Task;
   try {
-    stored = await insertTask(deps, input, template, hostsJson, digest, actor);
+    task = await insertTask(deps.db, {
+      id: taskId,
+      workflow_id: workflowIdFor(taskId),
+      task_name: input.taskName || template.name,
+      task_type: input.taskType ?? template.name,
+      submitter: input.submitter || actor.username,
+      creator: actor.username,
+      template_id: template.id,
+      schedule: input.schedule,
+      exec_time: input.execTime,
+      args: JSON.stringify(input.args),
+      hosts: JSON.stringify(hostsJson),
+      details: input.details ?? '',
+      associated_user: JSON.stringify(input.associatedUser ?? {}),
+      status: initialTaskStatus(input.schedule),
+      max_parallel: template.max_parallel,
+      idempotency_key: input.idempotencyKey ?? null,
+      request_digest: digest,
+      ...(input.executor ? { executor: input.executor } : {}),
+    }, frozen, start);
   } catch (err) {
     // A concurrent submission with the same key committed first: answer as a retry of it.
     if (!isUniqueViolation(err) || !input.idempotencyKey) throw err;
-    const existing = await taskForIdempotencyKey(deps, input, digest, actor);
+    const existing = await taskForIdempotencyKey(deps.db, input.idempotencyKey);
     if (existing === null) throw err;
-    return { taskId: existing, created: false };
+    return { taskId: await retryOf(deps, input, digest, actor, existing), created: false };
   }
-  const { taskId, start } = stored;
   if (deps.starter) {
     deps.starter.enqueue(start);
   } else if ((await startAndClear(deps, start)) === 'foreign') {
     throw new SubmitError(-1, `task ${taskId}: workflow id ${workflowIdFor(taskId)} is already in use in Temporal (was the database reset?)`, 'list_id', 409);
   }
-  return { taskId, created: true };
+  return { taskId, created: true, task };
 }
 
-/** Stores the task, its frozen steps, its step runs and its workflow start (the outbox row) in one transaction. */
-async function insertTask(
-  deps: TaskServiceDeps,
-  input: SubmitTaskInput,
-  template: Template,
-  hostsJson: Record<string, string[]>,
-  digest: string | null,
-  actor: Actor,
-): Promise<{ taskId: number; start: WorkflowStart }> {
-  return deps.db.transaction().execute(async (trx) => {
-    const task = await trx
-      .insertInto('tasks')
-      .values({
-        task_name: input.taskName || template.name,
-        task_type: input.taskType ?? template.name,
-        submitter: input.submitter || actor.username,
-        creator: actor.username,
-        template_id: template.id,
-        schedule: input.schedule,
-        exec_time: input.execTime,
-        args: JSON.stringify(input.args),
-        hosts: JSON.stringify(hostsJson),
-        details: input.details ?? '',
-        associated_user: JSON.stringify(input.associatedUser ?? {}),
-        status: initialTaskStatus(input.schedule),
-        max_parallel: template.max_parallel,
-        idempotency_key: input.idempotencyKey ?? null,
-        request_digest: digest,
-        ...(input.executor ? { executor: input.executor } : {}),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx.updateTable('tasks').set({ workflow_id: workflowIdFor(task.id) }).where('id', '=', task.id).execute();
-    // The frozen copy is made by the database from the template's rows: later template edits never reach the task.
-    const frozen: TaskStep[] = await trx
-      .insertInto('task_steps')
-      .columns(['task_id', ...STEP_COLUMNS])
-      .expression(
-        trx
-          .selectFrom('template_steps')
-          .select((eb) => [eb.val(task.id).as('task_id'), ...STEP_COLUMNS])
-          .where('template_id', '=', template.id)
-          .orderBy('group_no')
-          .orderBy('level')
-          .orderBy('id'),
-      )
-      .returningAll()
-      .execute();
-    const runs = frozen.flatMap((step) =>
-      (input.hosts.get(step.group_no) ?? []).map((host) => ({
-        task_id: task.id,
-        task_step_id: step.id,
-        group_no: step.group_no,
-        host,
-        level: step.level,
-        status: initialStepStatus(step.trigger),
-      })),
-    );
-    for (let i = 0; i < runs.length; i += 1000) await trx.insertInto('step_runs').values(runs.slice(i, i + 1000)).execute();
-    const start = workflowStartFor(deps, task.id, input, template, frozen, actor);
-    await trx.insertInto('workflow_starts').values({ task_id: task.id, start: JSON.stringify(start) }).execute();
-    return { taskId: task.id, start };
-  });
+/** The columns of a frozen step as jsonb_to_recordset reads them (kept in step with STEP_COLUMNS). */
+const FROZEN_STEP_RECORD: Record<'id' | 'task_id' | (typeof STEP_COLUMNS)[number], string> = {
+  id: 'int',
+  task_id: 'int',
+  group_no: 'int',
+  level: 'int',
+  name: 'text',
+  command: 'text',
+  args: 'text',
+  trigger: 'text',
+  exec_user: 'text',
+  force_host: 'text',
+  timeout_s: 'int',
+  retries: 'int',
+  idempotent: 'boolean',
+  on_failure: 'text',
+};
+const FROZEN_STEP_COLUMNS = Object.keys(FROZEN_STEP_RECORD) as (keyof typeof FROZEN_STEP_RECORD)[];
+const frozenStepRecord = sql.raw(Object.entries(FROZEN_STEP_RECORD).map(([column, type]) => `${column} ${type}`).join(', '));
+
+/**
+ * Stores the task, its frozen steps, its step runs and its workflow start (the outbox row) in one
+ * statement (data-modifying CTEs: atomic, and committed when it returns). The steps travel as
+ * one JSON parameter and the runs are expanded from the stored hosts, so the statement's size
+ * does not grow with its parameters' count, whatever the number of hosts.
+ */
+async function insertTask(db: Db, row: Insertable<TasksTable> & { id: number }, frozen: TaskStep[], start: WorkflowStart): Promise<Task> {
+  const steps = JSON.stringify(frozen.map((s) => ({ ...s, status: initialStepStatus(s.trigger) })));
+  return db
+    .with('task', (q) => q.insertInto('tasks').values(row).returningAll())
+    .with('frozen', (q) =>
+      q
+        .insertInto('task_steps')
+        .columns(FROZEN_STEP_COLUMNS)
+        .expression(sql`select ${sql.join(FROZEN_STEP_COLUMNS.map((c) => sql.ref(c)))} from jsonb_to_recordset(${steps}::jsonb) as s(${frozenStepRecord})`),
+    )
+    .with('runs', (q) =>
+      q
+        .insertInto('step_runs')
+        .columns(['task_id', 'task_step_id', 'group_no', 'host', 'level', 'status'])
+        // One run per step × host of its group, step by step, hosts in submitted order.
+        .expression(
+          sql`select task.id, s.id, s.group_no, h.host, s.level, s.status
+            from task, jsonb_to_recordset(${steps}::jsonb) as s(id int, group_no int, level int, status text),
+              jsonb_array_elements_text(task.hosts -> s.group_no::text) with ordinality as h(host, n)
+            order by s.id, h.n`,
+        ),
+    )
+    .with('outbox', (q) => q.insertInto('workflow_starts').values({ task_id: row.id, start: JSON.stringify(start) }))
+    .selectFrom('task')
+    .selectAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The task an idempotency key created (read again after a concurrent submission with the key won). */
+async function taskForIdempotencyKey(db: Db, key: string): Promise<KeyedTask | null> {
+  return (await db.selectFrom('tasks').select(['id', 'creator', 'request_digest']).where('idempotency_key', '=', key).executeTakeFirst()) ?? null;
 }
 
 /**
- * The task an idempotency key already created, or null when the key is new. The same key is
+ * The answer to a submission whose idempotency key already created `existing`. The same key is
  * only a retry when it comes from the same account with the same request; anything else is
  * refused (409) rather than answered with a task the caller did not ask for.
  */
-async function taskForIdempotencyKey(deps: TaskServiceDeps, input: SubmitTaskInput, digest: string | null, actor: Actor): Promise<number | null> {
+async function retryOf(deps: TaskServiceDeps, input: SubmitTaskInput, digest: string | null, actor: Actor, existing: KeyedTask): Promise<number> {
   const field = input.idempotencyField ?? 'idempotency_key';
-  const existing = await deps.db
-    .selectFrom('tasks')
-    .select(['id', 'creator', 'request_digest'])
-    .where('idempotency_key', '=', input.idempotencyKey ?? '')
-    .executeTakeFirst();
-  if (!existing) return null;
   if (existing.creator !== actor.username) throw new SubmitError(-1, `${field}: already used by another user`, field, 409);
   // Tasks stored before request digests existed (null) are taken as the same request.
   if (existing.request_digest !== null && existing.request_digest !== digest) {
@@ -275,7 +340,7 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /** The workflow start of a new task: the plan's shape only, never command text, argument values or secrets. */
-function workflowStartFor(deps: TaskServiceDeps, taskId: number, input: SubmitTaskInput, template: Template, steps: TaskStep[], actor: Actor): WorkflowStart {
+function workflowStartFor(deps: TaskServiceDeps, taskId: number, input: SubmitTaskInput, template: SubmitTemplate, steps: TaskStep[], actor: Actor): WorkflowStart {
   const taskName = input.taskName || template.name;
   return {
     token: newStartToken(),

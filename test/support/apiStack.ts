@@ -51,6 +51,8 @@ export interface RequestOptions {
 
 export interface ApiStack {
   base: string;
+  /** The API's HTTP server (e.g. to follow what one request does). */
+  server: http.Server;
   database: TestDatabase;
   temporal: TestTemporal;
   box: SecretBox;
@@ -117,6 +119,7 @@ export async function startApiStack(
 
   const stack: ApiStack = {
     base,
+    server,
     database,
     temporal,
     box,

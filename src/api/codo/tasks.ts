@@ -10,7 +10,7 @@ import { parseArgs, parseAssociatedUser, parseHosts, parseTime } from '../../tas
 import { InterventionError, type Intervention } from '../../tasks/interventions';
 import { handStepsNamed, listOrders, orderExtras, taskSteps } from '../../tasks/queries';
 import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs, TemplateForbiddenError } from '../../tasks/service';
-import { CODO_MAX_HOSTS_PER_GROUP, SubmitError } from '../../tasks/submit';
+import { CODO_MAX_HOSTS_PER_GROUP, SubmitError, type SubmitResult } from '../../tasks/submit';
 import { setCookie } from '../cookies';
 import { taskServiceDeps, type ApiDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -166,7 +166,7 @@ const submitRoute = route({
       maxHostsPerGroup: CODO_MAX_HOSTS_PER_GROUP,
       ...idempotencyFor('csrf_key', key, ctx.user),
     };
-    let result: { taskId: number; created: boolean };
+    let result: SubmitResult;
     try {
       result = await submitAs(taskServiceDeps(ctx.deps), ctx.user, input);
     } catch (err) {

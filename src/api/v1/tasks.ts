@@ -8,7 +8,7 @@ import type { Intervention } from '../../tasks/interventions';
 import { followLogs as follow, taskLogs, type LogFilter } from '../../tasks/logs';
 import { findTaskStep, getTask, listTasks, taskSteps } from '../../tasks/queries';
 import { idempotencyFor, interveneAs, isIdempotencyConflict, submitAs } from '../../tasks/service';
-import { MAX_HOSTS_PER_GROUP, MAX_STEP_RUNS_PER_TASK, SubmitError } from '../../tasks/submit';
+import { MAX_HOSTS_PER_GROUP, MAX_STEP_RUNS_PER_TASK, SubmitError, type SubmitResult } from '../../tasks/submit';
 import { taskServiceDeps } from '../deps';
 import { HttpError } from '../errors';
 import { findCredential, NOT_LOGGED_IN, Reply, route, type AnyRoute, type Ctx } from '../routing';
@@ -116,7 +116,7 @@ const submitRoute = route({
       associatedUser: parseAssociatedUser(b.associated_user ?? {}),
       ...idempotencyFor('Idempotency-Key', idem, ctx.user),
     };
-    let result: { taskId: number; created: boolean };
+    let result: SubmitResult;
     try {
       result = await submitAs(taskServiceDeps(ctx.deps), ctx.user, input);
     } catch (err) {
@@ -130,7 +130,8 @@ const submitRoute = route({
       throw new HttpError(status, status, msg, [{ field, problem: msg, codo_code: err.code }]);
     }
     ctx.audit.target = `task:${result.taskId}`;
-    const task = await getTask(ctx.deps.db, result.taskId);
+    // A new task comes back as stored; a retry's is read.
+    const task = result.task ?? (await getTask(ctx.deps.db, result.taskId));
     if (!task) throw notFound(`task ${result.taskId}`);
     ctx.res.setHeader('Location', `${V1}/tasks/${task.id}`);
     return new Reply(result.created ? 201 : 200, { ...taskJson(task), created: result.created });
