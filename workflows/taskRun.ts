@@ -103,6 +103,11 @@ const MAX_WORKER_LOSSES = 20;
 /** Patch id: a batch whose worker was lost runs again (histories from before settled it). */
 const RERUN_AFTER_WORKER_LOSS = 'batch-rerun-after-worker-loss';
 
+/** Step refs per status-write activity: ≈ 40 bytes each, so ≈ 200 KB of input, well under 2 MB. */
+const STEP_REFS_PER_WRITE = 5_000;
+/** Patch id: more step refs than that are written in chunks (histories from before: in one). */
+const STEP_STATUS_IN_CHUNKS = 'step-status-in-chunks';
+
 /** The activity's last try ended without a heartbeat: its worker died or hung. */
 function workerLost(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
@@ -675,7 +680,14 @@ export class TaskRun {
       const state = this.steps.get(stepKey(ref.stepId, ref.host));
       if (state) state.status = next;
     }
-    await CancellationScope.nonCancellable(() => bookkeeping.recordStepStatus({ taskId: this.input.taskId, steps: refs, status: next, error }));
+    // A whole large task's refs (reject, cancel) would outgrow Temporal's 2 MB payload limit in
+    // one activity input, failing the workflow task: write them in chunks. Histories from before
+    // wrote any number in one activity (patch).
+    const chunk = refs.length > STEP_REFS_PER_WRITE && patched(STEP_STATUS_IN_CHUNKS) ? STEP_REFS_PER_WRITE : refs.length;
+    for (let i = 0; i < refs.length; i += chunk) {
+      const steps = refs.slice(i, i + chunk);
+      await CancellationScope.nonCancellable(() => bookkeeping.recordStepStatus({ taskId: this.input.taskId, steps, status: next, error }));
+    }
   }
 
   private recordPlan(at: number): Promise<void> {

@@ -164,4 +164,17 @@ describe('a task in shards of 4 hosts', () => {
     expect(left).toBe('');
     for (let n = 1; n <= 3; n++) expect((await client().workflow.getHandle(`task-${taskId}-g1-s${n}`).describe()).status.name).toBe('COMPLETED');
   }, 90_000);
+
+  it('a rejected task of 60,000 runs marks every run cancelled (no status write outgrows a payload)', async () => {
+    // 10,000 hosts × 6 steps: their refs in one activity input would be ≈ 2.4 MB, past Temporal's 2 MB.
+    const templateId = await stack.createTemplate(Array.from({ length: 6 }, (_, i) => ({ level: i + 1, name: `s${i + 1}`, command: 'true' })));
+    await stack.database.db.updateTable('templates').set({ max_hosts_per_group: 10_000 }).where('id', '=', templateId).execute();
+    const many = Array.from({ length: 10_000 }, (_, i) => `127.10.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    const taskId = await stack.submit(templateId, { 1: many }, { schedule: 'new' });
+    await waitFor('the workflow waiting for approval', async () => ((await stack.database.db.selectFrom('workflow_starts').select('task_id').where('task_id', '=', taskId).execute()).length === 0 ? true : undefined), 60_000);
+    expect(await intervene(client(), taskId, bob, { action: 'reject', reason: 'too many' })).toMatchObject({ accepted: true });
+    await stack.waitForTask(taskId, ['rejected'], 60_000);
+    const counts = await stack.database.db.selectFrom('step_runs').select(['status', (eb) => eb.fn.countAll<string>().as('n')]).where('task_id', '=', taskId).groupBy('status').execute();
+    expect(counts.map((c) => [c.status, Number(c.n)])).toEqual([['cancelled', 60_000]]);
+  }, 180_000);
 });
