@@ -310,13 +310,14 @@ class BatchRun {
     this.current = null;
     const { row } = this.steps[current.index] as { row: BatchRow };
     const outcome = await this.outcomeOf(current, current.exitCode);
-    await current.writer.close();
+    // The step's last log rows go into the statement that records its end.
+    const logs = await current.writer.finish();
     this.pushResult(current.index, outcome);
     const nextIndex = current.index + 1;
     const next = this.steps[nextIndex];
-    const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error };
+    const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error, logs };
     if (!next || this.cancelRequested || !goesOn(outcome, row.input)) {
-      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error }, this.ctx.cancellationSignal);
+      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error }, this.ctx.cancellationSignal, logs);
       this.session.finish(true);
       return;
     }
@@ -349,8 +350,8 @@ class BatchRun {
       throw transportRetry(`connection to ${this.conn.host}:${this.conn.port} lost while the command ran; reconnecting to follow it through its journal`);
     }
     const outcome = await this.outcomeOf(current, end.exitCode, end.signal);
-    await current.writer.close().catch(() => undefined);
-    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error }, this.ctx.cancellationSignal);
+    const logs = await current.writer.finish().catch(() => undefined);
+    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error }, this.ctx.cancellationSignal, logs);
     this.pushResult(current.index, outcome);
   }
 
