@@ -144,7 +144,7 @@ export async function advanceRun(
   return row && row.last_log_seq !== null ? { lastLogSeq: Number(row.last_log_seq) } : null;
 }
 
-export function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
+export function credentials(box: SecretBox, user: Pick<ExecUser, 'alias' | 'private_key' | 'password'>): { privateKey?: string; password?: string } {
   return {
     privateKey: user.private_key ? box.open(user.private_key, execUserSecretContext.privateKey(user.alias)) : undefined,
     password: user.password ? box.open(user.password, execUserSecretContext.password(user.alias)) : undefined,
