@@ -33,6 +33,9 @@ export function insertLogRows({ stepRunId, attempt, rows }: StepLogRows): RawBui
 const FLUSH_BYTES = 256 * 1024; // buffer this much before making the producer wait
 const ROW_BYTES = 64 * 1024; // merge consecutive same-stream output into rows up to this size
 const FLUSH_INTERVAL_MS = 200; // so a slow trickle of output still shows up promptly
+// The runner's own lines (the `[CMD]` header) wait longer for output to share an insert with: a
+// short step then stores all its rows with its end, also when the machine is slow.
+const SYSTEM_FLUSH_MS = 1000;
 
 export class StepLogWriter {
   private pending: { stream: Stream; text: string }[] = [];
@@ -44,6 +47,8 @@ export class StepLogWriter {
   /** Batches handed to flush() whose insert has not finished yet. */
   private inserting = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The timer was armed by a system line (SYSTEM_FLUSH_MS). */
+  private slowTimer = false;
   private failure: Error | null = null;
   private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
 
@@ -81,17 +86,18 @@ export class StepLogWriter {
       this.flush().catch(() => undefined); // its failure surfaces on the next write or close()
       return previous;
     }
-    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_INTERVAL_MS);
+    if (stream !== 'system' && this.slowTimer) this.clearTimer();
+    if (!this.timer) {
+      this.slowTimer = stream === 'system';
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.slowTimer ? SYSTEM_FLUSH_MS : FLUSH_INTERVAL_MS);
+    }
     // Small timed flushes pile up while the database is away: hold the producer until they are written.
     if (this.queuedBytes + this.pendingBytes >= 2 * FLUSH_BYTES) return this.flushing;
   }
 
   /** Writes everything buffered so far (in order: one flush at a time). */
   flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.clearTimer();
     const batch = this.pending;
     const bytes = this.pendingBytes;
     this.queuedBytes += bytes;
@@ -129,14 +135,18 @@ export class StepLogWriter {
    */
   async finish(): Promise<StepLogRows> {
     this.endDecoders();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.clearTimer();
     await this.flushing;
     if (this.failure) throw this.failure;
     const rows = this.number(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     return rows;
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private endDecoders(): void {
