@@ -96,9 +96,9 @@ export async function resumePoint(db: Db, runId: number, attempt: number): Promi
  * Temporal gave up on may still be alive and connecting); an idempotent step may run again.
  * Output of an earlier try of this attempt (idempotent rerun) stays; new output follows it.
  */
-function claimRun(next: { runId: number; attempt: number; idempotent: boolean }, unless: RawBuilder<unknown> = sql``): RawBuilder<unknown> {
+function claimRun(next: { runId: number; attempt: number; idempotent: boolean }, unless: RawBuilder<unknown> = sql``): RawBuilder<{ last_log_seq: number }> {
   const claimed = sql.join(CLAIMED.map((s) => sql.lit(s)));
-  return sql`update step_runs set status = 'running', attempt = ${next.attempt}, started_at = now(), finished_at = null,
+  return sql<{ last_log_seq: number }>`update step_runs set status = 'running', attempt = ${next.attempt}, started_at = now(), finished_at = null,
       exit_code = null, error = null, updated_at = now()
     where id = ${next.runId} ${unless}
       and (${next.idempotent}::boolean or not (attempt = ${next.attempt} and status in (${claimed})))
@@ -110,7 +110,7 @@ function claimRun(next: { runId: number; attempt: number; idempotent: boolean },
  * when this try must not run it.
  */
 export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<{ lastLogSeq: number } | null> {
-  const { rows } = await sql<{ last_log_seq: string | number }>`${claimRun({ runId, attempt, idempotent })}`.execute(db);
+  const { rows } = await claimRun({ runId, attempt, idempotent }).execute(db);
   return rows[0] ? { lastLogSeq: Number(rows[0].last_log_seq) } : null;
 }
 
