@@ -11,7 +11,7 @@ import type { Db } from '../src/db/database';
 import { buildCommandLine, splitArgTokens } from '../src/domain/shellQuote';
 import type { SecretBox } from '../src/security/secretBox';
 import type { ConnectionPool } from './connectionPool';
-import { hostKeyVerifier, type HostKeyVerdict } from './hostKeys';
+import { hostKeyVerifier, type HostKeyPolicy, type HostKeyVerdict } from './hostKeys';
 import { StepLogWriter } from './logWriter';
 import { openSshConnection, SshAuthError, SshHostKeyError, SshTransportError, type SshConnection } from './ssh';
 import { DriverSession, type DriverEnd, type DriverEvent } from './ssh/driverSession';
@@ -35,6 +35,7 @@ const STRAY_LIMIT = 64 * 1024;
 /** One step of the batch with what its run needs, read in one query for the whole batch. */
 interface BatchRow extends RunRow {
   input: BatchStepInput;
+  task_step_id: number;
   command: string;
   args: string;
   exec_user: string;
@@ -43,27 +44,39 @@ interface BatchRow extends RunRow {
   task_args: Record<string, string>;
   /** The task's creation time in microseconds since the epoch (names its journal directory). */
   task_created: string;
+  /** The step's exec user (null: no such alias) and the host key pinned for its target and port. */
+  user_id: number | null;
+  user_name: string | null;
+  user_port: number | null;
+  user_private_key: string | null;
+  user_password: string | null;
+  user_host_key_policy: HostKeyPolicy | null;
+  pinned_fingerprint: string | null;
 }
 
+/**
+ * The batch's runs with their frozen steps, the task's arguments, each step's exec user and the
+ * host key pinned for its target: one statement per batch, where the exec user and the pin used to
+ * be read in one statement each.
+ */
 async function loadBatch(db: Db, input: ExecuteBatchInput): Promise<BatchRow[]> {
-  const rows = await db
-    .selectFrom('step_runs as r')
-    .innerJoin('task_steps as s', 's.id', 'r.task_step_id')
-    .innerJoin('tasks as t', 't.id', 'r.task_id')
-    .select([
-      'r.id as run_id', 'r.task_step_id', 'r.attempt as run_attempt', 'r.status as run_status', 'r.exit_code as run_exit_code', 'r.error as run_error',
-      's.command', 's.args', 's.exec_user', 's.force_host', 's.timeout_s', 's.idempotent',
-      't.args as task_args',
-      sql<string>`(extract(epoch from t.created_at) * 1000000)::bigint::text`.as('task_created'),
-    ])
-    .where('r.task_id', '=', input.taskId)
-    .where('r.host', '=', input.host)
-    .where('r.task_step_id', 'in', input.steps.map((s) => s.stepId))
-    .execute();
+  const { rows } = await sql<Omit<BatchRow, 'input'>>`
+    select r.id as run_id, r.task_step_id, r.attempt as run_attempt, r.status as run_status, r.exit_code as run_exit_code, r.error as run_error,
+      s.command, s.args, s.exec_user, s.force_host, s.timeout_s, s.idempotent,
+      t.args as task_args, (extract(epoch from t.created_at) * 1000000)::bigint::text as task_created,
+      e.id as user_id, e.username as user_name, e.port as user_port, e.private_key as user_private_key,
+      e.password as user_password, e.host_key_policy as user_host_key_policy, k.fingerprint as pinned_fingerprint
+    from step_runs r
+      join task_steps s on s.id = r.task_step_id
+      join tasks t on t.id = r.task_id
+      left join exec_users e on e.alias = s.exec_user
+      left join known_hosts k on k.host = coalesce(nullif(s.force_host, ''), r.host) and k.port = e.port
+    where r.task_id = ${input.taskId} and r.host = ${input.host} and r.task_step_id = any(${input.steps.map((s) => s.stepId)}::int[])
+  `.execute(db);
   return input.steps.map((step) => {
     const row = rows.find((r) => r.task_step_id === step.stepId);
     if (!row) throw setupFailure(`task ${input.taskId} has no run of step ${step.stepId} on ${input.host}`);
-    return { ...row, input: step, task_args: row.task_args };
+    return { ...row, input: step };
   });
 }
 
@@ -111,8 +124,16 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
     await finishRun(db, first.run_id, { status: 'failed', attempt: first.input.attempt, error });
     results.push({ stepId: first.input.stepId, attempt: first.input.attempt, outcome: 'failed', exitCode: null, error });
   };
-  const execUser = await db.selectFrom('exec_users').selectAll().where('alias', '=', first.exec_user).executeTakeFirst();
-  if (!execUser) return fail(`exec user '${first.exec_user}' does not exist`);
+  if (first.user_id === null) return fail(`exec user '${first.exec_user}' does not exist`);
+  const execUser = {
+    id: first.user_id,
+    alias: first.exec_user,
+    username: first.user_name as string,
+    port: first.user_port as number,
+    private_key: first.user_private_key,
+    password: first.user_password,
+    host_key_policy: first.user_host_key_policy as HostKeyPolicy,
+  };
   const targetHost = first.force_host || input.host;
   let address: string;
   try {
@@ -143,7 +164,7 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
       port: execUser.port,
       username: execUser.username,
       ...credentials(deps.box, execUser),
-      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict),
+      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict, first.pinned_fingerprint),
     });
   try {
     await deps.pool.use(`${execUser.id}|${address}|${execUser.port}`, open, (conn) =>
@@ -310,13 +331,14 @@ class BatchRun {
     this.current = null;
     const { row } = this.steps[current.index] as { row: BatchRow };
     const outcome = await this.outcomeOf(current, current.exitCode);
-    await current.writer.close();
+    // The step's last log rows go into the statement that records its end.
+    const logs = await current.writer.finish();
     this.pushResult(current.index, outcome);
     const nextIndex = current.index + 1;
     const next = this.steps[nextIndex];
-    const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error };
+    const prev = { runId: row.run_id, status: outcome.outcome, exitCode: outcome.exitCode, error: outcome.error, logs };
     if (!next || this.cancelRequested || !goesOn(outcome, row.input)) {
-      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error }, this.ctx.cancellationSignal);
+      await finishRun(this.db, row.run_id, { status: prev.status, exit_code: prev.exitCode, error: prev.error }, this.ctx.cancellationSignal, logs);
       this.session.finish(true);
       return;
     }
@@ -349,8 +371,8 @@ class BatchRun {
       throw transportRetry(`connection to ${this.conn.host}:${this.conn.port} lost while the command ran; reconnecting to follow it through its journal`);
     }
     const outcome = await this.outcomeOf(current, end.exitCode, end.signal);
-    await current.writer.close().catch(() => undefined);
-    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error }, this.ctx.cancellationSignal);
+    const logs = await current.writer.finish().catch(() => undefined);
+    await finishRun(this.db, row.run_id, { status: outcome.outcome, exit_code: outcome.exitCode, error: outcome.error }, this.ctx.cancellationSignal, logs);
     this.pushResult(current.index, outcome);
   }
 

@@ -10,14 +10,20 @@ export interface HostKeyVerdict {
   refusal: string | null;
 }
 
-export function hostKeyVerifier(db: Db, policy: HostKeyPolicy, host: string, port: number, verdict: HostKeyVerdict) {
+/**
+ * `pinned`: the fingerprint the batch read with its runs a moment ago. A key that matches it is
+ * accepted without reading the pin again (a statement per connection); any other key is checked
+ * against known_hosts as it is now, so a refusal or a first pin never rests on that earlier read.
+ */
+export function hostKeyVerifier(db: Db, policy: HostKeyPolicy, host: string, port: number, verdict: HostKeyVerdict, pinned: string | null = null) {
   return async (key: HostKeyInfo): Promise<boolean> => {
     if (policy === 'off') return true;
-    const pinned = await db.selectFrom('known_hosts').selectAll().where('host', '=', host).where('port', '=', port).executeTakeFirst();
-    if (pinned) {
-      if (pinned.fingerprint === key.fingerprint) return true;
+    if (pinned !== null && pinned === key.fingerprint) return true;
+    const pin = await db.selectFrom('known_hosts').selectAll().where('host', '=', host).where('port', '=', port).executeTakeFirst();
+    if (pin) {
+      if (pin.fingerprint === key.fingerprint) return true;
       verdict.refusal =
-        `host key of ${host}:${port} has CHANGED: pinned ${pinned.key_type} ${pinned.fingerprint}, ` +
+        `host key of ${host}:${port} has CHANGED: pinned ${pin.key_type} ${pin.fingerprint}, ` +
         `server offered ${key.type} ${key.fingerprint}. Refusing to connect (possible man-in-the-middle). ` +
         `If the change is expected, an admin can forget the pin (known hosts) and run again.`;
       return false;

@@ -1,11 +1,12 @@
 // The step run rows' transitions that keep a step at most once (docs/engine.md#at-most-once),
 // shared by the batch runner: claiming a run, reading an earlier try's outcome, settling a lost one.
 import { ApplicationFailure } from '@temporalio/common';
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { whileDatabaseUnavailable } from '../src/db/availability';
 import type { Db } from '../src/db/database';
 import type { Database, ExecUser, StepRun } from '../src/db/schema';
 import type { SecretBox } from '../src/security/secretBox';
+import { insertLogRows, type StepLogRows } from './logWriter';
 import { execUserSecretContext } from '../src/security/secretContexts';
 import type { SettleLostStepInput, StepOutcome } from './types';
 import type { StepOutcomeStatus } from '../src/domain/statuses';
@@ -28,15 +29,31 @@ export interface RunRow {
   idempotent: boolean;
 }
 
-/** Records how the try ended; waits out a database restart (the command's outcome must not be lost). */
+/**
+ * The step logs' last rows, as a data-modifying CTE in front of a status write (`with logs as
+ * (insert …) update …`): the rows and the status in one statement. Empty: nothing.
+ */
+function withLogs(logs: StepLogRows | undefined): RawBuilder<unknown> {
+  return logs && logs.rows.length > 0 ? sql`with logs as (${insertLogRows(logs)}) ` : sql``;
+}
+
+/**
+ * Records how the try ended, with the step's last log rows if given; waits out a database
+ * restart (the command's outcome must not be lost; the statement is safe to repeat).
+ */
 export async function finishRun(
   db: Db,
   runId: number,
   fields: { status: StepOutcomeStatus; attempt?: number; exit_code?: number | null; error?: string | null },
   signal?: AbortSignal,
+  logs?: StepLogRows,
 ): Promise<void> {
+  const sets = [sql`status = ${fields.status}`];
+  if (fields.attempt !== undefined) sets.push(sql`attempt = ${fields.attempt}`);
+  if (fields.exit_code !== undefined) sets.push(sql`exit_code = ${fields.exit_code}`);
+  if (fields.error !== undefined) sets.push(sql`error = ${fields.error}`);
   await whileDatabaseUnavailable(
-    () => db.updateTable('step_runs').set({ ...fields, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` }).where('id', '=', runId).execute(),
+    () => sql`${withLogs(logs)}update step_runs set ${sql.join(sets)}, finished_at = now(), updated_at = now() where id = ${runId}`.execute(db),
     signal,
   );
 }
@@ -74,57 +91,51 @@ export async function resumePoint(db: Db, runId: number, attempt: number): Promi
 }
 
 /**
- * The last moment before the command is sent, as one atomic transition: it succeeds only if no
- * other try of this same attempt has started the command meanwhile (a try Temporal gave up on
- * may still be alive and connecting). Returns false when this try must not run it.
+ * The claim of a step run for this attempt (an UPDATE … RETURNING its last log seq): it finds the
+ * row only if no other try of this same attempt has started the command meanwhile (a try
+ * Temporal gave up on may still be alive and connecting); an idempotent step may run again.
+ * Output of an earlier try of this attempt (idempotent rerun) stays; new output follows it.
  */
-export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<{ lastLogSeq: number } | null> {
-  let update = db
-    .updateTable('step_runs')
-    .set({ status: 'running', attempt, started_at: sql<Date>`now()`, finished_at: null, exit_code: null, error: null, updated_at: sql<Date>`now()` })
-    .where('id', '=', runId);
-  if (!idempotent) {
-    update = update.where((eb) => eb.not(eb.and([eb('attempt', '=', attempt), eb('status', 'in', [...CLAIMED])])));
-  }
-  // Output of an earlier try of this attempt (idempotent rerun) stays; new output follows it.
-  const updated = await update
-    .returning((eb) =>
-      eb
-        .selectFrom('step_logs')
-        .select((l) => l.fn.coalesce(l.fn.max('seq'), sql<number>`0`).as('seq'))
-        .where('step_run_id', '=', runId)
-        .where('attempt', '=', attempt)
-        .as('last_log_seq'),
-    )
-    .executeTakeFirst();
-  return updated ? { lastLogSeq: Number(updated.last_log_seq ?? 0) } : null;
+function claimRun(next: { runId: number; attempt: number; idempotent: boolean }, unless: RawBuilder<unknown> = sql``): RawBuilder<{ last_log_seq: number }> {
+  const claimed = sql.join(CLAIMED.map((s) => sql.lit(s)));
+  return sql<{ last_log_seq: number }>`update step_runs set status = 'running', attempt = ${next.attempt}, started_at = now(), finished_at = null,
+      exit_code = null, error = null, updated_at = now()
+    where id = ${next.runId} ${unless}
+      and (${next.idempotent}::boolean or not (attempt = ${next.attempt} and status in (${claimed})))
+    returning (select coalesce(max(seq), 0) from step_logs where step_run_id = ${next.runId} and attempt = ${next.attempt}) as last_log_seq`;
 }
 
 /**
- * One statement between two steps of a batch: records how the previous step ended and claims the
- * next one as markRunning does — unless the task is paused now, which is how a running batch
- * learns of a pause (the pause update writes `paused` before it answers).
+ * The last moment before the command is sent, as one atomic transition (claimRun). Returns null
+ * when this try must not run it.
+ */
+export async function markRunning(db: Db, runId: number, attempt: number, idempotent: boolean): Promise<{ lastLogSeq: number } | null> {
+  const { rows } = await claimRun({ runId, attempt, idempotent }).execute(db);
+  return rows[0] ? { lastLogSeq: Number(rows[0].last_log_seq) } : null;
+}
+
+/**
+ * One statement between two steps of a batch: stores the previous step's last log rows, records
+ * how it ended and claims the next one as markRunning does — unless the task is paused now, which
+ * is how a running batch learns of a pause (the pause update writes `paused` before it answers).
+ * Safe to repeat after a cut connection except for the claim, which then finds the step claimed.
  */
 export async function advanceRun(
   db: Db,
   taskId: number,
-  prev: { runId: number; status: StepOutcomeStatus; exitCode: number | null; error: string | null },
+  prev: { runId: number; status: StepOutcomeStatus; exitCode: number | null; error: string | null; logs?: StepLogRows },
   next: { runId: number; attempt: number; idempotent: boolean },
 ): Promise<{ lastLogSeq: number } | 'paused' | null> {
-  const claimed = sql.join(CLAIMED.map((s) => sql.lit(s)));
+  const logs = prev.logs && prev.logs.rows.length > 0 ? sql`logs as (${insertLogRows(prev.logs)}), ` : sql``;
   const { rows } = await sql<{ paused: boolean; last_log_seq: string | number | null }>`
-    with fin as (
+    with ${logs}fin as (
       update step_runs set status = ${prev.status}, exit_code = ${prev.exitCode}, error = ${prev.error},
         finished_at = now(), updated_at = now()
       where id = ${prev.runId} returning id
     ), gate as (
       select exists (select 1 from tasks where id = ${taskId} and status = 'paused') as paused
     ), nxt as (
-      update step_runs set status = 'running', attempt = ${next.attempt}, started_at = now(), finished_at = null,
-        exit_code = null, error = null, updated_at = now()
-      where id = ${next.runId} and not (select paused from gate)
-        and (${next.idempotent}::boolean or not (attempt = ${next.attempt} and status in (${claimed})))
-      returning (select coalesce(max(seq), 0) from step_logs where step_run_id = ${next.runId} and attempt = ${next.attempt}) as last_log_seq
+      ${claimRun(next, sql`and not (select paused from gate)`)}
     )
     select (select paused from gate) as paused, (select last_log_seq from nxt) as last_log_seq, (select count(*) from fin) as fin
   `.execute(db);
@@ -133,7 +144,7 @@ export async function advanceRun(
   return row && row.last_log_seq !== null ? { lastLogSeq: Number(row.last_log_seq) } : null;
 }
 
-export function credentials(box: SecretBox, user: ExecUser): { privateKey?: string; password?: string } {
+export function credentials(box: SecretBox, user: Pick<ExecUser, 'alias' | 'private_key' | 'password'>): { privateKey?: string; password?: string } {
   return {
     privateKey: user.private_key ? box.open(user.private_key, execUserSecretContext.privateKey(user.alias)) : undefined,
     password: user.password ? box.open(user.password, execUserSecretContext.password(user.alias)) : undefined,

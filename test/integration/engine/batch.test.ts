@@ -1,9 +1,12 @@
 // Host batches against real sshd: a host's consecutive `order` steps run in one activity over
 // one exec channel through the step driver, with per-step rows, exit codes, logs, holds,
-// timeouts and cancel exactly as for lone steps; a hand step starts the next batch.
+// timeouts and cancel exactly as for lone steps; a hand step starts the next batch; and the SQL
+// statements a batch sends.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene } from '../../../src/tasks/interventions';
 import { bob, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
@@ -234,5 +237,47 @@ describe('cancel and pause inside a batch', () => {
     expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
     // The second batch starts where the paused one stopped.
     expect(await batchSummaries(taskId)).toEqual([`group 1 · ${HOSTS[2]} · levels 1–3 · one, two, three`, `group 1 · ${HOSTS[2]} · levels 2–3 · two, three`]);
+  });
+});
+
+describe('SQL statements of a host batch', () => {
+  it('5 short steps cost 7 statements: read, claim, 4 × (logs + end + next claim), logs + end', async () => {
+    // Every statement the worker sends (the real pg client wrapped, as the bench counts them);
+    // the test's own statements run inside `ours` and are left out.
+    const ours = new AsyncLocalStorage<true>();
+    const sent: string[] = [];
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const query = proto.query;
+    proto.query = function (this: unknown, ...args: unknown[]): unknown {
+      if (!ours.getStore()) sent.push(typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: unknown }).text));
+      return query.apply(this, args);
+    };
+    try {
+      const runs = await ours.run(true, async () => {
+        const templateId = await stack.createTemplate(['one', 'two', 'three', 'four', 'five'].map((name, i) => ({ level: i + 1, name, command: `echo ${name}` })));
+        // A first task pins the host key: the measured one sees a host opsflow has run on.
+        const warmUp = await stack.submit(templateId, { 1: [HOSTS[0]!] });
+        expect((await stack.waitForTask(warmUp, ['succeeded', 'failed'])).status).toBe('succeeded');
+        sent.length = 0;
+        const id = await stack.submit(templateId, { 1: [HOSTS[0]!] });
+        expect((await stack.waitForTask(id, ['succeeded', 'failed'])).status).toBe('succeeded');
+        return stack.runs(id);
+      });
+      // Besides the workflow's task status writes, the batch: its read (runs, exec user, pin), the
+      // first claim, per step boundary one statement with the logs, the end and the next claim,
+      // and the last step's logs with its end.
+      const batch = sent.filter((text) => !/^update "tasks"/.test(text));
+      expect(batch.map((text) => /^\s*(\w+)/.exec(text)?.[1])).toEqual(['select', 'update', 'with', 'with', 'with', 'with', 'with']);
+      expect(batch.every((text) => !/^\s*insert into "?step_logs/.test(text))).toBe(true);
+      // Each step's logs are complete and in order, header first.
+      await ours.run(true, async () => {
+        for (const run of runs) {
+          expect(run.status).toBe('succeeded');
+          expect(await stack.logText(run.id)).toBe(`[CMD]: echo ${run.name}\n${run.name}\n`);
+        }
+      });
+    } finally {
+      proto.query = query;
+    }
   });
 });
