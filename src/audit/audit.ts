@@ -95,7 +95,16 @@ export function auditChainHash(key: Buffer, prevHash: string, rowMac: string): s
 
 /** Makes detail JSON-safe and the same after a jsonb round trip (no undefined, no Dates). */
 function normaliseDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(detail ?? {})) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(detail ?? {}), (_key, value: unknown) => (typeof value === 'string' ? visibleNul(value) : value)) as Record<string, unknown>;
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold a NUL character, and an insert carrying one fails: the
+ * row would be lost. Inputs are refused with NUL, but a row must not depend on that; NUL is
+ * recorded as the visible U+2400 (␀) instead.
+ */
+function visibleNul(text: string): string {
+  return text.replaceAll('\0', '\u2400');
 }
 
 /** Appends one row (chained later by the sealer); returns its id. */
@@ -103,12 +112,12 @@ export async function appendAudit(db: Db, box: SecretBox, input: AuditInput): Pr
   // Millisecond precision so the stored timestamptz reads back as the same instant.
   const row = {
     at: new Date(),
-    actor: input.actor,
-    action: input.action,
-    target: input.target ?? '',
+    actor: visibleNul(input.actor),
+    action: visibleNul(input.action),
+    target: visibleNul(input.target ?? ''),
     detail: normaliseDetail(input.detail),
-    ip: input.ip ?? '',
-    result: input.result,
+    ip: visibleNul(input.ip ?? ''),
+    result: visibleNul(input.result),
   };
   const inserted = await db
     .insertInto('audit_log')

@@ -90,6 +90,14 @@ describe('audit trail', () => {
     expect(v.ok).toBe(true);
   });
 
+  it('keeps a row whose text carries NUL bytes (PostgreSQL text refuses them), shown as ␀', async () => {
+    const id = await appendAudit(stack.database.db, stack.box, { actor: 'n\u0000ul', action: 'test.nul', target: 'user:a\u0000b', detail: { name: 'x\u0000', nested: ['\u0000'] }, result: 'refused: bad\u0000' });
+    const row = await stack.database.db.selectFrom('audit_log').selectAll().where('id', '=', String(id)).executeTakeFirstOrThrow();
+    expect([row.actor, row.target, row.result, row.detail]).toEqual(['n␀ul', 'user:a␀b', 'refused: bad␀', { name: 'x␀', nested: ['␀'] }]);
+    await sealAuditBatch(stack.database.db, stack.box);
+    expect((await verifyAuditChain(stack.database.db, stack.box)).ok).toBe(true);
+  });
+
   it('chains rows written without a lock in seal order: a row committed late is chained after the others', async () => {
     const db = stack.database.db;
     // The stack's own sealer runs too: seal until a row is chained, whoever does it.
