@@ -164,6 +164,8 @@ export interface TasksTable {
   exec_time: Timestamp | null;
   /** Set when an approver chose a start time or the task was rescheduled (null: exec_time). */
   planned_start: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+  /** Whether its hosts run in shards (decided at submit); null: stored before that was recorded. */
+  sharded: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
   start_time: Timestamp | null;
   args: Json<Record<string, string>>;
   hosts: Json<Record<string, string[]>>;

@@ -60,7 +60,7 @@ export function taskHandle(client: Client, taskId: number): WorkflowHandle<typeo
 }
 
 /** Which host (and step or group) an intervention is about; task-wide ones go to the task's own workflow. */
-function hostOf(what: Intervention): ShardRouteArgs | null {
+export function hostOf(what: Intervention): ShardRouteArgs | null {
   switch (what.action) {
     case 'retry':
     case 'skip':
@@ -88,18 +88,20 @@ function hostOf(what: Intervention): ShardRouteArgs | null {
  * workflow (unsharded tasks, task-wide interventions, hosts whose shard has not started yet —
  * the parent passes those on when it starts the shard).
  */
-async function targetOf(client: Client, taskId: number, what: Intervention): Promise<{ handle: WorkflowHandle<typeof taskWorkflow>; shard: string | null }> {
+async function targetOf(client: Client, taskId: number, what: Intervention, sharded: boolean | null): Promise<{ handle: WorkflowHandle<typeof taskWorkflow>; shard: string | null }> {
   const parent = taskHandle(client, taskId);
   const about = hostOf(what);
-  if (!about) return { handle: parent, shard: null };
+  // An unsharded task (known from its row) needs no query, which could cost the parent a replay.
+  if (!about || sharded === false) return { handle: parent, shard: null };
   // The parent answers from its plan; any failure here (finished long ago, not found) is left
   // to the Update on the parent, which reports it as it always has.
   const route = await parent.query(shardRouteQuery, about).catch(() => ({ workflowId: null }));
   return route.workflowId ? { handle: client.workflow.getHandle<typeof taskWorkflow>(route.workflowId), shard: route.workflowId } : { handle: parent, shard: null };
 }
 
-export async function intervene(client: Client, taskId: number, actor: Actor, what: Intervention): Promise<InterventionResult> {
-  const { handle, shard } = await targetOf(client, taskId, what);
+/** `sharded`: from the task's row when the caller has it; null (not known) asks the workflow. */
+export async function intervene(client: Client, taskId: number, actor: Actor, what: Intervention, sharded: boolean | null = null): Promise<InterventionResult> {
+  const { handle, shard } = await targetOf(client, taskId, what, sharded);
   try {
     switch (what.action) {
       case 'approve':

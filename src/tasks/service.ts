@@ -6,7 +6,7 @@ import { Refusal } from '../domain/errors';
 import { canSubmitWithTemplate } from '../domain/permissions';
 import type { Actor, InterventionResult } from '../../workflows/messages';
 import { principal } from './access';
-import { intervene, InterventionError, type Intervention } from './interventions';
+import { hostOf, intervene, InterventionError, type Intervention } from './interventions';
 import { loadSubmitBasis, SubmitError, submitTask, type SubmitResult, type SubmitTaskInput, type TaskServiceDeps } from './submit';
 import { startPendingNow } from './workflowStart';
 
@@ -40,14 +40,16 @@ export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: Sub
  * workflow yet (its start is in the outbox): then it is started first and the intervention sent again.
  */
 export async function interveneAs(deps: Pick<TaskServiceDeps, 'client' | 'db' | 'taskQueue' | 'starter'>, user: AuthUser, taskId: number, what: Intervention): Promise<InterventionResult> {
+  // A host's intervention goes to the shard that owns the host: whether there are shards is on the task's row.
+  const sharded = hostOf(what) ? ((await deps.db.selectFrom('tasks').select('sharded').where('id', '=', taskId).executeTakeFirst())?.sharded ?? null) : null;
   try {
-    return await intervene(deps.client, taskId, actorOf(user), what);
+    return await intervene(deps.client, taskId, actorOf(user), what, sharded);
   } catch (err) {
     if (!(err instanceof InterventionError && err.httpStatus === 404)) throw err;
     // Start it if its start is pending; once more either way, since a start may have just finished.
     if (deps.starter) await deps.starter.startNow(taskId);
     else await startPendingNow(deps, taskId);
-    return intervene(deps.client, taskId, actorOf(user), what);
+    return intervene(deps.client, taskId, actorOf(user), what, sharded);
   }
 }
 

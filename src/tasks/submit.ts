@@ -12,7 +12,7 @@ import type { Db } from '../db/database';
 import { STEP_COLUMNS, type Task, type TaskStep, type TasksTable, type Template, type TemplateStep } from '../db/schema';
 import { checkHostGroups } from '../domain/hosts';
 import { buildPlan } from '../domain/plan';
-import { DEFAULT_SHARD_HOSTS, MAX_STEP_RUNS_PER_TASK } from '../domain/shards';
+import { DEFAULT_SHARD_HOSTS, isSharded, MAX_STEP_RUNS_PER_TASK } from '../domain/shards';
 import { initialStepStatus, initialTaskStatus, type Schedule } from '../domain/statuses';
 import type { Actor } from '../../workflows/messages';
 import { newStartToken, startAndClear, startPendingNow, workflowIdFor, type WorkflowStart, type WorkflowStarter } from './workflowStart';
@@ -217,6 +217,8 @@ export async function submitTask(
       max_parallel: template.max_parallel,
       idempotency_key: input.idempotencyKey ?? null,
       request_digest: digest,
+      // As the workflow decides it from the same plan and shard size (workflows/taskRun.ts).
+      sharded: isSharded(start.input.groups, start.input.shardHosts ?? DEFAULT_SHARD_HOSTS),
       ...(input.executor ? { executor: input.executor } : {}),
     }, frozen, start);
   } catch (err) {

@@ -9,6 +9,7 @@ import * as m0006 from './0006_task_request_fingerprint';
 import * as m0007 from './0007_login_failures';
 import * as m0008 from './0008_audit_sealer';
 import * as m0011 from './0011_workflow_starts';
+import * as m0012 from './0012_task_sharded';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_login_failures': m0007,
   '0008_audit_sealer': m0008,
   '0011_workflow_starts': m0011,
+  '0012_task_sharded': m0012,
 };

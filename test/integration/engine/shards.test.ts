@@ -6,12 +6,16 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intervene, taskProgress } from '../../../src/tasks/interventions';
 import { taskSteps } from '../../../src/tasks/queries';
+import { interveneAs } from '../../../src/tasks/service';
+import type { AuthUser } from '../../../src/accounts/sessions';
 import { refusal } from '../../support/workflowHarness';
 import { bob, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
 
 const HOSTS = Array.from({ length: 12 }, (_, i) => `127.0.9.${i + 1}`);
 const h = (n: number): string => HOSTS[n - 1]!;
 let stack: EngineStack;
+/** bob as the API sees him (interveneAs), for the calls that go the API's way. */
+const bobUser: AuthUser = { id: 2, username: bob.username, displayName: 'Bob', role: 'approver', via: 'token', credentialId: 1 };
 
 beforeAll(async () => {
   stack = await startEngineStack({ addresses: HOSTS, shardHosts: 4 });
@@ -64,8 +68,10 @@ describe('a task in shards of 4 hosts', () => {
     expect(stranger.httpStatus).toBe(409);
     expect(stranger.message).toMatch(/has no step \d+ on host 127\.0\.9\.99/);
 
-    await intervene(client(), taskId, bob, { action: 'retry', stepId: step(1), host: h(2) });
-    await intervene(client(), taskId, bob, { action: 'skip', stepId: step(1), host: h(6) });
+    // As the API sends them (the task's row says it is sharded), and straight to the core.
+    expect((await stack.task(taskId)).sharded).toBe(true);
+    await interveneAs(stack.service, bobUser, taskId, { action: 'retry', stepId: step(1), host: h(2) });
+    await interveneAs(stack.service, bobUser, taskId, { action: 'skip', stepId: step(1), host: h(6) });
     await intervene(client(), taskId, bob, { action: 'restart', stepId: step(1), host: h(10) });
     await intervene(client(), taskId, bob, { action: 'abort', host: h(11), group: 1 });
     await intervene(client(), taskId, bob, { action: 'release', stepId: step(2), host: h(1) });
@@ -164,6 +170,18 @@ describe('a task in shards of 4 hosts', () => {
     expect(left).toBe('');
     for (let n = 1; n <= 3; n++) expect((await client().workflow.getHandle(`task-${taskId}-g1-s${n}`).describe()).status.name).toBe('COMPLETED');
   }, 90_000);
+
+  it('a task that fits one workflow is recorded unsharded, and its host interventions go to it', async () => {
+    const templateId = await stack.createTemplate([{ level: 1, name: 'gate', command: 'echo gate', trigger: 'hand' }]);
+    const taskId = await stack.submit(templateId, { 1: [h(1), h(2)] });
+    expect((await stack.task(taskId)).sharded).toBe(false);
+    await stack.waitForRun(taskId, (r) => r.host === h(1) && r.status === 'waiting_hand');
+    const gate = (await stack.runs(taskId))[0]!.task_step_id;
+    await interveneAs(stack.service, bobUser, taskId, { action: 'release', stepId: gate, host: h(1) });
+    await interveneAs(stack.service, bobUser, taskId, { action: 'release', stepId: gate, host: h(2) });
+    expect((await stack.waitForTask(taskId, ['succeeded', 'failed'])).status).toBe('succeeded');
+    expect(await updatesIn(`task-${taskId}`)).toEqual(['releaseStep', 'releaseStep']);
+  }, 60_000);
 
   it('a rejected task of 60,000 runs marks every run cancelled (no status write outgrows a payload)', async () => {
     // 10,000 hosts × 6 steps: their refs in one activity input would be ≈ 2.4 MB, past Temporal's 2 MB.
