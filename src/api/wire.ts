@@ -85,10 +85,12 @@ export function nonBlank(max: number) {
 export function str(max: number, min = 0) {
   return z
     .string()
+    // abort: a text of the wrong length is refused before any pattern runs on it, so no pattern
+    // ever scans more than `max` characters of a (up to 1 MB) body.
     .refine((s) => {
       const n = codePoints(s);
       return n >= min && n <= max;
-    }, min > 0 ? `${min} to ${max} characters` : `at most ${max} characters`)
+    }, { message: min > 0 ? `${min} to ${max} characters` : `at most ${max} characters`, abort: true })
     .meta({ maxLength: max, ...(min > 0 ? { minLength: min } : {}) });
 }
 

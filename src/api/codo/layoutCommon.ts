@@ -62,7 +62,7 @@ export function blankOrInt(min: number, max: number) {
 /** Text that CJK makes a CODO refusal: blank, or `source` (trimmed), or anything with a CJK ideograph. */
 export function nameOrChinese(max: number, source: string, what: string) {
   return str(max)
-    .regex(new RegExp(`^(?:${WS}*(?:${source})?${WS}*|[^\\u0000]*[\\u4e00-\\u9fff][^\\u0000]*)$`), what)
+    .regex(new RegExp(`^(?:${WS}*(?:(?:${source})${WS}*)?|[^\\u0000]*[\\u4e00-\\u9fff][^\\u0000]*)$`), what)
     .nullable()
     .optional();
 }

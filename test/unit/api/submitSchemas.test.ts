@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { codoFields, v1Fields } from '../../../src/api/submitSchemas';
-import { EXEC_TIME_RE, NOT_BLANK_RE } from '../../../src/api/wire';
+import { nameOrChinese } from '../../../src/api/codo/layoutCommon';
+import { EXEC_TIME_RE, NOT_BLANK_RE, str } from '../../../src/api/wire';
 import { parseArgs, parseAssociatedUser, parseHosts } from '../../../src/tasks/input';
 
 function patternOf(schema: z.ZodType): RegExp[] {
@@ -68,6 +69,18 @@ describe('submission field schemas', () => {
       expect(refuse(), name).toBe(false);
       expect(performance.now() - t0, name).toBeLessThan(1000);
     }
+    // Length is checked before any pattern: no pattern scans more than its field's maximum.
+    const userName = nameOrChinese(64, '[A-Za-z_][A-Za-z0-9._-]{0,31}', 'a user name');
+    for (const [name, refuse] of [
+      ['CODO user name blanks', () => userName.safeParse(`${' '.repeat(1_000_000)}!`).success],
+      ['too long for a pattern', () => str(64).regex(/^(a+)+$/).safeParse(`${'a'.repeat(100)}!`).success],
+    ] as [string, () => boolean][]) {
+      const t0 = performance.now();
+      expect(refuse(), name).toBe(false);
+      expect(performance.now() - t0, name).toBeLessThan(1000);
+    }
+    expect(userName.safeParse(' alice ').success).toBe(true);
+    expect(userName.safeParse('  ').success).toBe(true);
     // What they accept is unchanged: blanks around and between items, empty items.
     expect(v1Fields.hosts.safeParse({ '1': ' 10.0.0.1 , , web01.example.com,::1 ,' }).success).toBe(true);
     expect(v1Fields.hosts.safeParse({ '1': ['  ', ' 10.0.0.1 '] }).success).toBe(true);
