@@ -60,7 +60,11 @@ describe('a task in shards of 4 hosts', () => {
       const held = now.filter((r) => r.level === 1 && r.status === 'held').length;
       const gate = now.filter((r) => r.level === 2 && r.status === 'waiting_hand').length;
       return held === 4 && gate === 12 && now.filter((r) => r.level === 1 && r.status === 'succeeded').length === 8 ? true : undefined;
-    }, 60_000);
+    }, 60_000).catch(async (err: unknown) => {
+      // Say where it stood (this wait once timed out in CI and passes when rerun).
+      const now = await stack.runs(taskId);
+      throw new Error(`${String(err)}; level 1: ${now.filter((r) => r.level === 1).map((r) => `${r.host} ${r.status} ${r.error ?? ''}`).join('; ')}`);
+    });
 
     // Refusals come from the shard's own validators, as for an unsharded task.
     expect((await refusal(intervene(client(), taskId, bob, { action: 'retry', stepId: step(1), host: h(1) }))).message).toMatch(/not held for a decision \(succeeded\)/);
