@@ -139,6 +139,22 @@ function linksOf(r: AnyRoute, routes: readonly AnyRoute[]): Record<string, unkno
   return out;
 }
 
+/**
+ * One server-sent event of a followed log (OpenAPI before 3.2: a stream's `schema` describes each
+ * event, as a client parses it). `data` is JSON: a log row (`log`), `{status}` (`status`, `end`)
+ * or `{msg}` (`error`); `id` is the log row's, to resume with `Last-Event-ID`.
+ */
+const SSE_EVENT = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    event: { type: 'string', enum: ['log', 'status', 'end', 'error'] },
+    data: { type: 'string', contentMediaType: 'application/json' },
+    id: { type: 'string' },
+    retry: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
 export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
   const components: Components = {};
   const paths: Record<string, Record<string, unknown>> = {};
@@ -151,7 +167,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       [String(r.successStatus ?? 200)]: {
         description: r.style === 'codo' ? "success (code 0), or CODO's refusal (a non-zero code)" : 'success',
         ...(Object.keys(links).length ? { links } : {}),
-        content: r.streams ? { 'application/json': { schema: body }, 'text/event-stream': { schema: { type: 'string' } } } : { 'application/json': { schema: body } },
+        content: r.streams ? { 'application/json': { schema: body }, 'text/event-stream': { schema: SSE_EVENT } } : { 'application/json': { schema: body } },
       },
     };
     for (const status of errorStatuses(r)) {
