@@ -1,5 +1,6 @@
 // Runs `temporal server start-dev` as a child process we own.
 import { spawn } from 'node:child_process';
+import { Connection } from '@temporalio/client';
 import { portIsOpen } from '../db/embedded';
 import { flagValue, stopProcess } from '../supervise/processes';
 import { findLeftover, readServiceRecord, removeServiceRecord, writeServiceRecord } from '../supervise/serviceRecord';
@@ -82,13 +83,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const deadline = Date.now() + 60_000;
-  while (!(await portIsOpen(opts.port)) || (opts.uiPort !== null && !(await portIsOpen(opts.uiPort)))) {
+  while (!(await isReady(opts))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`Temporal dev server did not start on port ${opts.port}:\n${output.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (child.exitCode !== null) throw new Error(`Temporal dev server exited right after starting on port ${opts.port}:\n${output.trim()}`);
   return {
     address: `127.0.0.1:${opts.port}`,
     uiUrl: opts.uiPort === null ? null : `http://127.0.0.1:${opts.uiPort}`,
@@ -100,6 +102,32 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Ready once its Web UI port is open and its port answers as a Temporal frontend. An open port
+ * alone is not enough: another process (another dev server's internal service, which binds a port
+ * the kernel hands out) may hold it, and then our server fails to bind and exits.
+ */
+async function isReady(opts: DevServerOptions): Promise<boolean> {
+  if (opts.uiPort !== null && !(await portIsOpen(opts.uiPort))) return false;
+  return (await portIsOpen(opts.port)) && (await answersAsTemporalFrontend(`127.0.0.1:${opts.port}`));
+}
+
+/**
+ * Whether address answers the WorkflowService's GetSystemInfo. Not Connection.connect(): it takes
+ * UNIMPLEMENTED as an old server, which is just what any other gRPC server answers.
+ */
+export async function answersAsTemporalFrontend(address: string): Promise<boolean> {
+  const connection = Connection.lazy({ address, interceptors: [] });
+  try {
+    await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
 }
 
 /**
