@@ -10,13 +10,14 @@
 //
 // Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host), files named
 // `$HOME/.opsflow/journal/<task>-<created µs>/<step run>-<attempt>.*` (in a private directory
-// under $TMPDIR or /tmp for an account whose home cannot be written). Creating its FIFOs
-// (`.po`, `.pe`: mkfifo fails if they exist) claims the step; `tee`s copy from them to `.out`/`.err`
+// under $TMPDIR or /tmp for an account whose home cannot be written). Creating its `.pid` file
+// (noclobber: it fails if the file exists) claims the step; `.pid` then holds the step's process
+// group and the driver's PID. The step's stdout and stderr are two FIFOs the driver makes once per
+// batch (`<driver PID>.po`, `.pe`); a `tee` per stream and step copies from them to `.out`/`.err`
 // and to the channel, ignoring a broken channel, so a lost worker never kills the step through
-// SIGPIPE; `.pid` holds the step's process group and the driver's PID; `.rc` the exit status,
-// written before the end markers. When the FIFOs exist already an earlier try started the step:
-// the driver follows its journal instead (output after the offsets given in
-// `go <out bytes> <err bytes>`) until `.rc` appears.
+// SIGPIPE; `.rc` holds the exit status, written before the end markers. When `.pid` exists already
+// an earlier try started the step: the driver follows its journal instead (output after the
+// offsets given in `go <out bytes> <err bytes>`) until `.rc` appears.
 import { shellQuote } from './remote-script';
 
 /**
@@ -40,11 +41,26 @@ if ! { [ -d "$J" ] || mkdir -p "$J" 2>/dev/null; } || [ ! -w "$J" ]; then
   { [ -d "$J" ] || mkdir -m 700 "$J"; } && [ -O "$J" ] && [ ! -L "$J" ] || { echo "opsflow: no place for step journals ($HOME/.opsflow/journal, $J)" >&2; exit 1; }
 fi
 J=$J/$t
+f=$J/$$
+F=
 L=
 i=0
 fin() {
-  if [ "$g" = end ] && [ -n "$L" ] && cd "$J"; then rm -f -- $L; cd / && rmdir -- "$J" 2>/dev/null; fi
+  if [ "$g" = end ] && cd "$J" 2>/dev/null; then
+    # FIFOs of drivers that are gone (they die of SIGPIPE once their worker is lost) go too.
+    for x in *.po; do [ -p "$x" ] && ! kill -s 0 "${"$"}{x%.po}" 2>/dev/null && L="$L $x ${"$"}{x%.po}.pe"; done
+    rm -f -- $L $F; cd / && rmdir -- "$J" 2>/dev/null
+  elif [ -n "$F" ] && cd "$J" 2>/dev/null; then
+    rm -f -- $F; cd / && rmdir -- "$J" 2>/dev/null
+  fi
   exit 0
+}
+claim() {
+  set -C
+  { echo "- $$" >"$d.pid"; } 2>/dev/null
+  x=$?
+  set +C
+  return $x
 }
 more() {
   [ -f "$1" ] || return 0
@@ -54,14 +70,18 @@ more() {
 }
 while [ $# -gt 1 ]; do
   d=$J/$1; c=$2; m=$1; shift 2
-  IFS=' ' read -r g o e || exit 0
+  IFS=' ' read -r g o e || g=
   [ "$g" = go ] || fin
-  if mkfifo "$d.po" "$d.pe" 2>/dev/null || { [ ! -p "$d.po" ] && mkdir -p "$J" && mkfifo "$d.po" "$d.pe"; }; then
-    (trap '' PIPE; exec tee "$d.out") <"$d.po" &
+  if [ -z "$F" ]; then
+    mkfifo "$f.po" "$f.pe" 2>/dev/null || { mkdir -p "$J" && rm -f -- "$f.po" "$f.pe" && mkfifo "$f.po" "$f.pe"; } || { echo "opsflow: cannot create the FIFOs $f.po, $f.pe" >&2; exit 1; }
+    F="$$.po $$.pe"
+  fi
+  if claim; then
+    (trap '' PIPE; exec tee "$d.out") <"$f.po" &
     a=$!
-    (trap '' PIPE; exec tee "$d.err" >&2) <"$d.pe" &
+    (trap '' PIPE; exec tee "$d.err" >&2) <"$f.pe" &
     b=$!
-    $s "${"$"}{SHELL:-/bin/sh}" -c "$c" </dev/null >"$d.po" 2>"$d.pe" &
+    $s "${"$"}{SHELL:-/bin/sh}" -c "$c" </dev/null >"$f.po" 2>"$f.pe" &
     p=$!
     if [ -n "$s" ]; then k=$p; else k=$$; fi
     echo "$k $$" >"$d.pid"
@@ -71,33 +91,39 @@ while [ $# -gt 1 ]; do
     wait "$a"
     wait "$b"
     echo "$r" >"$d.rc"
-  elif [ -p "$d.po" ]; then
+  elif [ -f "$d.pid" ]; then
     printf '%s r %s\n' "$n" "$i"
-    k=; q=; r=u
-    [ -f "$d.pid" ] && read -r k q <"$d.pid"
+    k=; q=; r=u; w=0
+    # A claim just made holds "- <driver PID>" (or nothing yet) until its step runs: wait for that.
+    while read -r k q <"$d.pid"; { [ -z "$k" ] || [ "$k" = - ]; } && [ "$w" -lt 50 ] && { [ -z "$q" ] || kill -s 0 "$q" 2>/dev/null; }; do
+      sleep 0.1 2>/dev/null || sleep 1
+      w=$((w+1))
+    done
+    [ "$k" = - ] && k=
     [ -n "$k" ] && printf '%s s %s %s\n' "$n" "$i" "$k"
     o=${"$"}{o:-0}; e=${"$"}{e:-0}
     while :; do
-      f=
-      if [ -s "$d.rc" ]; then f=1
-      elif ! { [ -n "$q" ] && kill -s 0 "$q" 2>/dev/null; } && ! { [ -n "$k" ] && kill -s 0 -- "-$k" 2>/dev/null; }; then f=2
+      h=
+      if [ -s "$d.rc" ]; then h=1
+      elif ! { [ -n "$q" ] && kill -s 0 "$q" 2>/dev/null; } && ! { [ -n "$k" ] && kill -s 0 -- "-$k" 2>/dev/null; }; then h=2
       fi
       more "$d.out" "$o"; o=${"$"}{z:-$o}; z=
       more "$d.err" "$e" >&2; e=${"$"}{z:-$e}; z=
-      [ -n "$f" ] && break
+      [ -n "$h" ] && break
       sleep 0.2 2>/dev/null || sleep 1
     done
-    [ "$f" = 1 ] && read -r r <"$d.rc"
+    [ "$h" = 1 ] && read -r r <"$d.rc"
   else
-    echo "opsflow: cannot create the journal $d.po" >&2
+    echo "opsflow: cannot create the journal $d.pid" >&2
+    rm -f -- "$f.po" "$f.pe"
     exit 1
   fi
   printf '%s e %s %s\n' "$n" "$i" "$r"
   printf '%s e %s\n' "$n" "$i" >&2
-  L="$L $m.po $m.pe $m.out $m.err $m.pid $m.rc"
+  L="$L $m.out $m.err $m.pid $m.rc"
   i=$((i+1))
 done
-IFS=' ' read -r g o e
+IFS=' ' read -r g o e || g=
 fin`;
 
 /** One step of a batch: its journal's name on the host and its command line. */

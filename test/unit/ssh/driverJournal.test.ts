@@ -1,7 +1,7 @@
 // The step driver's journal, run by the real POSIX sh of this machine (as sshd would start it):
 // files written per step, removal on `end`, and a second driver following a journal — finished,
 // still running after its channel broke, or left without an exit status.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,16 +38,29 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the driver with `lines` on stdin (after the nonce) and returns both streams rendered. */
-function drive(steps: { journal: string; command: string }[], lines: string[]): Promise<Run> {
-  const child = spawn('sh', ['-c', driverCommand(TASK, steps)], { env: { ...process.env, HOME: home, SHELL: '/bin/sh' } });
+interface Driver {
+  /** Writes one line to the driver's stdin. */
+  send(line: string): void;
+  /** Resolves once the rendered stdout contains text. */
+  waitFor(text: string): Promise<void>;
+  /** Ends stdin and resolves with both streams rendered once the driver has exited. */
+  close(): Promise<Run>;
+}
+
+/** Starts the driver (as sshd would: the shell's -c) and sends the nonce. */
+function startDriver(steps: { journal: string; command: string }[], shell = 'sh'): Driver {
+  const child = spawn(shell, ['-c', driverCommand(TASK, steps)], { env: { ...process.env, HOME: home, SHELL: '/bin/sh' } });
   const out = new MarkerSplitter(N);
   const err = new MarkerSplitter(N);
   const items = { stdout: [] as DriverItem[], stderr: [] as DriverItem[] };
-  child.stdout.on('data', (c: Buffer) => items.stdout.push(...out.push(c)));
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stdout.on('data', (c: Buffer) => {
+    items.stdout.push(...out.push(c));
+    const rendered = render(items.stdout);
+    for (const w of waiters.filter((x) => rendered.includes(x.text))) w.resolve();
+  });
   child.stderr.on('data', (c: Buffer) => items.stderr.push(...err.push(c)));
-  child.stdin.end([N, ...lines].map((l) => `${l}\n`).join(''));
-  return new Promise((resolve, reject) => {
+  const closed = new Promise<Run>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', () => {
       items.stdout.push(...out.end());
@@ -55,15 +68,32 @@ function drive(steps: { journal: string; command: string }[], lines: string[]): 
       resolve({ stdout: render(items.stdout), stderr: render(items.stderr) });
     });
   });
+  child.stdin.write(`${N}\n`);
+  return {
+    send: (line) => child.stdin.write(`${line}\n`),
+    waitFor: (text) => new Promise((resolve) => (render(items.stdout).includes(text) ? resolve() : waiters.push({ text, resolve }))),
+    close: () => {
+      child.stdin.end();
+      return closed;
+    },
+  };
+}
+
+/** Runs the driver with `lines` on stdin (after the nonce) and returns both streams rendered. */
+function drive(steps: { journal: string; command: string }[], lines: string[], shell = 'sh'): Promise<Run> {
+  const driver = startDriver(steps, shell);
+  for (const line of lines) driver.send(line);
+  return driver.close();
 }
 
 describe('the step driver’s journal', () => {
-  it('journals each step (output, exit status) and removes the journals on `end`', async () => {
+  // The driver runs under the exec user's login shell: dash (Debian's sh) and bash.
+  it.each(['sh', 'bash'])('journals each step (output, exit status) and removes the journals on `end`, under %s', async (shell) => {
     const steps = [
       { journal: journalName(11, 1), command: 'echo one; echo e1 >&2; exit 3' },
       { journal: journalName(12, 1), command: 'printf two' },
     ];
-    const kept = await drive(steps, ['go', 'go']);
+    const kept = await drive(steps, ['go', 'go'], shell);
     expect(kept.stdout).toBe('<s0>one\n<e0:3><s1>two<e1:0>');
     expect(kept.stderr).toBe('e1\n<e0:null><e1:null>');
     // Without `end` (the worker is gone) the journals stay.
@@ -73,6 +103,8 @@ describe('the step driver’s journal', () => {
     expect(fs.readFileSync(path.join(dir, '11-1.rc'), 'utf8')).toBe('3\n');
     expect(fs.readFileSync(path.join(dir, '12-1.rc'), 'utf8')).toBe('0\n');
     expect(fs.readFileSync(path.join(dir, '12-1.pid'), 'utf8')).toMatch(/^\d+ \d+\n$/);
+    // The batch's FIFOs are gone with its driver; only the journals stay.
+    expect(fs.readdirSync(dir).sort()).toEqual(['11-1.err', '11-1.out', '11-1.pid', '11-1.rc', '12-1.err', '12-1.out', '12-1.pid', '12-1.rc']);
 
     // A second driver finds them: it follows instead of running, from the given offsets, and
     // `end` then removes the journals and the task's directory.
@@ -83,6 +115,7 @@ describe('the step driver’s journal', () => {
         { journal: journalName(12, 1), command: `echo x >> ${marker}` },
       ],
       ['go 2 0', 'go 0 0', 'end'],
+      shell,
     );
     expect(again.stdout).toBe('<r0><s0>e\n<e0:3><r1><s1>two<e1:0>');
     expect(again.stderr).toBe('e1\n<e0:null><e1:null>');
@@ -94,13 +127,21 @@ describe('the step driver’s journal', () => {
     const steps = [{ journal: journalName(21, 1), command: 'echo early; sleep 1; echo late; echo late-err >&2; exit 4' }];
     // The first driver loses its channel once the step has printed: its stdout and stderr close.
     const child = spawn('sh', ['-c', driverCommand(TASK, steps)], { env: { ...process.env, HOME: home, SHELL: '/bin/sh' } });
+    const firstExited = new Promise((resolve) => child.once('exit', resolve));
     child.stdin.write(`${N}\ngo\n`);
     await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => (c.toString().includes('early') ? resolve() : undefined)));
     child.stdout.destroy();
     child.stderr.destroy();
     child.stdin.end();
 
-    const followed = await drive(steps, ['go 6 0', 'end']);
+    const follower = startDriver(steps);
+    follower.send('go 6 0');
+    await follower.waitFor('<e0:4>');
+    // The worker records the step, then says `end`; by then the first driver died of SIGPIPE
+    // (its channel is gone), and its FIFOs are removed with the journal.
+    await firstExited;
+    follower.send('end');
+    const followed = await follower.close();
     expect(followed.stdout).toBe('<r0><s0>late\n<e0:4>');
     expect(followed.stderr).toBe('late-err\n<e0:null>');
     expect(fs.existsSync(journalDir())).toBe(false);
@@ -110,10 +151,20 @@ describe('the step driver’s journal', () => {
     const dir = journalDir();
     fs.mkdirSync(dir, { recursive: true });
     // Process ids that cannot be alive: the kernel's pid_max is far below.
-    fs.writeFileSync(path.join(dir, '31-1.pid'), '999999999 999999998\n');
+    fs.writeFileSync(path.join(dir, '31-1.pid'), '999999999 999999998\n'); // the claim
     fs.writeFileSync(path.join(dir, '31-1.out'), 'partial\n');
-    execFileSync('mkfifo', [path.join(dir, '31-1.po'), path.join(dir, '31-1.pe')]); // the claim
     const run = await drive([{ journal: journalName(31, 1), command: 'echo must-not-run' }], ['go 0 0']);
     expect(run.stdout).toBe('<r0><s0>partial\n<e0:lost>');
+  });
+
+  it('lets exactly one of two drivers that reach a step at once run it', async () => {
+    const marker = path.join(home, 'ran');
+    const steps = [{ journal: journalName(41, 1), command: `echo x >> ${marker}; sleep 0.3; echo done` }];
+    const [first, second] = await Promise.all([drive(steps, ['go 0 0']), drive(steps, ['go 0 0'])]);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('x\n');
+    const runs = [first, second].filter((r) => !r.stdout.startsWith('<r0>'));
+    expect(runs).toHaveLength(1);
+    // The other followed its journal to the same end.
+    for (const r of [first, second]) expect(r.stdout).toMatch(/<s0>done\n<e0:0>$/);
   });
 });
