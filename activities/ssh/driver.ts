@@ -34,7 +34,7 @@ import { shellQuote } from './remote-script';
  */
 const DRIVER = String.raw`t=$1; shift
 IFS= read -r n || exit 0
-s=$(command -v setsid) || s=
+s=; command -v setsid >/dev/null && s=setsid
 J=$HOME/.opsflow/journal
 if ! { [ -d "$J" ] || mkdir -p "$J" 2>/dev/null; } || [ ! -w "$J" ]; then
   J=${"$"}{TMPDIR:-/tmp}/opsflow-journal-$(id -u)
