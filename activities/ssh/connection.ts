@@ -1,5 +1,5 @@
 // Opens one authenticated, host-key-verified ssh2 connection and classifies why it failed.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { SshAuthError, SshHostKeyError, SshTransportError, ssh2Fields } from './errors';
 import { describeHostKey, type HostKeyInfo } from './host-key';
@@ -29,6 +29,7 @@ export class SshConnection {
     readonly host: string,
     readonly port: number,
     readonly hostKey: HostKeyInfo,
+    private readonly sock?: Socket,
   ) {
     // Errors after 'ready' surface through 'close' (and running commands); without a listener
     // an 'error' event would crash the process.
@@ -52,6 +53,20 @@ export class SshConnection {
     }
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
+  }
+
+  /**
+   * Runs fn, sending the SSH packets it writes in one system call: each packet is otherwise its
+   * own write, and on loopback a write also pays for the receiving side's TCP stack.
+   */
+  inOneWrite(fn: () => void): void {
+    if (!this.sock || this.isClosed) return fn();
+    this.sock.cork();
+    try {
+      fn();
+    } finally {
+      process.nextTick(() => this.sock?.uncork());
+    }
   }
 
   /** Opens an exec channel; failure means the command did not start (transport error). */
@@ -110,7 +125,7 @@ export function openSshConnection(opts: OpenSshConnectionOptions): Promise<SshCo
       if (settled) return;
       settled = true;
       client.removeAllListeners();
-      resolve(new SshConnection(client, host, port, hostKey));
+      resolve(new SshConnection(client, host, port, hostKey, sock));
     });
 
     // Our own socket only to set TCP_NODELAY: with Nagle + delayed ACK every exec on a reused
@@ -122,6 +137,8 @@ export function openSshConnection(opts: OpenSshConnectionOptions): Promise<SshCo
       username: opts.username,
       privateKey: opts.privateKey,
       password: opts.password,
+      // Only what we hold: ssh2 would first try 'none', a round trip sshd always refuses.
+      ...(opts.privateKey || opts.password ? { authHandler: [...(opts.privateKey ? (['publickey'] as const) : []), ...(opts.password ? (['password'] as const) : [])] } : {}),
       readyTimeout: opts.readyTimeoutMs ?? 20_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: 3,

@@ -23,6 +23,7 @@ export class DriverSession {
   private readonly pump: ItemPump<DriverEvent>;
   private finished = false;
   private closedFlag = false;
+  private nonceLine: string;
 
   private constructor(
     private readonly conn: SshConnection,
@@ -55,7 +56,7 @@ export class DriverSession {
     channel.on('end', () => deliver('stdout', out.end()));
     channel.stderr.on('data', (chunk: Buffer) => deliver('stderr', err.push(chunk)));
     channel.stderr.on('end', () => deliver('stderr', err.end()));
-    channel.write(`${nonce}\n`);
+    this.nonceLine = `${nonce}\n`; // sent with the first line the driver reads after it
     this.ended = closed
       .then(() => this.pump.idle())
       .then(() => {
@@ -86,7 +87,7 @@ export class DriverSession {
    * where to resume the output of a step an earlier try started, should its journal exist.
    */
   go(from?: { stdout: number; stderr: number }): void {
-    if (!this.finished) this.channel.write(from ? `go ${from.stdout} ${from.stderr}\n` : 'go\n');
+    if (!this.finished) this.channel.write(this.withNonce(from ? `go ${from.stdout} ${from.stderr}\n` : 'go\n'));
   }
 
   /**
@@ -96,8 +97,17 @@ export class DriverSession {
   finish(recorded = false): void {
     if (this.finished) return;
     this.finished = true;
-    if (recorded) this.channel.write('end\n');
-    this.channel.end();
+    this.conn.inOneWrite(() => {
+      if (recorded) this.channel.write(this.withNonce('end\n'));
+      this.channel.end();
+    });
+  }
+
+  /** The driver's first line is the nonce: it goes in the same packet as the first command. */
+  private withNonce(line: string): string {
+    const text = this.nonceLine + line;
+    this.nonceLine = '';
+    return text;
   }
 
   /** SIGTERM the group, then SIGKILL while `running()` still says so; last, drop the channel. */
