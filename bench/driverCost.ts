@@ -5,9 +5,9 @@
 // (bench/results/*-evening-analysis.md): the rest of sshd's CPU (handshakes, channels) is the same
 // for every tool. `--commit rev` adds the driver as it was at rev, to show a change side by side.
 //
-//   npm run bench:driver -- [--batches 200] [--runs 3] [--commit rev]... [--no-save]
+//   npm run bench:driver -- [--shell /bin/sh] [--batches 200] [--runs 3] [--commit rev]... [--no-save]
 //
-// Results: bench/results/<date>-driver-cost.md (and .json).
+// Results: bench/results/<date>-driver-cost-<shell>.md (and .json).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,14 +17,26 @@ import { loadAverage } from './lib/proc';
 import { median } from './lib/report';
 
 interface Options {
+  /** The exec user's login shell: sshd runs the channel's command with it, and so does the driver each step. */
+  shell: string;
   batches: number;
   runs: number;
   commits: string[];
   save: boolean;
 }
 
+/** The driver's command for a batch; before the journal (9a8bf61 and older) it took the command lines only. */
+type DriverCommand = ((taskJournal: string, steps: readonly { journal: string; command: string }[]) => string) | ((commands: readonly string[]) => string);
+
 interface DriverModule {
-  driverCommand(taskJournal: string, steps: readonly { journal: string; command: string }[]): string;
+  driverCommand: DriverCommand;
+}
+
+function batchScript(driver: DriverModule, batch: number): string {
+  const steps = Array.from({ length: STEPS }, (_, s) => ({ journal: `${batch * STEPS + s}-1`, command: COMMAND }));
+  const make = driver.driverCommand;
+  if (make.length === 1) return (make as (commands: readonly string[]) => string)(steps.map((s) => s.command));
+  return (make as (taskJournal: string, batch: typeof steps) => string)('1-1764770000000000', steps);
 }
 
 const STEPS = 5;
@@ -32,7 +44,7 @@ const COMMAND = 'uname -a';
 const ROOT = path.resolve(__dirname, '..');
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { batches: 200, runs: 3, commits: [], save: true };
+  const o: Options = { shell: '/bin/sh', batches: 200, runs: 3, commits: [], save: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (max: number): number => {
@@ -43,8 +55,9 @@ function parseArgs(argv: string[]): Options {
     if (flag === '--batches') o.batches = value(10_000);
     else if (flag === '--runs') o.runs = value(20);
     else if (flag === '--commit') o.commits.push(String(argv[++i]));
+    else if (flag === '--shell') o.shell = String(argv[++i]);
     else if (flag === '--no-save') o.save = false;
-    else throw new Error(`unknown argument ${flag} (npm run bench:driver -- [--batches 200] [--runs 3] [--commit rev]... [--no-save])`);
+    else throw new Error(`unknown argument ${flag} (npm run bench:driver -- [--shell /bin/sh] [--batches 200] [--runs 3] [--commit rev]... [--no-save])`);
   }
   return o;
 }
@@ -64,17 +77,15 @@ function writeBatches(dir: string, driver: DriverModule | null, batches: number)
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'stdin'), ['nonce0123456789abcdef0123', ...Array<string>(STEPS).fill('go'), 'end', ''].join('\n'));
   for (let b = 0; b < batches; b++) {
-    const script = driver
-      ? driver.driverCommand('1-1764770000000000', Array.from({ length: STEPS }, (_, s) => ({ journal: `${b * STEPS + s}-1`, command: COMMAND })))
-      : Array<string>(STEPS).fill(`sh -c '${COMMAND}'`).join('\n');
+    const script = driver ? batchScript(driver, b) : Array<string>(STEPS).fill(`"$SHELL" -c '${COMMAND}'`).join('\n');
     fs.writeFileSync(path.join(dir, `${String(b).padStart(6, '0')}.sh`), script);
   }
 }
 
 /** CPU seconds (user + sys) of everything the batches started, from bash's `times`. */
-function runBatches(dir: string, home: string): number {
-  const loop = `for f in "${dir}"/*.sh; do sh "$f" <"${dir}/stdin" >/dev/null 2>&1; done; times`;
-  const out = execFileSync('bash', ['-c', loop], { env: { PATH: process.env.PATH, HOME: home, SHELL: '/bin/sh' }, encoding: 'utf8' });
+function runBatches(dir: string, home: string, shell: string): number {
+  const loop = `for f in "${dir}"/*.sh; do "$SHELL" "$f" <"${dir}/stdin" >/dev/null 2>&1; done; times`;
+  const out = execFileSync('bash', ['-c', loop], { env: { PATH: process.env.PATH, HOME: home, SHELL: shell }, encoding: 'utf8' });
   const children = out.trim().split('\n').at(-1)!; // "0m1.234s 0m0.567s": user and sys of children
   const seconds = children.split(/\s+/).map((t) => {
     const m = /^(\d+)m([\d.]+)s$/.exec(t);
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
   const home = path.join(tmp, 'home');
   fs.mkdirSync(home);
   const variants: { name: string; driver: DriverModule | null }[] = [
-    { name: `one \`sh -c '${COMMAND}'\` per step (as a peer's channel)`, driver: null },
+    { name: `one \`${opts.shell} -c '${COMMAND}'\` per step (as a peer's channel)`, driver: null },
     { name: 'opsflow driver (this tree)', driver: shipped },
   ];
   for (const commit of opts.commits) variants.push({ name: `opsflow driver at ${commit}`, driver: await driverAt(commit, tmp) });
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
       writeBatches(dir, v.driver, opts.batches);
       const msPerStep: number[] = [];
       for (let r = 0; r < opts.runs; r++) {
-        msPerStep.push((runBatches(dir, home) * 1000) / (opts.batches * STEPS));
+        msPerStep.push((runBatches(dir, home, opts.shell) * 1000) / (opts.batches * STEPS));
         const left = fs.existsSync(path.join(home, '.opsflow', 'journal')) ? fs.readdirSync(path.join(home, '.opsflow', 'journal')) : [];
         if (left.length > 0) throw new Error(`${v.name} left journals behind: ${left.join(', ')}`);
       }
@@ -116,12 +127,12 @@ async function main(): Promise<void> {
 
   const date = new Date().toISOString().slice(0, 10);
   const command = `npm run bench:driver -- ${process.argv.slice(2).join(' ')}`.trim();
-  const sh = fs.realpathSync('/bin/sh');
+  const sh = fs.realpathSync(opts.shell);
   const base = rows[0]!;
   const text = [
     `# Step driver CPU on the target — ${date}`,
     '',
-    `${opts.batches} batches of ${STEPS} steps \`${COMMAND}\`, each run by \`${sh}\` as sshd would start it (stdin: the nonce, ${STEPS} × \`go\`, \`end\`), ${opts.runs} runs, medians. CPU = user + sys of every process the batches started (bash's \`times\`). Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Linux ${os.release()}, Node ${process.version}. Load average at start: ${loadAtStart.join(' ')}, at the end: ${loadAverage().join(' ')}.`,
+    `${opts.batches} batches of ${STEPS} steps \`${COMMAND}\`, each run by \`${sh}\` (the exec user's login shell: sshd starts the channel's command with it, and the driver each step) (stdin: the nonce, ${STEPS} × \`go\`, \`end\`), ${opts.runs} runs, medians. CPU = user + sys of every process the batches started (bash's \`times\`). Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Linux ${os.release()}, Node ${process.version}. Load average at start: ${loadAtStart.join(' ')}, at the end: ${loadAverage().join(' ')}.`,
     '',
     `Command: \`${command}\``,
     '',
@@ -137,8 +148,8 @@ async function main(): Promise<void> {
   console.log(text);
   if (opts.save) {
     const dir = path.join(ROOT, 'bench', 'results');
-    fs.writeFileSync(path.join(dir, `${date}-driver-cost.md`), text);
-    fs.writeFileSync(path.join(dir, `${date}-driver-cost.json`), JSON.stringify({ date, options: opts, command, loadAtStart, loadAtEnd: loadAverage(), rows }, null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, `${date}-driver-cost-${path.basename(sh)}.md`), text);
+    fs.writeFileSync(path.join(dir, `${date}-driver-cost-${path.basename(sh)}.json`), JSON.stringify({ date, options: opts, command, loadAtStart, loadAtEnd: loadAverage(), rows }, null, 2) + '\n');
   }
 }
 

@@ -64,6 +64,9 @@ describe('driverCommand', () => {
       { journal: journalName(11, 1), command: "echo 'a b'" },
       { journal: journalName(12, 2), command: 'exit 3' },
     ];
-    expect(driverCommand(taskJournalName(7, '1764770000123456'), steps).split('\n')[0]).toBe(`set -- '7-1764770000123456' '11-1' 'echo '\\''a b'\\''' '12-2' 'exit 3'`);
+    const command = driverCommand(taskJournalName(7, '1764770000123456'), steps);
+    // The login shell hands the driver script to /bin/sh, the parameters after it.
+    expect(command.startsWith("exec /bin/sh -c 't=$1; shift\n")).toBe(true);
+    expect(command.endsWith(`' opsflow-driver '7-1764770000123456' '11-1' 'echo '\\''a b'\\''' '12-2' 'exit 3'`)).toBe(true);
   });
 });

@@ -87,7 +87,7 @@ function drive(steps: { journal: string; command: string }[], lines: string[], s
 }
 
 describe('the step driver’s journal', () => {
-  // The driver runs under the exec user's login shell: dash (Debian's sh) and bash.
+  // sshd starts the driver with the exec user's login shell (dash, bash), which hands it to /bin/sh.
   it.each(['sh', 'bash'])('journals each step (output, exit status) and removes the journals on `end`, under %s', async (shell) => {
     const steps = [
       { journal: journalName(11, 1), command: 'echo one; echo e1 >&2; exit 3' },
