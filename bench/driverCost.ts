@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as shipped from '../activities/ssh/driver';
+import { integerArg } from './lib/args';
 import { loadAverage } from './lib/proc';
 import { median } from './lib/report';
 
@@ -47,11 +48,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = { shell: '/bin/sh', batches: 200, runs: 3, commits: [], save: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = (max: number): number => {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag}: expected an integer in 1..${max}, got ${argv[i]}`);
-      return n;
-    };
+    const value = (max: number): number => integerArg(String(flag), argv[++i], max);
     if (flag === '--batches') o.batches = value(10_000);
     else if (flag === '--runs') o.runs = value(20);
     else if (flag === '--commit') o.commits.push(String(argv[++i]));
@@ -154,6 +151,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
 });

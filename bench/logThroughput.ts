@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { startOpsflow, type OpsflowRun } from './lib/opsflow';
+import { integerArg } from './lib/args';
 import { loadAverage, machineCpu } from './lib/proc';
 import { underLoad } from './lib/report';
 import { startTargets } from './lib/targets';
@@ -26,11 +27,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = { mib: 1024, runs: 1, save: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = (max: number): number => {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag}: expected an integer in 1..${max}, got ${argv[i]}`);
-      return n;
-    };
+    const value = (max: number): number => integerArg(String(flag), argv[++i], max);
     if (flag === '--mib') o.mib = value(8192);
     else if (flag === '--runs') o.runs = value(10);
     else if (flag === '--no-save') o.save = false;
