@@ -20,11 +20,12 @@ const RUN_TIMEOUT_MS = 8 * 60_000;
 let stack: ApiStack;
 let admin: TestUser;
 let reportDir: string;
+let seeded: { taskIds: number[]; stepIds: number[] };
 /** A private key for the fuzzer to send where one is asked for (see test/schemathesis.toml). */
 let privateKey: string;
 
 /** Seed data, so operations meet real ids: an exec user, a template, a command, an argument label, a pinned host, tasks. */
-async function seed(): Promise<void> {
+async function seed(): Promise<{ taskIds: number[]; stepIds: number[] }> {
   const op = await stack.addUser('st-operator', 'operator');
   const call = async (method: string, p: string, body: unknown, token = admin.token): Promise<any> => {
     const r = await stack.request(method, p, { token, body });
@@ -54,9 +55,37 @@ async function seed(): Promise<void> {
   await call('POST', '/api/task/v2/task_layout/args/', { args_name: '主机名', args_self: 'WHO' });
   await call('POST', '/api/v1/known-hosts', { host: '127.0.0.1', port: 22, key_type: 'ssh-ed25519', fingerprint: `SHA256:${'A'.repeat(43)}` });
   // Submitted by the operator, so the admin may approve them (four-eyes).
+  const taskIds: number[] = [];
+  const stepIds = new Set<number>();
   for (const name of ['waiting one', 'waiting two']) {
-    await call('POST', '/api/v1/tasks', { template_id: template.id, task_name: name, hosts: { '1': ['127.0.0.1'] }, args: { WHO: 'x' } }, op.token);
+    const task = await call('POST', '/api/v1/tasks', { template_id: template.id, task_name: name, hosts: { '1': ['127.0.0.1'] }, args: { WHO: 'x' } }, op.token);
+    taskIds.push(Number(task.id));
+    for (const step of (await call('GET', `/api/v1/tasks/${task.id}`, undefined)).steps) stepIds.add(Number(step.step_id));
   }
+  return { taskIds, stepIds: [...stepIds] };
+}
+
+/**
+ * test/schemathesis.toml, plus what only a run knows: the seeded tasks' ids and step ids (as the
+ * decimal text the path's schema describes), which
+ * the routes under /api/v1/tasks/{id} then meet half the time (random ids only ever find 404).
+ */
+function runConfig(dir: string, seeded: { taskIds: number[]; stepIds: number[] }): string {
+  const file = path.join(dir, 'schemathesis.toml');
+  const extra = [
+    '',
+    '# Added by test/integration/schemathesis.test.ts for this run.',
+    '[dictionaries.seeded_task]',
+    `values = [${seeded.taskIds.map((id) => `"${id}"`).join(', ')}]`,
+    '[dictionaries.seeded_step]',
+    `values = [${seeded.stepIds.map((id) => `"${id}"`).join(', ')}]`,
+    '[[operations]]',
+    "include-path-regex = '^/api/v1/tasks/\\{id\\}'",
+    'parameters = { "path.id" = { dictionary = "seeded_task", probability = 0.5 }, "path.stepId" = { dictionary = "seeded_step", probability = 0.5 } }',
+    '',
+  ];
+  fs.writeFileSync(file, fs.readFileSync(CONFIG, 'utf8') + extra.join('\n'));
+  return file;
 }
 
 /**
@@ -101,7 +130,7 @@ beforeAll(async () => {
   // tasks of tens of thousands of runs (docs/api.md).
   stack = await startApiStack({ worker: true });
   admin = await stack.addUser('st-admin', 'admin');
-  await seed();
+  seeded = await seed();
   reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsflow-schemathesis-'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'schemathesis', '-f', path.join(reportDir, 'key')]);
   privateKey = fs.readFileSync(path.join(reportDir, 'key'), 'utf8');
@@ -114,7 +143,7 @@ afterAll(async () => {
 it('schemathesis finds 0 failures over every operation, check and phase', async () => {
   const exe = await ensureSchemathesis((line) => console.log(`[schemathesis setup] ${line}`));
   const report = path.join(reportDir, 'report.json');
-  const args = ['--no-color', '--config-file', CONFIG, 'run', `${stack.base}/api/v1/openapi.json`, '--report', 'json', '--report-json-path', report, ...(process.env.OPSFLOW_ST_ARGS?.split(/\s+/).filter(Boolean) ?? [])];
+  const args = ['--no-color', '--config-file', runConfig(reportDir, seeded), 'run', `${stack.base}/api/v1/openapi.json`, '--report', 'json', '--report-json-path', report, ...(process.env.OPSFLOW_ST_ARGS?.split(/\s+/).filter(Boolean) ?? [])];
   console.log(`[schemathesis] ${exe} ${args.join(' ')}`);
   const stopKeeping = keepAdminAlive();
   const { code, output } = await runSchemathesis(exe, args, { ...process.env, OPSFLOW_ST_TOKEN: admin.token, OPSFLOW_ST_PRIVATE_KEY: privateKey }).finally(stopKeeping);
