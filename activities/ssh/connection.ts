@@ -29,7 +29,7 @@ export class SshConnection {
     readonly host: string,
     readonly port: number,
     readonly hostKey: HostKeyInfo,
-    private readonly sock?: Socket,
+    private readonly sock: Socket,
   ) {
     // Errors after 'ready' surface through 'close' (and running commands); without a listener
     // an 'error' event would crash the process.
@@ -60,12 +60,12 @@ export class SshConnection {
    * own write, and on loopback a write also pays for the receiving side's TCP stack.
    */
   inOneWrite(fn: () => void): void {
-    if (!this.sock || this.isClosed) return fn();
+    if (this.isClosed) return fn();
     this.sock.cork();
     try {
       fn();
     } finally {
-      process.nextTick(() => this.sock?.uncork());
+      process.nextTick(() => this.sock.uncork());
     }
   }
 
@@ -137,8 +137,7 @@ export function openSshConnection(opts: OpenSshConnectionOptions): Promise<SshCo
       username: opts.username,
       privateKey: opts.privateKey,
       password: opts.password,
-      // Only what we hold: ssh2 would first try 'none', a round trip sshd always refuses.
-      ...(opts.privateKey || opts.password ? { authHandler: [...(opts.privateKey ? (['publickey'] as const) : []), ...(opts.password ? (['password'] as const) : [])] } : {}),
+      ...authMethods(opts),
       readyTimeout: opts.readyTimeoutMs ?? 20_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: 3,
@@ -190,4 +189,15 @@ function classifyConnectError(
     return new SshAuthError(`authentication as ${opts.username} on ${host}:${port} failed: ${message}`, host, port, { cause: err });
   }
   return new SshTransportError(`cannot connect to ${host}:${port}: ${message}`, host, port, code ?? level, { cause: err });
+}
+
+/**
+ * The auth methods to try: only those we hold credentials for. ssh2 would first try 'none', a
+ * round trip sshd always refuses. With neither credential, ssh2's default ('none') stays.
+ */
+function authMethods(opts: Pick<OpenSshConnectionOptions, 'privateKey' | 'password'>): Pick<ConnectConfig, 'authHandler'> {
+  const methods: ('publickey' | 'password')[] = [];
+  if (opts.privateKey) methods.push('publickey');
+  if (opts.password) methods.push('password');
+  return methods.length > 0 ? { authHandler: methods } : {};
 }

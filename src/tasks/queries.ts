@@ -13,6 +13,11 @@ export async function getTask(db: Db, taskId: number): Promise<Task | undefined>
   return db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
 }
 
+/** Whether the task runs in shards, as recorded at submit; null for rows from before that (or no such task). */
+export async function taskSharded(db: Db, taskId: number): Promise<boolean | null> {
+  return (await db.selectFrom('tasks').select('sharded').where('id', '=', taskId).executeTakeFirst())?.sharded ?? null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // lists
 

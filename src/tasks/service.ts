@@ -6,6 +6,7 @@ import { Refusal } from '../domain/errors';
 import { canSubmitWithTemplate } from '../domain/permissions';
 import type { Actor, InterventionResult } from '../../workflows/messages';
 import { principal } from './access';
+import { taskSharded } from './queries';
 import { hostOf, intervene, InterventionError, type Intervention } from './interventions';
 import { loadSubmitBasis, SubmitError, submitTask, type SubmitResult, type SubmitTaskInput, type TaskServiceDeps } from './submit';
 import { startPendingNow } from './workflowStart';
@@ -41,7 +42,7 @@ export async function submitAs(deps: TaskServiceDeps, user: AuthUser, input: Sub
  */
 export async function interveneAs(deps: Pick<TaskServiceDeps, 'client' | 'db' | 'taskQueue' | 'starter'>, user: AuthUser, taskId: number, what: Intervention): Promise<InterventionResult> {
   // A host's intervention goes to the shard that owns the host: whether there are shards is on the task's row.
-  const sharded = hostOf(what) ? ((await deps.db.selectFrom('tasks').select('sharded').where('id', '=', taskId).executeTakeFirst())?.sharded ?? null) : null;
+  const sharded = hostOf(what) ? await taskSharded(deps.db, taskId) : null;
   try {
     return await intervene(deps.client, taskId, actorOf(user), what, sharded);
   } catch (err) {
