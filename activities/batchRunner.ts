@@ -110,38 +110,29 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
   const rows = await loadBatch(db, input);
   // A retried try first reports what earlier tries of the same attempts settled.
   let k = 0;
-  for (; k < rows.length; k++) {
+  let stopped = false;
+  for (; k < rows.length && !stopped; k++) {
     const row = rows[k] as BatchRow;
     const earlier = earlierOutcome(row.input, row);
     if (!earlier) break;
     results.push({ stepId: row.input.stepId, attempt: row.input.attempt, ...earlier });
-    if (!goesOn(earlier, row.input)) return;
+    stopped = !goesOn(earlier, row.input);
   }
-  if (k === rows.length) return;
+  // The steps settled so were run by an earlier try that was lost before it could remove their
+  // journals on the host (it removes them with `end`): this try removes them when it ends.
+  const earlierJournals = rows.slice(0, k).map((r) => journalName(r.run_id, r.input.attempt));
+  if (stopped || k === rows.length) {
+    if (k > 0) await removeJournals(deps, input, rows[0] as BatchRow, earlierJournals).catch(() => undefined);
+    return;
+  }
 
   const first = rows[k] as BatchRow;
   const fail = async (error: string): Promise<void> => {
     await finishRun(db, first.run_id, { status: 'failed', attempt: first.input.attempt, error });
     results.push({ stepId: first.input.stepId, attempt: first.input.attempt, outcome: 'failed', exitCode: null, error });
   };
-  if (first.user_id === null) return fail(`exec user '${first.exec_user}' does not exist`);
-  const execUser = {
-    id: first.user_id,
-    alias: first.exec_user,
-    username: first.user_name as string,
-    port: first.user_port as number,
-    private_key: first.user_private_key,
-    password: first.user_password,
-    host_key_policy: first.user_host_key_policy as HostKeyPolicy,
-  };
-  const targetHost = first.force_host || input.host;
-  let address: string;
-  try {
-    address = await resolveAllowedTarget(targetHost, deps.allowedTargets);
-  } catch (err) {
-    if (err instanceof TargetNotAllowedError) return fail(err.message);
-    throw transportRetry(`${targetHost}: ${(err as Error).message}`);
-  }
+  const target = await targetOf(deps, input, first);
+  if ('refusal' in target) return fail(target.refusal);
 
   // The steps that share this connection and whose command lines build; the rest come next time.
   const run: { row: BatchRow; commandLine: string }[] = [];
@@ -157,6 +148,45 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
     run.push({ row, commandLine });
   }
 
+  try {
+    await deps.pool.use(target.poolKey, target.open, (conn) =>
+      new BatchRun(db, input.taskId, taskJournalName(input.taskId, first.task_created), conn, run, results, ctx, progress, earlierJournals).execute(),
+    );
+  } catch (err) {
+    if (err instanceof SshHostKeyError) return fail(target.verdict.refusal ?? err.message);
+    if (err instanceof SshAuthError) return fail(`authentication as ${target.username} failed: ${err.message}`);
+    if (err instanceof SshTransportError && results.length === k) {
+      await db.updateTable('step_runs').set({ error: err.message, updated_at: sql<Date>`now()` }).where('id', '=', first.run_id).execute();
+      throw transportRetry(err.message);
+    }
+    throw err;
+  }
+}
+
+/** How to reach a step's target, or why it may not be reached (a failure of the step). */
+type Target =
+  | { poolKey: string; username: string; open: () => Promise<SshConnection>; verdict: HostKeyVerdict }
+  | { refusal: string };
+
+async function targetOf(deps: BatchRunnerDeps, input: ExecuteBatchInput, row: BatchRow): Promise<Target> {
+  if (row.user_id === null) return { refusal: `exec user '${row.exec_user}' does not exist` };
+  const execUser = {
+    id: row.user_id,
+    alias: row.exec_user,
+    username: row.user_name as string,
+    port: row.user_port as number,
+    private_key: row.user_private_key,
+    password: row.user_password,
+    host_key_policy: row.user_host_key_policy as HostKeyPolicy,
+  };
+  const targetHost = row.force_host || input.host;
+  let address: string;
+  try {
+    address = await resolveAllowedTarget(targetHost, deps.allowedTargets);
+  } catch (err) {
+    if (err instanceof TargetNotAllowedError) return { refusal: err.message };
+    throw transportRetry(`${targetHost}: ${(err as Error).message}`);
+  }
   const verdict: HostKeyVerdict = { refusal: null };
   const open = () =>
     openSshConnection({
@@ -164,21 +194,26 @@ async function runBatch(deps: BatchRunnerDeps, input: ExecuteBatchInput, ctx: Co
       port: execUser.port,
       username: execUser.username,
       ...credentials(deps.box, execUser),
-      verifyHostKey: hostKeyVerifier(db, execUser.host_key_policy, targetHost, execUser.port, verdict, first.pinned_fingerprint),
+      verifyHostKey: hostKeyVerifier(deps.db, execUser.host_key_policy, targetHost, execUser.port, verdict, row.pinned_fingerprint),
     });
-  try {
-    await deps.pool.use(`${execUser.id}|${address}|${execUser.port}`, open, (conn) =>
-      new BatchRun(db, input.taskId, taskJournalName(input.taskId, first.task_created), conn, run, results, ctx, progress).execute(),
-    );
-  } catch (err) {
-    if (err instanceof SshHostKeyError) return fail(verdict.refusal ?? err.message);
-    if (err instanceof SshAuthError) return fail(`authentication as ${execUser.username} failed: ${err.message}`);
-    if (err instanceof SshTransportError && results.length === k) {
-      await db.updateTable('step_runs').set({ error: err.message, updated_at: sql<Date>`now()` }).where('id', '=', first.run_id).execute();
-      throw transportRetry(err.message);
-    }
-    throw err;
-  }
+  return { poolKey: `${execUser.id}|${address}|${execUser.port}`, username: execUser.username, open, verdict };
+}
+
+/**
+ * Removes journals an earlier, lost try left on the host when this try has no step left to run:
+ * the driver with no steps, told `end` with their names. Best effort: a journal left behind
+ * costs a few files in the exec user's home, never a rerun.
+ */
+async function removeJournals(deps: BatchRunnerDeps, input: ExecuteBatchInput, row: BatchRow, journals: readonly string[]): Promise<void> {
+  const target = await targetOf(deps, input, row);
+  if ('refusal' in target) return;
+  await deps.pool.use(target.poolKey, target.open, async (conn) => {
+    const session = await DriverSession.open(conn, taskJournalName(input.taskId, row.task_created), [], randomBytes(12).toString('hex'), () => undefined, {
+      removeOnEnd: journals,
+    });
+    session.finish(true);
+    await session.ended;
+  });
 }
 
 interface Current {
@@ -211,6 +246,8 @@ class BatchRun {
     private readonly results: BatchStepOutcome[],
     private readonly ctx: Context,
     private readonly progress: { bytes: number },
+    /** Journals of steps an earlier try ran and was lost before removing (see runBatch). */
+    private readonly earlierJournals: readonly string[],
   ) {}
 
   async execute(): Promise<void> {
@@ -221,6 +258,7 @@ class BatchRun {
       this.steps.map((s) => ({ journal: journalName(s.row.run_id, s.row.input.attempt), command: s.commandLine })),
       nonce,
       (event) => this.onEvent(event),
+      { removeOnEnd: this.earlierJournals },
     );
     const first = this.steps[0] as { row: BatchRow };
     if (first.row.run_status === 'running' && first.row.run_attempt === first.row.input.attempt) {

@@ -6,7 +6,8 @@
 // nonce travels on stdin and is never exported, so no step can learn it and forge a marker.
 // Before each step the driver reads one line from stdin: `go` runs the next step, `end` removes
 // the journals of the steps the worker has recorded and ends the batch, anything else (or end of
-// input: the worker is gone) ends it and keeps them.
+// input: the worker is gone) ends it and keeps them. `end` may name more journals to remove: those
+// of steps an earlier try of the batch ran and the worker recorded before that try was lost.
 //
 // Each step keeps a journal on the host (docs/engine.md#the-journal-on-the-host), files named
 // `$HOME/.opsflow/journal/<task>-<created µs>/<step run>-<attempt>.*` (in a private directory
@@ -47,6 +48,8 @@ L=
 i=0
 fin() {
   if [ "$g" = end ] && cd "$J" 2>/dev/null; then
+    # "end <journal> ...": journals of steps an earlier, lost driver ran and the worker recorded.
+    for x in $o $e; do case $x in *[!0-9-]*) ;; *) L="$L $x.out $x.err $x.pid $x.rc" ;; esac; done
     # FIFOs of drivers that are gone (they die of SIGPIPE once their worker is lost) go too.
     for x in *.po; do [ -p "$x" ] && ! kill -s 0 "${"$"}{x%.po}" 2>/dev/null && L="$L $x ${"$"}{x%.po}.pe"; done
     rm -f -- $L $F; cd / && rmdir -- "$J" 2>/dev/null

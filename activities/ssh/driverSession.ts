@@ -31,6 +31,7 @@ export class DriverSession {
     nonce: string,
     onEvent: (event: DriverEvent) => void | Promise<void>,
     private readonly graceMs: number,
+    private readonly removeOnEnd: readonly string[],
   ) {
     let exit: { code: number } | { code: null; signal: string } | undefined;
     const closed = Promise.all([
@@ -69,17 +70,21 @@ export class DriverSession {
       });
   }
 
-  /** Opens the channel; rejects with SshTransportError when it cannot (nothing started). */
+  /**
+   * Opens the channel; rejects with SshTransportError when it cannot (nothing started).
+   * `removeOnEnd`: journals of steps outside this batch's that `finish(true)` removes as well
+   * (an earlier try ran them and was lost before it could).
+   */
   static async open(
     conn: SshConnection,
     taskJournal: string,
     steps: readonly DriverStep[],
     nonce: string,
     onEvent: (event: DriverEvent) => void | Promise<void>,
-    graceMs = 2_000,
+    opts: { graceMs?: number; removeOnEnd?: readonly string[] } = {},
   ): Promise<DriverSession> {
     const channel = await conn.exec(driverCommand(taskJournal, steps));
-    return new DriverSession(conn, channel, nonce, onEvent, graceMs);
+    return new DriverSession(conn, channel, nonce, onEvent, opts.graceMs ?? 2_000, opts.removeOnEnd ?? []);
   }
 
   /**
@@ -98,7 +103,7 @@ export class DriverSession {
     if (this.finished) return;
     this.finished = true;
     this.conn.inOneWrite(() => {
-      if (recorded) this.channel.write(this.withNonce('end\n'));
+      if (recorded) this.channel.write(this.withNonce(['end', ...this.removeOnEnd].join(' ') + '\n'));
       this.channel.end();
     });
   }

@@ -226,6 +226,7 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
             if (TERMINAL.has(status)) break;
             if (performance.now() > deadline) {
               error = `timed out after ${timeoutMs} ms (status ${status})`;
+              log(`run ${runNo} timed out; what it was waiting for:\n${await stuckReport(db, client, taskId)}`);
               await client.workflow.getHandle(workflowIdFor(taskId)).terminate('bench timeout').catch(() => undefined);
               break;
             }
@@ -314,6 +315,52 @@ export async function startOpsflow(targets: Targets, log: (line: string) => void
  * workflows, named in the parent's history), bytes of the largest single history (the limit
  * Temporal enforces is per history).
  */
+/**
+ * Why a run did not end: its unfinished step runs, and for the workflow (and its shards) the
+ * pending activities and the last history events. Printed before the bench terminates it.
+ */
+async function stuckReport(db: Db, client: Client, taskId: number): Promise<string> {
+  const lines: string[] = [];
+  const runs = await db
+    .selectFrom('step_runs')
+    .select(['id', 'host', 'task_step_id', 'status', 'attempt', 'error', 'started_at'])
+    .where('task_id', '=', taskId)
+    .where('status', '!=', 'succeeded')
+    .limit(20)
+    .execute();
+  for (const r of runs) lines.push(`  step run ${r.id} ${r.host} step ${r.task_step_id}: ${r.status}, attempt ${r.attempt}, started ${String(r.started_at)}${r.error ? `, ${r.error}` : ''}`);
+  const ids = [workflowIdFor(taskId)];
+  try {
+    const history = await client.workflow.getHandle(ids[0]!).fetchHistory();
+    for (const e of history.events ?? []) {
+      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+      if (child) ids.push(child);
+    }
+  } catch (err) {
+    lines.push(`  history: ${String(err)}`);
+  }
+  for (const id of ids) {
+    try {
+      const described = await client.workflow.getHandle(id).describe();
+      const pending = described.raw.pendingActivities ?? [];
+      const pendingTask = described.raw.pendingWorkflowTask;
+      lines.push(`  ${id}: ${described.status.name}, ${described.historyLength} events, ${pending.length} pending activities${pendingTask ? `, a workflow task pending (attempt ${pendingTask.attempt ?? 1})` : ''}`);
+      for (const a of pending.slice(0, 10)) {
+        const failure = a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : '';
+        lines.push(`    activity ${a.activityId} ${a.activityType?.name ?? ''} state ${String(a.state)} attempt ${a.attempt ?? 0}, last heartbeat ${a.lastHeartbeatTime?.seconds?.toString() ?? 'none'}, started ${a.lastStartedTime?.seconds?.toString() ?? 'no'}${failure}`);
+      }
+      if (pending.length === 0 && ids.length === 1) {
+        const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+        const types = events.slice(-12).map((e) => temporalProto.api.enums.v1.EventType[e.eventType ?? 0]);
+        lines.push(`    last events: ${types.join(' ')}`);
+      }
+    } catch (err) {
+      lines.push(`  ${id}: ${String(err)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 async function taskHistorySize(client: Client, workflowId: string): Promise<{ historyEvents: number; historyBytes: number }> {
   const parent = await client.workflow.getHandle(workflowId).fetchHistory();
   const children = (parent.events ?? []).flatMap((e) => {

@@ -155,6 +155,32 @@ describe('worker killed mid-step', () => {
     for (const host of [HOST, HOST2]) fs.rmSync(`${done}-${host}`, { force: true });
   }, 150_000);
 
+  it('removes the journals of the steps the lost try had finished before the one it was killed in', async () => {
+    const marker = tmpName('marker');
+    const templateId = await stack.createTemplate([
+      { level: 1, name: 'quick', command: 'echo quick', retries: 3 },
+      { level: 2, name: 'slow', command: 'sh -c', args: 'SCRIPT', retries: 3, timeout_s: 120 },
+    ]);
+    const first = startWorkerProcess();
+    const taskId = await stack.submit(templateId, { 1: [HOST] }, { args: { SCRIPT: `echo x >> ${marker}; echo before-kill; sleep 4; echo after-sleep` } });
+    const slow = await stack.waitForRun(taskId, (r) => r.level === 2 && r.status === 'running', 60_000);
+    await waitFor('the slow step’s first output', async () => ((await stack.logText(slow.id, 'stdout')).includes('before-kill') ? true : undefined));
+    const journal = await journalDir(taskId);
+    const quick = (await stack.runs(taskId)).find((r) => r.level === 1)!;
+    expect(quick.status).toBe('succeeded');
+    // The quick step's journal stays behind with the lost try (it removes its batch's journals
+    // only when its batch ends).
+    expect(fs.existsSync(path.join(journal, `${quick.id}-1.rc`))).toBe(true);
+
+    await killWorker(first);
+    startWorkerProcess();
+
+    expect((await stack.waitForTask(taskId, ['succeeded', 'failed'], 90_000)).status).toBe('succeeded');
+    expect(fs.readFileSync(marker, 'utf8')).toBe('x\n');
+    await waitFor('the journals to be removed', () => Promise.resolve(fs.existsSync(journal) ? undefined : true), 10_000);
+    fs.rmSync(marker, { force: true });
+  }, 150_000);
+
   it('runs a step an earlier try claimed but never started (no journal on the host), once', async () => {
     const marker = tmpName('marker');
     const templateId = await stack.createTemplate([{ level: 1, name: 'claimed only', command: 'sh -c', args: 'SCRIPT', retries: 3 }]);

@@ -123,6 +123,29 @@ describe('the step driver’s journal', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('removes on `end` the journals it names: steps an earlier, lost driver ran (and nothing else)', async () => {
+    const lost = await drive(
+      [
+        { journal: journalName(11, 1), command: 'echo one' },
+        { journal: journalName(12, 1), command: 'echo two' },
+      ],
+      ['go', 'go'], // the worker was lost before it could say `end`
+    );
+    expect(lost.stdout).toBe('<s0>one\n<e0:0><s1>two\n<e1:0>');
+    const keep = path.join(home, '.opsflow', 'journal', 'keep.out');
+    fs.writeFileSync(keep, 'not a journal of this task');
+    const next = await drive([{ journal: journalName(13, 1), command: 'echo three' }], ['go', 'end 11-1 12-1 ../keep *']);
+    expect(next.stdout).toBe('<s0>three\n<e0:0>');
+    expect(fs.existsSync(journalDir())).toBe(false);
+    expect(fs.readFileSync(keep, 'utf8')).toBe('not a journal of this task');
+
+    // With no step left to run, a driver with no steps removes what it is told to.
+    await drive([{ journal: journalName(14, 1), command: 'true' }], ['go']);
+    expect(fs.existsSync(path.join(journalDir(), '14-1.rc'))).toBe(true);
+    expect(await drive([], ['end 14-1'])).toEqual({ stdout: '', stderr: '' });
+    expect(fs.existsSync(journalDir())).toBe(false);
+  });
+
   it('follows a step whose channel broke while it ran, to its end, with all its output', async () => {
     const steps = [{ journal: journalName(21, 1), command: 'echo early; sleep 1; echo late; echo late-err >&2; exit 4' }];
     // The first driver loses its channel once the step has printed: its stdout and stderr close.
