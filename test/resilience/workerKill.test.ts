@@ -2,6 +2,8 @@
 // a marker line on its target every time it runs, so the test counts real executions: every step
 // must have run exactly once, none may be left `unknown` for a person, and the task succeeds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { taskJournalDir } from '../support/journal';
 import { pidsNaming } from '../support/opsflowCli';
 import { sleep, Stack, until, type TaskView } from './support/stack';
 
@@ -73,5 +75,9 @@ describe('worker killed mid-run', () => {
     expect(view.steps.filter((s) => s.status !== 'succeeded')).toEqual([]);
     expect(view.status).toBe('succeeded');
     expect(killsMidStep).toBe(KILLS);
+    // And the journals are gone from the targets, those of steps a lost try had finished too.
+    const journal = await taskJournalDir(stack.db, taskId);
+    await until('the journals to be removed', () => Promise.resolve(fs.existsSync(journal) ? undefined : true), 15_000).catch(() => undefined);
+    expect(fs.existsSync(journal) ? fs.readdirSync(journal) : []).toEqual([]);
   }, 300_000);
 });

@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { LOOPBACK_ONLY, startEngineStack, waitFor, type EngineStack } from '../../support/engine';
+import { taskJournalDir } from '../../support/journal';
 
 const HOST = '127.0.0.41';
 const HOST2 = '127.0.0.42';
@@ -55,14 +55,7 @@ afterAll(async () => {
 });
 
 /** The task's journal directory on the targets (they share this machine's home). */
-async function journalDir(taskId: number): Promise<string> {
-  const { created } = await stack.database.db
-    .selectFrom('tasks')
-    .select(sql<string>`(extract(epoch from created_at) * 1000000)::bigint::text`.as('created'))
-    .where('id', '=', taskId)
-    .executeTakeFirstOrThrow();
-  return path.join(os.homedir(), '.opsflow', 'journal', `${taskId}-${created}`);
-}
+const journalDir = (taskId: number): Promise<string> => taskJournalDir(stack.database.db, taskId);
 
 function tmpName(what: string): string {
   return path.join(os.tmpdir(), `opsflow-crash-${what}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
